@@ -1,0 +1,442 @@
+//! Stage 1: SVG bytes to [`Artwork`].
+//!
+//! Guarantees of the output: every [`ArtShape`] is a set of valid polygons (outer contours
+//! counter-clockwise, holes clockwise, no self-intersection) in millimetres at final size, X
+//! right, Y up, with the origin at the centre of the SVG's viewBox. The fill rule has been
+//! applied, strokes are outlined with their width, joins, caps and dashes, text is converted
+//! to outlines with the bundled DejaVu fonts, and curves are flattened within
+//! [`ImportOptions::tolerance_mm`]. Shapes keep paint order (first painted first). Nothing is
+//! mirrored here: that is the relief stage's business. Anything that cannot be taken is
+//! reported as a [`Warning`] naming its element.
+
+use i_overlay::core::fill_rule::FillRule;
+use kurbo::{Affine, BezPath, PathEl};
+use usvg::tiny_skia_path::PathSegment;
+
+use crate::error::{Error, Result};
+use crate::geom::{self, Contour, Shapes};
+use crate::Warning;
+
+/// CSS pixels per millimetre: SVG user units without a unit are px at 96 per inch.
+pub const PX_PER_MM: f64 = 96.0 / 25.4;
+
+/// How to read the artwork.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Scale the viewBox uniformly so that its larger side is this many mm.
+    /// `None` uses the SVG's own physical size.
+    pub diameter_mm: Option<f64>,
+    /// Maximum deviation of flattened curves from the true curves, in mm at final size.
+    pub tolerance_mm: f64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { diameter_mm: None, tolerance_mm: 0.002 }
+    }
+}
+
+/// The artwork in millimetres, ready for the relief stage.
+#[derive(Debug, Clone)]
+pub struct Artwork {
+    /// Filled shapes in paint order.
+    pub shapes: Vec<ArtShape>,
+    /// Maps the SVG's root user coordinates (viewBox units) to artwork mm (Y up, centred).
+    pub placement: Affine,
+    /// Width and height of the viewBox in mm.
+    pub size_mm: [f64; 2],
+    /// Everything the import could not take, by element.
+    pub warnings: Vec<Warning>,
+}
+
+/// One painted shape of the artwork.
+#[derive(Debug, Clone)]
+pub struct ArtShape {
+    /// The SVG element id (empty when the element has none).
+    pub id: String,
+    /// Fill colour as `#rrggbb`.
+    pub color: String,
+    /// The painted area as valid polygons.
+    pub polygons: Shapes,
+}
+
+/// Reads SVG bytes into an [`Artwork`].
+///
+/// # Errors
+///
+/// [`Error::Svg`] when the bytes are not an SVG document, [`Error::BadSize`] for an unusable
+/// size, and [`Error::NothingToEngrave`] when no shape is filled.
+pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
+    let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
+    let usvg_options = usvg_options();
+    let tree = usvg::Tree::from_str(text, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
+    let viewport = Viewport::read(text, &tree)?;
+    let (placement, world, size_mm) = viewport.placement(options.diameter_mm)?;
+
+    let mut importer = Importer { world, tolerance_mm: options.tolerance_mm, shapes: Vec::new(), warnings: Vec::new() };
+    importer.group(tree.root());
+    if importer.shapes.is_empty() {
+        return Err(Error::NothingToEngrave);
+    }
+    Ok(Artwork { shapes: importer.shapes, placement, size_mm, warnings: importer.warnings })
+}
+
+/// usvg options with the bundled fonts loaded and every generic family mapped to them, so
+/// text comes out the same on every machine (usvg's font database is empty by default and
+/// an unknown family would drop text silently).
+fn usvg_options() -> usvg::Options<'static> {
+    let mut options = usvg::Options::default();
+    let db = options.fontdb_mut();
+    for face in [
+        dejavu::sans::regular(),
+        dejavu::sans::bold(),
+        dejavu::sans::oblique(),
+        dejavu::sans::bold_oblique(),
+        dejavu::serif::regular(),
+        dejavu::serif::bold(),
+        dejavu::serif::italic(),
+        dejavu::serif::bold_italic(),
+        dejavu::sans_mono::regular(),
+        dejavu::sans_mono::bold(),
+    ] {
+        db.load_font_data(face.to_vec());
+    }
+    db.set_sans_serif_family("DejaVu Sans");
+    db.set_serif_family("DejaVu Serif");
+    db.set_monospace_family("DejaVu Sans Mono");
+    db.set_cursive_family("DejaVu Sans");
+    db.set_fantasy_family("DejaVu Sans");
+    options.font_family = "DejaVu Sans".into();
+    options
+}
+
+/// The root viewport: viewBox, its mapping to the SVG's size in px.
+struct Viewport {
+    /// `[x, y, width, height]` in user units.
+    view_box: [f64; 4],
+    /// Scale from user units to px, per axis.
+    scale: [f64; 2],
+    /// Translation from user units to px.
+    translate: [f64; 2],
+}
+
+impl Viewport {
+    fn read(text: &str, tree: &usvg::Tree) -> Result<Self> {
+        let size = tree.size();
+        let (width, height) = (f64::from(size.width()), f64::from(size.height()));
+        let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
+        let root = doc.root_element();
+        let view_box = match root.attribute("viewBox").map(parse_numbers) {
+            Some(v) if v.len() == 4 && v[2] > 0.0 && v[3] > 0.0 => [v[0], v[1], v[2], v[3]],
+            Some(_) => return Err(Error::BadSize("the root viewBox is not four numbers with a positive size".into())),
+            None => [0.0, 0.0, width, height],
+        };
+        let aspect = root.attribute("preserveAspectRatio").unwrap_or("xMidYMid meet");
+        let (scale, translate) = fit_view_box(view_box, [width, height], aspect);
+        Ok(Self { view_box, scale, translate })
+    }
+
+    /// Returns the placement (viewBox units to mm), the world transform (px to mm) and the
+    /// viewBox's size in mm.
+    fn placement(&self, diameter_mm: Option<f64>) -> Result<(Affine, Affine, [f64; 2])> {
+        let [x, y, w, h] = self.view_box;
+        let px_w = w * self.scale[0];
+        let px_h = h * self.scale[1];
+        let k = match diameter_mm {
+            Some(d) => d / px_w.max(px_h),
+            None => 1.0 / PX_PER_MM,
+        };
+        if !(k.is_finite() && k > 0.0 && (px_w.max(px_h) * k).is_finite()) {
+            return Err(Error::BadSize("the size is zero or not finite".into()));
+        }
+        if px_w.max(px_h) * k > 10_000.0 {
+            return Err(Error::BadSize(format!("{:.0} mm across is larger than any die", px_w.max(px_h) * k)));
+        }
+        let cx = (x + w / 2.0) * self.scale[0] + self.translate[0];
+        let cy = (y + h / 2.0) * self.scale[1] + self.translate[1];
+        let world = Affine::new([k, 0.0, 0.0, -k, -k * cx, k * cy]);
+        let view_to_px = Affine::new([self.scale[0], 0.0, 0.0, self.scale[1], self.translate[0], self.translate[1]]);
+        Ok((world * view_to_px, world, [px_w * k, px_h * k]))
+    }
+}
+
+/// Splits an SVG number list (`"0 0, 40 40"`).
+fn parse_numbers(s: &str) -> Vec<f64> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<f64>().unwrap_or(f64::NAN))
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+/// The viewBox-to-viewport mapping of SVG's `preserveAspectRatio`.
+fn fit_view_box(view_box: [f64; 4], size: [f64; 2], aspect: &str) -> ([f64; 2], [f64; 2]) {
+    let [x, y, w, h] = view_box;
+    let mut sx = size[0] / w;
+    let mut sy = size[1] / h;
+    let mut words = aspect.split_whitespace();
+    let align = words.next().unwrap_or("xMidYMid");
+    let slice = words.next() == Some("slice");
+    if align != "none" {
+        let s = if slice { sx.max(sy) } else { sx.min(sy) };
+        sx = s;
+        sy = s;
+    }
+    let fraction = |key_min: &str, key_mid: &str| {
+        if align.contains(key_min) {
+            0.0
+        } else if align.contains(key_mid) {
+            0.5
+        } else {
+            1.0
+        }
+    };
+    let (fx, fy) = if align == "none" { (0.0, 0.0) } else { (fraction("xMin", "xMid"), fraction("YMin", "YMid")) };
+    let tx = -x * sx + (size[0] - w * sx) * fx;
+    let ty = -y * sy + (size[1] - h * sy) * fy;
+    ([sx, sy], [tx, ty])
+}
+
+/// Walks the usvg tree and collects shapes.
+struct Importer {
+    world: Affine,
+    tolerance_mm: f64,
+    shapes: Vec<ArtShape>,
+    warnings: Vec<Warning>,
+}
+
+impl Importer {
+    fn group(&mut self, group: &usvg::Group) {
+        if group.clip_path().is_some() {
+            self.warn(group.id(), "clip-path is not applied yet: the unclipped shapes are engraved");
+        }
+        if group.mask().is_some() {
+            self.warn(group.id(), "mask is not applied yet: the unmasked shapes are engraved");
+        }
+        if !group.filters().is_empty() {
+            self.warn(group.id(), "filters are ignored");
+        }
+        for node in group.children() {
+            match node {
+                usvg::Node::Group(g) => self.group(g),
+                usvg::Node::Path(p) => self.path(p),
+                usvg::Node::Image(i) => self.warn(i.id(), "raster images cannot be engraved and were skipped"),
+                usvg::Node::Text(t) => {
+                    let before = self.shapes.len();
+                    self.group(t.flattened());
+                    if self.shapes.len() == before {
+                        self.warn(t.id(), "text produced no glyph outlines and was skipped");
+                    }
+                }
+            }
+        }
+    }
+
+    fn path(&mut self, path: &usvg::Path) {
+        if !path.is_visible() {
+            return;
+        }
+        let transform = self.world * to_affine(path.abs_transform());
+        let local = to_bez(path.data());
+        let fill = path.fill().map(|fill| {
+            let rule = match fill.rule() {
+                usvg::FillRule::NonZero => FillRule::NonZero,
+                usvg::FillRule::EvenOdd => FillRule::EvenOdd,
+            };
+            (fill.paint(), f64::from(fill.opacity().get()), rule)
+        });
+        let stroke = path.stroke().map(|stroke| (stroke.paint(), f64::from(stroke.opacity().get()), stroke));
+        let fill_part = |me: &mut Self| {
+            if let Some((paint, opacity, rule)) = fill {
+                if opacity > 0.0 {
+                    let contours = flatten(&(transform * local.clone()), me.tolerance_mm);
+                    me.push(path.id(), paint, contours, rule);
+                }
+            }
+        };
+        let stroke_part = |me: &mut Self| {
+            if let Some((paint, opacity, stroke)) = stroke {
+                if opacity > 0.0 {
+                    let contours = me.outline_stroke(&local, stroke, transform);
+                    me.push(path.id(), paint, contours, FillRule::NonZero);
+                }
+            }
+        };
+        match path.paint_order() {
+            usvg::PaintOrder::FillAndStroke => {
+                fill_part(self);
+                stroke_part(self);
+            }
+            usvg::PaintOrder::StrokeAndFill => {
+                stroke_part(self);
+                fill_part(self);
+            }
+        }
+    }
+
+    /// Outlines a stroke in the path's own coordinates (where the width is defined), then
+    /// maps and flattens the outline. The local tolerance is the mm tolerance divided by the
+    /// transform's largest scale, so the mapped outline stays within tolerance.
+    fn outline_stroke(&self, local: &BezPath, stroke: &usvg::Stroke, transform: Affine) -> Vec<Contour> {
+        let [a, b, c, d, _, _] = transform.as_coeffs();
+        let max_scale = a.hypot(b).max(c.hypot(d)).max(1e-12);
+        let join = match stroke.linejoin() {
+            usvg::LineJoin::Miter | usvg::LineJoin::MiterClip => kurbo::Join::Miter,
+            usvg::LineJoin::Round => kurbo::Join::Round,
+            usvg::LineJoin::Bevel => kurbo::Join::Bevel,
+        };
+        let cap = match stroke.linecap() {
+            usvg::LineCap::Butt => kurbo::Cap::Butt,
+            usvg::LineCap::Round => kurbo::Cap::Round,
+            usvg::LineCap::Square => kurbo::Cap::Square,
+        };
+        let mut style = kurbo::Stroke::new(f64::from(stroke.width().get()))
+            .with_join(join)
+            .with_caps(cap)
+            .with_miter_limit(f64::from(stroke.miterlimit().get()));
+        if let Some(dashes) = stroke.dasharray() {
+            style = style.with_dashes(f64::from(stroke.dashoffset()), dashes.iter().map(|&v| f64::from(v)));
+        }
+        let local_tolerance = self.tolerance_mm / max_scale / 2.0;
+        let outline = kurbo::stroke(local.iter(), &style, &kurbo::StrokeOpts::default(), local_tolerance);
+        flatten(&(transform * outline), self.tolerance_mm / 2.0)
+    }
+
+    fn push(&mut self, id: &str, paint: &usvg::Paint, contours: Vec<Contour>, rule: FillRule) {
+        let polygons = geom::simplify(&contours, rule);
+        if polygons.is_empty() {
+            return;
+        }
+        let color = match paint {
+            usvg::Paint::Color(c) => format!("#{:02x}{:02x}{:02x}", c.red, c.green, c.blue),
+            usvg::Paint::LinearGradient(g) => self.gradient_color(id, g.stops()),
+            usvg::Paint::RadialGradient(g) => self.gradient_color(id, g.stops()),
+            usvg::Paint::Pattern(_) => {
+                self.warn(id, "pattern fill: engraved as a plain black fill");
+                "#000000".into()
+            }
+        };
+        self.shapes.push(ArtShape { id: id.to_string(), color, polygons });
+    }
+
+    fn gradient_color(&mut self, id: &str, stops: &[usvg::Stop]) -> String {
+        self.warn(id, "gradient fill: engraved with the colour of its first stop");
+        stops.first().map_or_else(
+            || "#000000".into(),
+            |s| format!("#{:02x}{:02x}{:02x}", s.color().red, s.color().green, s.color().blue),
+        )
+    }
+
+    fn warn(&mut self, element: &str, reason: &str) {
+        self.warnings.push(Warning::new(element, reason));
+    }
+}
+
+fn to_affine(t: usvg::Transform) -> Affine {
+    Affine::new([t.sx, t.ky, t.kx, t.sy, t.tx, t.ty].map(f64::from))
+}
+
+fn to_bez(path: &usvg::tiny_skia_path::Path) -> BezPath {
+    let pt = |p: usvg::tiny_skia_path::Point| kurbo::Point::new(f64::from(p.x), f64::from(p.y));
+    let mut bez = BezPath::new();
+    for segment in path.segments() {
+        match segment {
+            PathSegment::MoveTo(p) => bez.move_to(pt(p)),
+            PathSegment::LineTo(p) => bez.line_to(pt(p)),
+            PathSegment::QuadTo(p1, p) => bez.quad_to(pt(p1), pt(p)),
+            PathSegment::CubicTo(p1, p2, p) => bez.curve_to(pt(p1), pt(p2), pt(p)),
+            PathSegment::Close => bez.close_path(),
+        }
+    }
+    bez
+}
+
+/// Flattens a path into closed contours (open subpaths are closed, as a fill would).
+fn flatten(path: &BezPath, tolerance: f64) -> Vec<Contour> {
+    let mut contours: Vec<Contour> = Vec::new();
+    let mut current: Contour = Vec::new();
+    kurbo::flatten(path.iter(), tolerance, |el| match el {
+        PathEl::MoveTo(p) => {
+            if current.len() > 2 {
+                contours.push(std::mem::take(&mut current));
+            }
+            current.clear();
+            current.push([p.x, p.y]);
+        }
+        PathEl::LineTo(p) => current.push([p.x, p.y]),
+        PathEl::ClosePath => {
+            if current.len() > 2 {
+                contours.push(current.clone());
+            }
+            current.truncate(1);
+        }
+        PathEl::QuadTo(..) | PathEl::CurveTo(..) => unreachable!("kurbo::flatten only emits lines"),
+    });
+    if current.len() > 2 {
+        contours.push(current);
+    }
+    contours.retain(|c| c.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    contours
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import_str(svg: &str) -> Artwork {
+        import(svg.as_bytes(), &ImportOptions::default()).expect("imports")
+    }
+
+    #[test]
+    fn mm_size_maps_view_box_to_centred_y_up_mm() {
+        let art = import_str(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="20mm" viewBox="0 0 80 40">
+                 <rect x="0" y="0" width="40" height="20" fill="#ff0000"/></svg>"##,
+        );
+        let p = art.placement * kurbo::Point::new(0.0, 0.0);
+        // usvg keeps coordinates in f32: 1e-5 mm is far below any machining tolerance.
+        assert!((p.x + 20.0).abs() < 1e-5 && (p.y - 10.0).abs() < 1e-5, "{p:?}");
+        assert!((geom::shapes_area(&art.shapes[0].polygons) - 200.0).abs() < 1e-3);
+        assert_eq!(art.shapes[0].color, "#ff0000");
+        assert!((art.size_mm[0] - 40.0).abs() < 1e-5 && (art.size_mm[1] - 20.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn diameter_scales_the_larger_side() {
+        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="-10 -10 20 10"><circle r="2"/></svg>"#;
+        let art = import(svg.as_bytes(), &ImportOptions { diameter_mm: Some(30.0), ..Default::default() }).unwrap();
+        let area = geom::shapes_area(&art.shapes[0].polygons);
+        let expected = std::f64::consts::PI * 3.0 * 3.0; // r = 2 units, 1.5 mm per unit
+                                                         // Flattening within 0.002 mm loses at most perimeter x tolerance (0.038 mm2).
+        assert!(area < expected && expected - area < 0.038, "{area}");
+        assert!((art.size_mm[0] - 30.0).abs() < 1e-9 && (art.size_mm[1] - 15.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn stroke_is_outlined_with_its_width() {
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+                 <line x1="1" y1="5" x2="9" y2="5" stroke="black" stroke-width="1"/></svg>"#,
+        );
+        assert!((geom::shapes_area(&art.shapes[0].polygons) - 8.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn text_becomes_outlines() {
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="10mm" viewBox="0 0 40 10">
+                 <text x="1" y="8" font-size="8" font-family="sans-serif">MEDAL</text></svg>"#,
+        );
+        assert!(art.warnings.is_empty(), "{:?}", art.warnings);
+        assert!(geom::shapes_area(&art.shapes.iter().flat_map(|s| s.polygons.clone()).collect::<Vec<_>>()) > 20.0);
+    }
+
+    #[test]
+    fn no_fill_is_an_error() {
+        let err = import(
+            br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><g/></svg>"#,
+            &ImportOptions::default(),
+        );
+        assert!(matches!(err, Err(Error::NothingToEngrave)));
+    }
+}

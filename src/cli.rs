@@ -1,0 +1,155 @@
+//! The command line: arguments, file handling and the precedence of settings.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::{Parser, Subcommand};
+use medalcam::job::{Job, JobFile, Overrides};
+use medalcam::machine::{self, Machine};
+use medalcam::report::Report;
+use medalcam::Progress;
+
+/// SVG artwork to G-code for medal, coin and challenge-coin dies.
+#[derive(Debug, Parser)]
+#[command(name = "medalcam", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the G-code program that cuts the die for ART.
+    Engrave(EngraveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EngraveArgs {
+    /// The artwork (SVG).
+    art: PathBuf,
+    /// Built-in machine profile (haas, linuxcnc) or the path of a profile TOML.
+    #[arg(long, value_name = "NAME|PATH")]
+    machine: String,
+    /// Job file (TOML): tools, depth, target; see the README.
+    #[arg(long, value_name = "JOB.toml")]
+    job: Option<PathBuf>,
+    /// Output program; `-` writes to stdout. Default: ART with the extension `.nc`.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long, value_name = "REPORT.json")]
+    report: Option<PathBuf>,
+    /// Scale the artwork so the larger side of its viewBox is this many mm.
+    #[arg(long, value_name = "MM")]
+    diameter: Option<f64>,
+    /// Cut depth in mm of every shape no rule matches (default 0.3).
+    #[arg(long, value_name = "MM")]
+    depth: Option<f64>,
+    /// Worker threads (default: one per core). Never changes the output.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// No progress bar, no warnings on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Engrave(args) => engrave(&args),
+    }
+}
+
+fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
+    let machine = load_machine(&args.machine)?;
+    let job_file = match &args.job {
+        Some(path) => {
+            let text = read_text(path)?;
+            JobFile::from_toml(&text).with_context(|| path.display().to_string())?
+        }
+        None => JobFile::default(),
+    };
+    let overrides = Overrides { diameter_mm: args.diameter, depth_mm: args.depth };
+    let job = Job::resolve(&job_file, &overrides, machine)
+        .with_context(|| args.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
+    let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
+    let title = args.art.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+
+    let threads = args.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+    let progress = Progress::for_terminal(!args.quiet);
+    let engraving = pool
+        .install(|| medalcam::engrave(&svg, &title, &job, &progress))
+        .with_context(|| args.art.display().to_string())?;
+
+    if !args.quiet {
+        for warning in &engraving.warnings {
+            eprintln!("warning: {}: {warning}", args.art.display());
+        }
+    }
+    let report = args.report.as_ref().map(|path| {
+        let report = Report::new(&args.art.display().to_string(), &args.machine, &engraving);
+        let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
+        json.push('\n');
+        (path.clone(), json)
+    });
+    let output = match &args.output {
+        Some(path) if path.as_os_str() == "-" => None,
+        Some(path) => Some(path.clone()),
+        None => Some(args.art.with_extension("nc")),
+    };
+    let mut files: Vec<(PathBuf, &str)> = Vec::new();
+    if let Some(path) = &output {
+        files.push((path.clone(), engraving.program.as_str()));
+    }
+    if let Some((path, json)) = &report {
+        files.push((path.clone(), json.as_str()));
+    }
+    write_all_or_nothing(&files)?;
+    if output.is_none() {
+        std::io::stdout().lock().write_all(engraving.program.as_bytes()).context("stdout")?;
+    }
+    Ok(())
+}
+
+fn load_machine(name: &str) -> anyhow::Result<Machine> {
+    if let Some(machine) = Machine::built_in(name) {
+        return machine.with_context(|| format!("built-in machine `{name}`"));
+    }
+    let path = Path::new(name);
+    if !path.exists() {
+        let names: Vec<&str> = machine::BUILT_IN.iter().map(|(n, _)| *n).collect();
+        bail!("unknown machine `{name}`: not a built-in profile ({}) nor a profile file", names.join(", "));
+    }
+    let text = read_text(path)?;
+    let id = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    Machine::from_toml(&id, &text).with_context(|| path.display().to_string())
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    fs::read_to_string(path).with_context(|| path.display().to_string())
+}
+
+/// Writes every file through a temporary sibling and renames them only when all were
+/// written, so a failure leaves no partial output behind.
+fn write_all_or_nothing(files: &[(PathBuf, &str)]) -> anyhow::Result<()> {
+    let mut temps = Vec::new();
+    for (path, contents) in files {
+        let name = path.file_name().ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+        let temp = path.with_file_name(format!(".{}.medalcam-tmp", name.to_string_lossy()));
+        if let Err(err) = fs::write(&temp, contents) {
+            let _ = fs::remove_file(&temp);
+            for t in &temps {
+                let _ = fs::remove_file(t);
+            }
+            return Err(err).with_context(|| format!("{}: cannot write", path.display()));
+        }
+        temps.push(temp);
+    }
+    for ((path, _), temp) in files.iter().zip(&temps) {
+        fs::rename(temp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}

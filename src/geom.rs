@@ -1,0 +1,209 @@
+//! Shared polygon vocabulary and the few exact predicates the stages need.
+//!
+//! Conventions: millimetres, X right, Y up. A [`Shape`] is one outer contour followed by its
+//! holes; outer contours run counter-clockwise and holes clockwise (i_overlay's convention).
+//! Contours are implicitly closed: the last point is not repeated.
+
+use i_overlay::core::fill_rule::FillRule;
+use i_overlay::core::overlay_rule::OverlayRule;
+use i_overlay::float::scale::FixedScaleFloatOverlay;
+use i_overlay::mesh::float::outline::offset::OutlineOffset;
+use i_overlay::mesh::float::style::{LineJoin, OutlineStyle};
+
+/// A point in the plane, in mm.
+pub type Point = [f64; 2];
+/// A closed ring of points.
+pub type Contour = Vec<Point>;
+/// One outer contour followed by its holes.
+pub type Shape = Vec<Contour>;
+/// A set of disjoint shapes.
+pub type Shapes = Vec<Shape>;
+
+/// Integer grid of the polygon engine: 2^16 steps per mm (15 nm).
+///
+/// Every boolean and offset snaps to this one grid, which makes results independent of the
+/// input's extent (the auto-scaled API would pick a different grid per input) and so keeps
+/// output byte-stable. At i32 it leaves a usable range of several metres.
+pub const GRID_SCALE: f64 = 65536.0;
+
+/// Largest arc step of round offset joins, as chord length over radius.
+///
+/// 0.1265 rad (7.2 degrees) keeps the sag of a join chord, `R (1 - cos(a/2))`, at 0.2 % of the
+/// offset: 0.5 um for a 0.25 mm tool radius. Offsets are therefore inscribed in the exact
+/// offset by at most that, which is inside the toolpath tolerance budget.
+pub const ROUND_JOIN_STEP: f64 = 0.1265;
+
+/// Signed area of a contour (positive when counter-clockwise).
+#[must_use]
+pub fn contour_area(contour: &[Point]) -> f64 {
+    let n = contour.len();
+    let mut twice = 0.0;
+    for i in 0..n {
+        let [x0, y0] = contour[i];
+        let [x1, y1] = contour[(i + 1) % n];
+        twice += x0 * y1 - x1 * y0;
+    }
+    twice / 2.0
+}
+
+/// Area of a set of shapes (outer areas minus holes).
+#[must_use]
+pub fn shapes_area(shapes: &[Shape]) -> f64 {
+    shapes.iter().flat_map(|shape| shape.iter()).map(|contour| contour_area(contour)).sum()
+}
+
+/// Normalises arbitrary contours (self-intersecting, overlapping) into disjoint valid shapes.
+#[must_use]
+pub fn simplify(contours: &[Contour], fill_rule: FillRule) -> Shapes {
+    let empty: Vec<Contour> = Vec::new();
+    contours.overlay_with_fixed_scale(&empty, OverlayRule::Subject, fill_rule, GRID_SCALE).unwrap_or_default()
+}
+
+/// Union of several shape sets.
+#[must_use]
+pub fn union(shapes: &[Shape]) -> Shapes {
+    let contours: Vec<Contour> = shapes.iter().flatten().cloned().collect();
+    simplify(&contours, FillRule::NonZero)
+}
+
+/// Offsets shapes by `distance` mm: negative shrinks (moves inward), positive grows.
+///
+/// The result is always computed from `shapes` themselves, never from an earlier offset:
+/// repeated offsets of offsets multiply vertices (deps.md section 4.3).
+#[must_use]
+pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
+    if shapes.is_empty() {
+        return Vec::new();
+    }
+    let style = OutlineStyle::new(distance).line_join(LineJoin::Round(ROUND_JOIN_STEP));
+    shapes.outline_fixed_scale(&style, GRID_SCALE).unwrap_or_default()
+}
+
+/// Whether `p` lies inside the contour (even-odd crossing test; boundary is unspecified).
+#[must_use]
+pub fn contour_contains(contour: &[Point], p: Point) -> bool {
+    let n = contour.len();
+    let mut inside = false;
+    let mut j = n.wrapping_sub(1);
+    for i in 0..n {
+        let [xi, yi] = contour[i];
+        let [xj, yj] = contour[j];
+        if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// Whether `p` lies inside the shape (inside its outer contour and outside every hole).
+#[must_use]
+pub fn shape_contains(shape: &[Contour], p: Point) -> bool {
+    shape.iter().filter(|c| contour_contains(c, p)).count() % 2 == 1
+}
+
+/// Whether `p` lies inside any of the shapes.
+#[must_use]
+pub fn shapes_contain(shapes: &[Shape], p: Point) -> bool {
+    shapes.iter().any(|s| shape_contains(s, p))
+}
+
+/// Distance from `p` to the segment `a`-`b`.
+#[must_use]
+pub fn segment_distance(p: Point, a: Point, b: Point) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 { (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let (ex, ey) = (a[0] + t * dx - p[0], a[1] + t * dy - p[1]);
+    (ex * ex + ey * ey).sqrt()
+}
+
+/// Distance from `p` to the nearest edge of any contour of `shapes`.
+#[must_use]
+pub fn boundary_distance(shapes: &[Shape], p: Point) -> f64 {
+    let mut best = f64::INFINITY;
+    for contour in shapes.iter().flatten() {
+        let n = contour.len();
+        for i in 0..n {
+            best = best.min(segment_distance(p, contour[i], contour[(i + 1) % n]));
+        }
+    }
+    best
+}
+
+/// Whether segments `a`-`b` and `c`-`d` cross or touch.
+#[must_use]
+pub fn segments_intersect(a: Point, b: Point, c: Point, d: Point) -> bool {
+    let orient = |p: Point, q: Point, r: Point| (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]);
+    let (d1, d2) = (orient(c, d, a), orient(c, d, b));
+    let (d3, d4) = (orient(a, b, c), orient(a, b, d));
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
+        return true;
+    }
+    let on = |p: Point, q: Point, r: Point, o: f64| {
+        o == 0.0 && r[0] >= p[0].min(q[0]) && r[0] <= p[0].max(q[0]) && r[1] >= p[1].min(q[1]) && r[1] <= p[1].max(q[1])
+    };
+    on(c, d, a, d1) || on(c, d, b, d2) || on(a, b, c, d3) || on(a, b, d, d4)
+}
+
+/// Whether the whole segment `a`-`b` lies inside `shape` (crossing no contour).
+#[must_use]
+pub fn shape_contains_segment(shape: &[Contour], a: Point, b: Point) -> bool {
+    if !shape_contains(shape, a) || !shape_contains(shape, b) {
+        return false;
+    }
+    shape.iter().all(|contour| {
+        let n = contour.len();
+        (0..n).all(|i| !segments_intersect(a, b, contour[i], contour[(i + 1) % n]))
+    })
+}
+
+/// Bounding box `[min_x, min_y, max_x, max_y]` of some contours, or `None` when empty.
+#[must_use]
+pub fn bounds<'a>(contours: impl IntoIterator<Item = &'a Contour>) -> Option<[f64; 4]> {
+    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    for p in contours.into_iter().flatten() {
+        b = [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])];
+    }
+    (b[0] <= b[2]).then_some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x0: f64, y0: f64, size: f64) -> Contour {
+        vec![[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size]]
+    }
+
+    #[test]
+    fn ring_area_and_offset_inward() {
+        let mut hole = square(4.0, 4.0, 2.0);
+        hole.reverse();
+        let ring = vec![vec![square(0.0, 0.0, 10.0), hole]];
+        assert!((shapes_area(&ring) - 96.0).abs() < 1e-6);
+        let inner = offset(&ring, -1.0);
+        // Outer shrinks to 8x8, the hole grows to a rounded 4x4 (2x2 plus a 1 mm round rim).
+        let expected = 64.0 - (4.0 + 4.0 * 2.0 + std::f64::consts::PI);
+        assert!((shapes_area(&inner) - expected).abs() < 0.01, "{}", shapes_area(&inner));
+        assert!(shapes_contain(&inner, [1.5, 1.5]));
+        assert!(!shapes_contain(&inner, [5.0, 5.0]));
+        assert!(!shapes_contain(&inner, [0.5, 5.0]));
+    }
+
+    #[test]
+    fn evenodd_and_nonzero_differ_on_overlap() {
+        let two = vec![square(0.0, 0.0, 2.0), square(1.0, 0.0, 2.0)];
+        assert!((shapes_area(&simplify(&two, FillRule::NonZero)) - 6.0).abs() < 1e-6);
+        assert!((shapes_area(&simplify(&two, FillRule::EvenOdd)) - 4.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn segment_containment_sees_holes() {
+        let mut hole = square(4.0, 4.0, 2.0);
+        hole.reverse();
+        let ring = vec![square(0.0, 0.0, 10.0), hole];
+        assert!(shape_contains_segment(&ring, [1.0, 1.0], [9.0, 1.0]));
+        assert!(!shape_contains_segment(&ring, [1.0, 5.0], [9.0, 5.0]));
+    }
+}

@@ -1,0 +1,242 @@
+//! The job: everything one engraving needs, resolved from the job file, the command line and
+//! the machine profile.
+//!
+//! Precedence, in [`Job::resolve`] only: command-line flag, then job file, then default.
+
+use serde::Deserialize;
+
+use crate::artwork::ImportOptions;
+use crate::error::{Error, Result};
+use crate::machine::Machine;
+use crate::relief::{ReliefOptions, Target};
+use crate::toolpath::{Tool, ToolKind, ToolpathOptions};
+
+/// A job file exactly as written in TOML.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JobFile {
+    /// `"die"` (the mirrored negative, default).
+    pub target: Option<String>,
+    /// Depth of every filled shape, in mm.
+    pub default_depth: Option<f64>,
+    /// Scale the artwork so its larger side is this many mm.
+    pub diameter_mm: Option<f64>,
+    /// Ramp angle of entries in degrees (default 2, for die steel).
+    pub ramp_angle_deg: Option<f64>,
+    /// The tools.
+    #[serde(default)]
+    pub tool: Vec<ToolFile>,
+}
+
+/// One `[[tool]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ToolFile {
+    /// Tool number (`T` word).
+    pub number: u32,
+    /// `"flat"`.
+    pub kind: String,
+    /// Cutting diameter.
+    pub diameter_mm: f64,
+    /// Number of flutes (default 2).
+    pub flutes: Option<u32>,
+    /// Length of the flutes: the deepest the tool can cut.
+    pub flute_length_mm: Option<f64>,
+    /// Radial step as a fraction of the diameter (default 0.4).
+    pub stepover: Option<f64>,
+    /// Axial depth of one pass (default 0.1 x diameter).
+    pub stepdown_mm: Option<f64>,
+    /// Feed per tooth (default 0.01 x diameter, for annealed die steel).
+    pub chip_load_mm: Option<f64>,
+    /// Spindle speed (default: the machine's maximum).
+    pub spindle_rpm: Option<f64>,
+    /// Cutting feed (default: chip load x flutes x rpm).
+    pub feed_mm_per_min: Option<f64>,
+    /// Plunge and ramp feed (default: half the cutting feed).
+    pub plunge_mm_per_min: Option<f64>,
+}
+
+impl JobFile {
+    /// Parses a job file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with line and column for syntax errors and unknown keys.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::toml(text, &e))
+    }
+}
+
+/// Command-line settings that override the job file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--diameter`.
+    pub diameter_mm: Option<f64>,
+    /// `--depth`.
+    pub depth_mm: Option<f64>,
+}
+
+/// Everything one engraving needs, validated.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Options of the artwork stage.
+    pub import: ImportOptions,
+    /// Options of the relief stage.
+    pub relief: ReliefOptions,
+    /// Options of the toolpath stage.
+    pub toolpath: ToolpathOptions,
+    /// The machine.
+    pub machine: Machine,
+}
+
+/// The default tool when the job names none: a 0.5 mm two-flute flat end mill.
+const DEFAULT_TOOL_DIAMETER_MM: f64 = 0.5;
+
+impl Job {
+    /// Resolves a job from the job file, command-line overrides and the machine.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the key of any value out of range.
+    pub fn resolve(file: &JobFile, overrides: &Overrides, machine: Machine) -> Result<Self> {
+        let target = match file.target.as_deref() {
+            None | Some("die") => Target::Die,
+            Some(other) => return Err(setting("target", &format!("unknown target `{other}` (expected \"die\")"))),
+        };
+        let depth_mm = overrides.depth_mm.or(file.default_depth).unwrap_or(0.3);
+        let depth_key = if overrides.depth_mm.is_some() { "--depth" } else { "default-depth" };
+        positive(depth_key, depth_mm)?;
+        let diameter_mm = overrides.diameter_mm.or(file.diameter_mm);
+        if let Some(d) = diameter_mm {
+            positive(if overrides.diameter_mm.is_some() { "--diameter" } else { "diameter-mm" }, d)?;
+        }
+        let ramp_angle_deg = file.ramp_angle_deg.unwrap_or(2.0);
+        if !(ramp_angle_deg > 0.0 && ramp_angle_deg <= 45.0) {
+            return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
+        }
+        let default_tool = ToolFile {
+            number: 1,
+            kind: "flat".into(),
+            diameter_mm: DEFAULT_TOOL_DIAMETER_MM,
+            flutes: None,
+            flute_length_mm: None,
+            stepover: None,
+            stepdown_mm: None,
+            chip_load_mm: None,
+            spindle_rpm: None,
+            feed_mm_per_min: None,
+            plunge_mm_per_min: None,
+        };
+        let tool_files = if file.tool.is_empty() { std::slice::from_ref(&default_tool) } else { &file.tool[..] };
+        let tools = tool_files.iter().map(|t| resolve_tool(t, &machine, depth_mm)).collect::<Result<Vec<_>>>()?;
+        Ok(Job {
+            import: ImportOptions { diameter_mm, ..ImportOptions::default() },
+            relief: ReliefOptions { target, depth_mm },
+            toolpath: ToolpathOptions { tools, ramp_angle_deg },
+            machine,
+        })
+    }
+}
+
+fn setting(key: &str, reason: &str) -> Error {
+    Error::Setting { key: key.into(), reason: reason.into() }
+}
+
+fn positive(key: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(setting(key, "must be a positive number"))
+    }
+}
+
+/// Resolves cutting data: rpm clamped to the machine, feed from chip load, clamped to the
+/// machine's maximum feed.
+fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> {
+    let key = |k: &str| format!("tool {}: {k}", t.number);
+    let kind = match t.kind.as_str() {
+        "flat" => ToolKind::Flat,
+        other => {
+            return Err(setting(&key("kind"), &format!("unknown kind `{other}` (this version cuts with \"flat\")")))
+        }
+    };
+    positive(&key("diameter-mm"), t.diameter_mm)?;
+    if t.diameter_mm > 50.0 {
+        return Err(setting(&key("diameter-mm"), "is larger than any engraving tool"));
+    }
+    let flutes = t.flutes.unwrap_or(2);
+    if flutes == 0 || flutes > 12 {
+        return Err(setting(&key("flutes"), "must be 1 to 12"));
+    }
+    if let Some(length) = t.flute_length_mm {
+        positive(&key("flute-length-mm"), length)?;
+        if length < depth_mm {
+            return Err(setting(
+                &key("flute-length-mm"),
+                &format!("{length} mm is shorter than the {depth_mm} mm depth"),
+            ));
+        }
+    }
+    let stepover = t.stepover.unwrap_or(0.4);
+    if !(stepover > 0.0 && stepover <= 0.5) {
+        // Above half the diameter, concentric rings can leave cusps of stock standing.
+        return Err(setting(&key("stepover"), "must be more than 0 and at most 0.5 (of the diameter)"));
+    }
+    let stepdown_mm = t.stepdown_mm.unwrap_or(0.1 * t.diameter_mm);
+    positive(&key("stepdown-mm"), stepdown_mm)?;
+    let max = &machine.file;
+    let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
+    positive(&key("spindle-rpm"), spindle_rpm)?;
+    let chip_load = t.chip_load_mm.unwrap_or((0.01 * t.diameter_mm).clamp(0.002, 0.05));
+    positive(&key("chip-load-mm"), chip_load)?;
+    let feed = t.feed_mm_per_min.unwrap_or(chip_load * f64::from(flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
+    positive(&key("feed-mm-per-min"), feed)?;
+    let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
+    positive(&key("plunge-mm-per-min"), plunge)?;
+    Ok(Tool {
+        number: t.number,
+        kind,
+        diameter_mm: t.diameter_mm,
+        flutes,
+        stepover_mm: stepover * t.diameter_mm,
+        stepdown_mm,
+        spindle_rpm,
+        feed_mm_per_min: feed,
+        plunge_mm_per_min: plunge,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn haas() -> Machine {
+        Machine::built_in("haas").unwrap().unwrap()
+    }
+
+    #[test]
+    fn cli_beats_job_beats_default() {
+        let file = JobFile { default_depth: Some(0.4), ..Default::default() };
+        let job = Job::resolve(&file, &Overrides::default(), haas()).unwrap();
+        assert_eq!(job.relief.depth_mm, 0.4);
+        let job = Job::resolve(&file, &Overrides { depth_mm: Some(0.2), ..Default::default() }, haas()).unwrap();
+        assert_eq!(job.relief.depth_mm, 0.2);
+        let job = Job::resolve(&JobFile::default(), &Overrides::default(), haas()).unwrap();
+        assert_eq!(job.relief.depth_mm, 0.3);
+    }
+
+    #[test]
+    fn feed_comes_from_chip_load_and_is_clamped_to_the_machine() {
+        let text = "[[tool]]\nnumber = 3\nkind = \"flat\"\ndiameter-mm = 1.0\nspindle-rpm = 30000\n";
+        let job = Job::resolve(&JobFile::from_toml(text).unwrap(), &Overrides::default(), haas()).unwrap();
+        let tool = &job.toolpath.tools[0];
+        assert_eq!(tool.spindle_rpm, 8100.0);
+        assert!((tool.feed_mm_per_min - 0.01 * 2.0 * 8100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unknown_job_key_is_named() {
+        let err = JobFile::from_toml("depth = 1\n").unwrap_err().to_string();
+        assert!(err.contains("depth") && err.contains("line 1"), "{err}");
+    }
+}

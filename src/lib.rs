@@ -1,0 +1,92 @@
+//! medalcam turns SVG artwork into G-code that cuts a medal or coin die.
+//!
+//! ```text
+//! art.svg ─artwork::import→ Artwork ─relief::build→ Relief ─toolpath::plan→ Toolpaths ─gcode::emit→ program
+//!                                                                          program ─simulation::simulate→ Heightmap
+//! ```
+//!
+//! Units and axes: millimetres everywhere inside the crate; X right, Y up; the die centre is
+//! X0 Y0 and the die face is Z0, negative into the material.
+//!
+//! ```
+//! let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm"
+//!                     viewBox="0 0 10 10"><circle cx="5" cy="5" r="3"/></svg>"##;
+//! let machine = medalcam::machine::Machine::built_in("linuxcnc").unwrap().unwrap();
+//! let job = medalcam::job::Job::resolve(&Default::default(), &Default::default(), machine).unwrap();
+//! let engraving = medalcam::engrave(svg, "circle.svg", &job, &medalcam::Progress::hidden()).unwrap();
+//! assert!(engraving.program.contains("G1"));
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod artwork;
+pub mod error;
+pub mod gcode;
+pub mod geom;
+pub mod job;
+pub mod machine;
+mod progress;
+pub mod relief;
+pub mod report;
+pub mod simulation;
+pub mod toolpath;
+
+pub use error::{Error, Result};
+pub use progress::Progress;
+
+/// The result of one engraving.
+#[derive(Debug, Clone)]
+pub struct Engraving {
+    /// The die's depth levels.
+    pub relief: relief::Relief,
+    /// The toolpaths the program was written from.
+    pub toolpaths: toolpath::Toolpaths,
+    /// The G-code program.
+    pub program: String,
+    /// Everything that was skipped or left uncut, in pipeline order.
+    pub warnings: Vec<Warning>,
+}
+
+/// Runs the whole pipeline on SVG bytes; `title` (usually the file name) goes into the
+/// program header.
+///
+/// # Errors
+///
+/// Any stage's [`Error`]; no program is produced then.
+pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> Result<Engraving> {
+    let artwork = artwork::import(svg, &job.import)?;
+    let relief = relief::build(&artwork, &job.relief)?;
+    let toolpaths = toolpath::plan(&relief, &job.toolpath, progress)?;
+    let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
+    let program = gcode::emit(&toolpaths, &job.machine, &info)?;
+    let warnings = artwork.warnings.into_iter().chain(toolpaths.warnings.iter().cloned()).collect();
+    Ok(Engraving { relief, toolpaths, program, warnings })
+}
+
+/// Something the pipeline could not take or could not cut, with the SVG element it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// The element id (empty when the element has none or the warning is about a region).
+    pub element: String,
+    /// What happened.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about `element`.
+    #[must_use]
+    pub fn new(element: &str, message: &str) -> Self {
+        Self { element: element.to_string(), message: message.to_string() }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.element.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "element `{}`: {}", self.element, self.message)
+        }
+    }
+}

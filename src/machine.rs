@@ -1,0 +1,170 @@
+//! Machine profiles: one TOML file per controller dialect, in `machines/`.
+//!
+//! A profile is read into [`MachineFile`] (mirrors the TOML, unknown keys rejected) and
+//! validated into [`Machine`]. The built-in profiles are compiled into the binary.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Built-in profiles: name and TOML text.
+pub const BUILT_IN: &[(&str, &str)] =
+    &[("haas", include_str!("../machines/haas.toml")), ("linuxcnc", include_str!("../machines/linuxcnc.toml"))];
+
+/// A machine profile exactly as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MachineFile {
+    /// Human-readable name, written into the program header.
+    pub name: String,
+    /// Output units; only `"mm"` is supported.
+    pub units: String,
+    /// Decimals of coordinates (at least 1).
+    pub decimals: usize,
+    /// Decimals of feed words.
+    pub feed_decimals: usize,
+    /// Write `%` as the first and last line.
+    #[serde(default)]
+    pub percent_delimiters: bool,
+    /// Program number written as `O<number>` on the first line, if the dialect uses one.
+    pub program_number: Option<u32>,
+    /// Digits of the program number, zero-padded.
+    #[serde(default = "default_program_digits")]
+    pub program_number_digits: usize,
+    /// Upper-case every comment (controls that ignore lower case).
+    #[serde(default)]
+    pub comment_uppercase: bool,
+    /// Longest line the control accepts, in characters.
+    pub max_line_length: usize,
+    /// Highest spindle speed.
+    pub max_rpm: f64,
+    /// Highest programmable feed.
+    pub max_feed_mm_per_min: f64,
+    /// Usable X travel relative to the die centre, `[min, max]`.
+    pub travel_x_mm: [f64; 2],
+    /// Usable Y travel relative to the die centre, `[min, max]`.
+    pub travel_y_mm: [f64; 2],
+    /// Usable Z travel relative to the die face, `[min, max]`.
+    pub travel_z_mm: [f64; 2],
+    /// Height above the die face for rapid moves between paths.
+    pub clearance_z_mm: f64,
+    /// Height above the next cut from which the tool feeds down instead of rapids.
+    pub approach_mm: f64,
+    /// Lines at the start of the program.
+    pub program_start: Vec<String>,
+    /// Lines of a tool change; `{tool}`, `{tool:02}`, `{rpm}`, `{clearance}` are filled in.
+    pub tool_change: Vec<String>,
+    /// Lines at the end of the program.
+    pub program_end: Vec<String>,
+}
+
+fn default_program_digits() -> usize {
+    4
+}
+
+/// A validated machine profile.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// The profile's name as the user gave it (built-in name or file stem).
+    pub id: String,
+    /// Everything in the file, checked.
+    pub file: MachineFile,
+}
+
+/// The placeholders a template line may use.
+const PLACEHOLDERS: &[&str] = &["{tool}", "{tool:02}", "{rpm}", "{clearance}"];
+
+impl Machine {
+    /// A built-in profile by name.
+    #[must_use]
+    pub fn built_in(name: &str) -> Option<Result<Self>> {
+        BUILT_IN.iter().find(|(n, _)| *n == name).map(|(n, text)| Self::from_toml(n, text))
+    }
+
+    /// Parses and validates a profile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for TOML syntax errors and unknown or missing keys (with line and
+    /// column), [`Error::Setting`] for values out of range.
+    pub fn from_toml(id: &str, text: &str) -> Result<Self> {
+        let file: MachineFile = toml::from_str(text).map_err(|e| Error::toml(text, &e))?;
+        let bad = |key: &str, reason: &str| Err(Error::Setting { key: key.into(), reason: reason.into() });
+        if file.units != "mm" {
+            return bad("units", "only \"mm\" is supported");
+        }
+        if !(1..=6).contains(&file.decimals) {
+            return bad("decimals", "must be 1 to 6");
+        }
+        if file.feed_decimals > 4 {
+            return bad("feed-decimals", "must be 0 to 4");
+        }
+        if file.max_line_length < 20 {
+            return bad("max-line-length", "must be at least 20");
+        }
+        for (key, value) in [
+            ("max-rpm", file.max_rpm),
+            ("max-feed-mm-per-min", file.max_feed_mm_per_min),
+            ("clearance-z-mm", file.clearance_z_mm),
+            ("approach-mm", file.approach_mm),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return bad(key, "must be a positive number");
+            }
+        }
+        for (key, [min, max]) in
+            [("travel-x-mm", file.travel_x_mm), ("travel-y-mm", file.travel_y_mm), ("travel-z-mm", file.travel_z_mm)]
+        {
+            if !(min.is_finite() && max.is_finite() && min < max) {
+                return bad(key, "must be [min, max] with min < max");
+            }
+        }
+        if file.clearance_z_mm > file.travel_z_mm[1] {
+            return bad("clearance-z-mm", "is above the Z travel");
+        }
+        for (key, lines) in [
+            ("program-start", &file.program_start),
+            ("tool-change", &file.tool_change),
+            ("program-end", &file.program_end),
+        ] {
+            for line in lines {
+                let mut rest = line.as_str();
+                while let Some(open) = rest.find('{') {
+                    let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+                    if !PLACEHOLDERS.contains(&&rest[open..close]) {
+                        return bad(key, &format!("unknown placeholder `{}`", &rest[open..close]));
+                    }
+                    rest = &rest[close..];
+                }
+            }
+        }
+        Ok(Self { id: id.to_string(), file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_ins_load() {
+        for (name, _) in BUILT_IN {
+            Machine::built_in(name).unwrap().unwrap();
+        }
+        assert!(Machine::built_in("nope").is_none());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let text = BUILT_IN[0].1.replace("max-rpm", "max-rmp");
+        let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+        assert!(err.contains("max-rmp") && err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn unknown_placeholder_is_rejected() {
+        let text = BUILT_IN[1].1.replace("{rpm}", "{speed}");
+        let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+        assert!(err.contains("{speed}"), "{err}");
+    }
+}

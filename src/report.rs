@@ -1,0 +1,98 @@
+//! The JSON report written by `--report`. Its keys are a promise to users' scripts: extend
+//! them, never rename them.
+
+use serde::Serialize;
+
+use crate::{geom, Engraving};
+
+/// The report of one engraving.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The input file as given.
+    pub input: String,
+    /// The machine profile (built-in name or path as given).
+    pub machine: String,
+    /// `"die"`.
+    pub target: &'static str,
+    /// Whether X is mirrored (true for a die).
+    pub mirrored: bool,
+    /// `[a, b, c, d, e, f]` mapping viewBox units to machine mm: X = a*x + c*y + e,
+    /// Y = b*x + d*y + f.
+    pub placement: [f64; 6],
+    /// The tools used.
+    pub tools: Vec<ReportTool>,
+    /// The depth levels.
+    pub levels: Vec<ReportLevel>,
+    /// The program's size.
+    pub program: ReportProgram,
+    /// Everything skipped or left uncut.
+    pub warnings: Vec<crate::Warning>,
+}
+
+/// One tool.
+#[derive(Debug, Serialize)]
+pub struct ReportTool {
+    /// `T` number.
+    pub number: u32,
+    /// `"flat"`.
+    pub kind: &'static str,
+    /// Cutting diameter.
+    pub diameter_mm: f64,
+    /// Spindle speed.
+    pub spindle_rpm: f64,
+    /// Cutting feed.
+    pub feed_mm_per_min: f64,
+}
+
+/// One depth level.
+#[derive(Debug, Serialize)]
+pub struct ReportLevel {
+    /// Depth below the die face.
+    pub depth_mm: f64,
+    /// Area cut to at least this depth.
+    pub area_mm2: f64,
+}
+
+/// Program size.
+#[derive(Debug, Serialize)]
+pub struct ReportProgram {
+    /// Bytes.
+    pub bytes: usize,
+    /// Lines.
+    pub lines: usize,
+}
+
+impl Report {
+    /// Builds the report of an engraving.
+    #[must_use]
+    pub fn new(input: &str, machine: &str, engraving: &Engraving) -> Self {
+        let mut tools: Vec<ReportTool> = Vec::new();
+        for op in &engraving.toolpaths.operations {
+            if tools.iter().all(|t| t.number != op.tool.number) {
+                tools.push(ReportTool {
+                    number: op.tool.number,
+                    kind: op.tool.kind.name(),
+                    diameter_mm: op.tool.diameter_mm,
+                    spindle_rpm: op.tool.spindle_rpm,
+                    feed_mm_per_min: op.tool.feed_mm_per_min,
+                });
+            }
+        }
+        Self {
+            input: input.to_string(),
+            machine: machine.to_string(),
+            target: engraving.relief.target.name(),
+            mirrored: engraving.relief.target.mirrored(),
+            placement: engraving.relief.placement.as_coeffs(),
+            tools,
+            levels: engraving
+                .relief
+                .levels
+                .iter()
+                .map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area) })
+                .collect(),
+            program: ReportProgram { bytes: engraving.program.len(), lines: engraving.program.lines().count() },
+            warnings: engraving.warnings.clone(),
+        }
+    }
+}

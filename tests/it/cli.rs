@@ -1,0 +1,140 @@
+//! The command line: exit codes, messages naming the file or key, and no partial output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::util::root;
+
+fn medalcam(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medalcam")).args(args).current_dir(dir).output().expect("medalcam runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A temp dir holding a copy of the coin sample as `art.svg`.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(root().join("samples/coin.svg"), dir.path().join("art.svg")).expect("copy sample");
+    dir
+}
+
+fn assert_error(output: &Output, needles: &[&str]) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "exit code; stderr: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn writes_program_and_report_beside_the_art() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "--report", "r.json"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    // stderr is not a terminal here: no progress bar, no escape codes.
+    assert!(!stderr(&output).contains('\u{1b}'));
+    let program = std::fs::read_to_string(dir.path().join("art.nc")).expect("art.nc written");
+    assert!(program.starts_with("%\nO01001"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    for key in ["input", "machine", "target", "placement", "tools", "levels", "program", "warnings"] {
+        assert!(report.get(key).is_some(), "report key `{key}`");
+    }
+    assert_eq!(report["target"], "die");
+    assert_eq!(report["program"]["bytes"], program.len());
+    assert_eq!(report["program"]["lines"], program.lines().count());
+    assert_eq!(report["tools"][0]["kind"], "flat");
+    assert_eq!(report["placement"].as_array().unwrap().len(), 6);
+    assert!(report["placement"][0].as_f64().unwrap() < 0.0, "a die is mirrored in X");
+    assert!((report["levels"][0]["depth_mm"].as_f64().unwrap() - 0.3).abs() < 1e-12);
+}
+
+#[test]
+fn dash_writes_to_stdout() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "linuxcnc", "-o", "-", "--depth", "0.2"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let program = String::from_utf8(output.stdout).unwrap();
+    assert!(program.contains("G91.1") && program.contains("Z-0.2"));
+    assert!(!dir.path().join("art.nc").exists());
+}
+
+#[test]
+fn missing_file() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "nope.svg", "--machine", "haas"], dir.path());
+    assert_error(&output, &["nope.svg", "No such file"]);
+}
+
+#[test]
+fn not_an_svg() {
+    let dir = workspace();
+    std::fs::write(dir.path().join("photo.svg"), b"\x89PNG\r\n\x1a\n\0\0\0").unwrap();
+    let output = medalcam(&["engrave", "photo.svg", "--machine", "haas"], dir.path());
+    assert_error(&output, &["photo.svg", "not"]);
+    assert!(!dir.path().join("photo.nc").exists());
+    std::fs::write(dir.path().join("text.svg"), "hello, this is not xml").unwrap();
+    let output = medalcam(&["engrave", "text.svg", "--machine", "haas"], dir.path());
+    assert_error(&output, &["text.svg", "not a valid SVG"]);
+}
+
+#[test]
+fn svg_without_filled_shape() {
+    let dir = workspace();
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm"><path d="M0 0 L5 5" stroke="none"/></svg>"#;
+    std::fs::write(dir.path().join("empty.svg"), svg).unwrap();
+    let output = medalcam(&["engrave", "empty.svg", "--machine", "haas"], dir.path());
+    assert_error(&output, &["empty.svg", "no filled shape"]);
+    assert!(!dir.path().join("empty.nc").exists());
+}
+
+#[test]
+fn unknown_machine_name() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "hass"], dir.path());
+    assert_error(&output, &["unknown machine `hass`", "haas", "linuxcnc"]);
+}
+
+#[test]
+fn profile_with_unknown_key() {
+    let dir = workspace();
+    let text = std::fs::read_to_string(root().join("machines/haas.toml")).unwrap().replace("max-rpm", "max-speed");
+    std::fs::write(dir.path().join("mill.toml"), text).unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "mill.toml"], dir.path());
+    assert_error(&output, &["mill.toml", "max-speed", "line"]);
+}
+
+#[test]
+fn unwritable_output_leaves_nothing() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "-o", "no/such/dir/out.nc"], dir.path());
+    assert_error(&output, &["no/such/dir/out.nc", "cannot write"]);
+    // The report would have been fine, but without the program it is not written either.
+    let output =
+        medalcam(&["engrave", "art.svg", "--machine", "haas", "--report", "r.json", "-o", "no/x.nc"], dir.path());
+    assert_error(&output, &["no/x.nc"]);
+    assert!(!dir.path().join("r.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "only art.svg remains: {leftovers:?}");
+}
+
+#[test]
+fn tool_too_big_for_everything() {
+    let dir = workspace();
+    std::fs::write(dir.path().join("job.toml"), "[[tool]]\nnumber = 4\nkind = \"flat\"\ndiameter-mm = 30.0\n").unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "--job", "job.toml"], dir.path());
+    assert_error(&output, &["art.svg", "30 mm tool T4"]);
+}
+
+#[test]
+fn travel_limit_is_checked_before_writing() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "--diameter", "600"], dir.path());
+    assert_error(&output, &["art.svg", "travel"]);
+    assert!(!dir.path().join("art.nc").exists());
+}

@@ -1,0 +1,8 @@
+//! One integration test binary (ripgrep's layout): each module is one concern.
+
+mod cli;
+mod cut;
+mod determinism;
+mod golden;
+mod rs274;
+mod util;

@@ -1,0 +1,44 @@
+//! Every program of the `linuxcnc` profile parses in LinuxCNC's own interpreter, `rs274`
+//! (Debian package linuxcnc-uspace; `.ci/run` installs it).
+
+use std::process::Command;
+
+use crate::util::{engrave, CASES};
+
+#[test]
+fn linuxcnc_programs_parse_in_rs274() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = dir.path().join("tool.tbl");
+    for case in CASES {
+        let engraving = engrave(case, "linuxcnc");
+        let tools: String = engraving
+            .toolpaths
+            .operations
+            .iter()
+            .map(|op| format!("T{0} P{0} D{1} Z0 ;\n", op.tool.number, op.tool.diameter_mm))
+            .collect();
+        std::fs::write(&table, tools).expect("tool table");
+        let program = dir.path().join(format!("{}.ngc", case.sample));
+        std::fs::write(&program, &engraving.program).expect("program");
+        let output = Command::new("rs274")
+            .arg("-t")
+            .arg(&table)
+            .arg("-g")
+            .arg(&program)
+            .output()
+            .expect("rs274 runs: install it with `apt-get install linuxcnc-uspace`");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+        let complaints: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .filter(|l| l.trim() != "executing")
+            .collect();
+        assert!(
+            output.status.success() && complaints.is_empty(),
+            "{}: rs274 says:\n{}",
+            case.sample,
+            complaints.join("\n")
+        );
+        assert!(text.contains("PROGRAM_END"), "{}: rs274 did not reach the end", case.sample);
+    }
+}
