@@ -79,6 +79,66 @@ pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
     shapes.outline_fixed_scale(&style, GRID_SCALE).unwrap_or_default()
 }
 
+/// Removes vertices of closed contours that lie within `tolerance` of the simplified outline
+/// (Ramer-Douglas-Peucker), dropping contours that collapse below three points.
+///
+/// # Tolerance
+///
+/// Every removed vertex is within `tolerance` mm of the kept outline, so the result deviates
+/// from the input by at most `tolerance` on either side.
+#[must_use]
+pub fn simplify_contours(shapes: &Shapes, tolerance: f64) -> Shapes {
+    shapes
+        .iter()
+        .filter_map(|shape| {
+            let (outer, holes) = shape.split_first()?;
+            let outer = simplify_ring(outer, tolerance);
+            // A shape whose outer contour collapsed is gone, holes and all.
+            (outer.len() >= 3).then(|| {
+                std::iter::once(outer)
+                    .chain(holes.iter().map(|h| simplify_ring(h, tolerance)).filter(|h| h.len() >= 3))
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+fn simplify_ring(ring: &[Point], tolerance: f64) -> Contour {
+    let n = ring.len();
+    if n < 4 {
+        return ring.to_vec();
+    }
+    // Split the ring at vertex 0 and the vertex farthest from it, then simplify both halves.
+    let far = (1..n)
+        .max_by(|&a, &b| {
+            let da = (ring[a][0] - ring[0][0]).hypot(ring[a][1] - ring[0][1]);
+            let db = (ring[b][0] - ring[0][0]).hypot(ring[b][1] - ring[0][1]);
+            da.total_cmp(&db)
+        })
+        .expect("n >= 4");
+    let mut keep = vec![false; n + 1];
+    keep[0] = true;
+    keep[far] = true;
+    keep[n] = true;
+    let at = |i: usize| ring[i % n];
+    let mut stack = vec![(0, far), (far, n)];
+    while let Some((a, b)) = stack.pop() {
+        let mut best = (0.0, 0);
+        for i in a + 1..b {
+            let d = segment_distance(at(i), at(a), at(b));
+            if d > best.0 {
+                best = (d, i);
+            }
+        }
+        if best.0 > tolerance {
+            keep[best.1] = true;
+            stack.push((a, best.1));
+            stack.push((best.1, b));
+        }
+    }
+    (0..n).filter(|&i| keep[i]).map(|i| ring[i]).collect()
+}
+
 /// Whether `p` lies inside the contour (even-odd crossing test; boundary is unspecified).
 #[must_use]
 pub fn contour_contains(contour: &[Point], p: Point) -> bool {
@@ -196,6 +256,18 @@ mod tests {
         let two = vec![square(0.0, 0.0, 2.0), square(1.0, 0.0, 2.0)];
         assert!((shapes_area(&simplify(&two, FillRule::NonZero)) - 6.0).abs() < 1e-6);
         assert!((shapes_area(&simplify(&two, FillRule::EvenOdd)) - 4.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn simplification_keeps_corners_and_drops_collinear_points() {
+        let mut dense: Contour = Vec::new();
+        for i in 0..=40 {
+            dense.push([f64::from(i) * 0.25, 0.0]);
+        }
+        dense.extend([[10.0, 10.0], [0.0, 10.0]]);
+        let simple = simplify_contours(&vec![vec![dense]], 1e-4);
+        assert_eq!(simple[0][0].len(), 4);
+        assert!((shapes_area(&simple) - 100.0).abs() < 1e-9);
     }
 
     #[test]
