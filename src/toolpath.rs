@@ -152,9 +152,11 @@ fn uncut_warning(region: &Shape, tool: &Tool) -> Warning {
     Warning::new(
         "",
         &format!(
-            "region at X{:.3} Y{:.3} ({:.3} mm2) is narrower than T{} ({} mm) and is left uncut",
-            (b[0] + b[2]) / 2.0,
-            (b[1] + b[3]) / 2.0,
+            "region spanning X{:.3}..{:.3} Y{:.3}..{:.3} ({:.3} mm2) is narrower than T{} ({} mm) and is left uncut",
+            b[0],
+            b[2],
+            b[1],
+            b[3],
             geom::shapes_area(std::slice::from_ref(region)),
             tool.number,
             tool.diameter_mm
