@@ -73,7 +73,13 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let viewport = Viewport::read(text, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options.diameter_mm)?;
 
-    let mut importer = Importer { world, tolerance_mm: options.tolerance_mm, shapes: Vec::new(), warnings: Vec::new() };
+    let mut importer = Importer {
+        world,
+        tolerance_mm: options.tolerance_mm,
+        clip: Some(viewport.visible_area(world)),
+        shapes: Vec::new(),
+        warnings: Vec::new(),
+    };
     importer.group(tree.root());
     if importer.shapes.is_empty() {
         return Err(Error::NothingToEngrave);
@@ -118,6 +124,8 @@ struct Viewport {
     scale: [f64; 2],
     /// Translation from user units to px.
     translate: [f64; 2],
+    /// The viewport's width and height in px.
+    size_px: [f64; 2],
 }
 
 impl Viewport {
@@ -133,7 +141,17 @@ impl Viewport {
         };
         let aspect = root.attribute("preserveAspectRatio").unwrap_or("xMidYMid meet");
         let (scale, translate) = fit_view_box(view_box, [width, height], aspect);
-        Ok(Self { view_box, scale, translate })
+        Ok(Self { view_box, scale, translate, size_px: [width, height] })
+    }
+
+    /// The viewport (what a renderer shows) in mm: everything outside it is clipped away.
+    fn visible_area(&self, world: Affine) -> Shapes {
+        let [w, h] = self.size_px;
+        let corners = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]].map(|[x, y]| {
+            let p = world * kurbo::Point::new(x, y);
+            [p.x, p.y]
+        });
+        geom::simplify(&[corners.to_vec()], FillRule::NonZero)
     }
 
     /// Returns the placement (viewBox units to mm), the world transform (px to mm) and the
@@ -201,15 +219,66 @@ fn fit_view_box(view_box: [f64; 4], size: [f64; 2], aspect: &str) -> ([f64; 2], 
 struct Importer {
     world: Affine,
     tolerance_mm: f64,
+    /// The area the current group may paint, in mm (`None`: everywhere).
+    clip: Option<Shapes>,
     shapes: Vec<ArtShape>,
     warnings: Vec<Warning>,
 }
 
 impl Importer {
     fn group(&mut self, group: &usvg::Group) {
-        if group.clip_path().is_some() {
-            self.warn(group.id(), "clip-path is not applied yet: the unclipped shapes are engraved");
+        let saved = self.clip.clone();
+        if let Some(clip) = group.clip_path() {
+            let area = self.clip_area(clip, self.world * to_affine(group.abs_transform()));
+            self.clip = Some(match &self.clip {
+                Some(outer) => geom::intersect(outer, &area),
+                None => area,
+            });
         }
+        self.group_children(group);
+        self.clip = saved;
+    }
+
+    /// The area a clip path lets through, in mm: the union of its shapes (each with its
+    /// clip-rule), intersected with the clip path's own clip path. `base` maps the clipped
+    /// element's user space to mm.
+    fn clip_area(&self, clip: &usvg::ClipPath, base: Affine) -> Shapes {
+        let inner = base * to_affine(clip.transform());
+        let mut area = self.clip_group_area(clip.root(), inner);
+        if let Some(outer) = clip.clip_path() {
+            area = geom::intersect(&area, &self.clip_area(outer, base));
+        }
+        area
+    }
+
+    fn clip_group_area(&self, group: &usvg::Group, base: Affine) -> Shapes {
+        let mut parts: Shapes = Vec::new();
+        for node in group.children() {
+            match node {
+                usvg::Node::Group(g) => {
+                    let mut area = self.clip_group_area(g, base);
+                    if let Some(clip) = g.clip_path() {
+                        area = geom::intersect(&area, &self.clip_area(clip, base * to_affine(g.abs_transform())));
+                    }
+                    parts.extend(area);
+                }
+                usvg::Node::Path(p) if p.is_visible() => {
+                    let rule = p.fill().map_or(FillRule::NonZero, |f| match f.rule() {
+                        usvg::FillRule::NonZero => FillRule::NonZero,
+                        usvg::FillRule::EvenOdd => FillRule::EvenOdd,
+                    });
+                    let contours =
+                        flatten(&(base * to_affine(p.abs_transform()) * to_bez(p.data())), self.tolerance_mm);
+                    parts.extend(geom::simplify(&contours, rule));
+                }
+                usvg::Node::Text(t) => parts.extend(self.clip_group_area(t.flattened(), base)),
+                _ => {}
+            }
+        }
+        geom::union(&parts)
+    }
+
+    fn group_children(&mut self, group: &usvg::Group) {
         if group.mask().is_some() {
             self.warn(group.id(), "mask is not applied yet: the unmasked shapes are engraved");
         }
@@ -303,7 +372,10 @@ impl Importer {
     }
 
     fn push(&mut self, id: &str, paint: &usvg::Paint, contours: Vec<Contour>, rule: FillRule) {
-        let polygons = geom::simplify(&contours, rule);
+        let mut polygons = geom::simplify(&contours, rule);
+        if let Some(clip) = &self.clip {
+            polygons = geom::intersect(&polygons, clip);
+        }
         if polygons.is_empty() {
             return;
         }
@@ -403,7 +475,7 @@ mod tests {
 
     #[test]
     fn diameter_scales_the_larger_side() {
-        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="-10 -10 20 10"><circle r="2"/></svg>"#;
+        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="-10 -5 20 10"><circle r="2"/></svg>"#;
         let art = import(svg.as_bytes(), &ImportOptions { diameter_mm: Some(30.0), ..Default::default() }).unwrap();
         let area = geom::shapes_area(&art.shapes[0].polygons);
         let expected = std::f64::consts::PI * 3.0 * 3.0; // r = 2 units, 1.5 mm per unit
@@ -429,6 +501,80 @@ mod tests {
         );
         assert!(art.warnings.is_empty(), "{:?}", art.warnings);
         assert!(geom::shapes_area(&art.shapes.iter().flat_map(|s| s.polygons.clone()).collect::<Vec<_>>()) > 20.0);
+    }
+
+    fn area(art: &Artwork) -> f64 {
+        art.shapes.iter().map(|s| geom::shapes_area(&s.polygons)).sum()
+    }
+
+    /// mm2 per square user unit of the 200-unit resvg test files (96 dpi px).
+    const UNIT2: f64 = (25.4 / 96.0) * (25.4 / 96.0);
+
+    // The three clip cases below are the resvg project's tests (Apache-2.0 OR MIT):
+    // masking/clip-rule/clip-rule=evenodd, masking/clipPath/clip-path-with-transform and
+    // masking/clipPath/nested-clip-path, without their frame rectangles.
+    const STAR: &str = "M 100 15 l 50 160 l -130 -100 l 160 0 l -130 100 z";
+
+    #[test]
+    fn clip_rule_evenodd_clips_like_an_evenodd_fill() {
+        let clipped = import_str(&format!(
+            r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg">
+                <clipPath id="clip1"><path d="{STAR}" clip-rule="evenodd"/></clipPath>
+                <rect x="0" y="0" width="200" height="200" fill="green" clip-path="url(#clip1)"/></svg>"#
+        ));
+        let star = import_str(&format!(
+            r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg">
+                <path d="{STAR}" fill-rule="evenodd"/></svg>"#
+        ));
+        assert!((area(&clipped) - area(&star)).abs() < 1e-6, "{} vs {}", area(&clipped), area(&star));
+        assert!(area(&clipped) < 0.5 * 200.0 * 200.0 * UNIT2);
+    }
+
+    #[test]
+    fn object_bounding_box_clip_follows_the_transform() {
+        let art = import_str(
+            r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg">
+                <clipPath id="clip1" clipPathUnits="objectBoundingBox">
+                  <rect x="0.2" y="0.2" width="0.6" height="0.6" rx="0.1" ry="0.1"/></clipPath>
+                <rect x="0" y="0" width="200" height="200" fill="green" clip-path="url(#clip1)"
+                      transform="translate(100 -40) rotate(45)"/></svg>"#,
+        );
+        // A 120 x 120 square with corners of radius 20, rotated: its area does not change.
+        let expected = (120.0 * 120.0 - (4.0 - std::f64::consts::PI) * 20.0 * 20.0) * UNIT2;
+        // Flattening the corners within 0.002 mm loses at most arc length x tolerance: 0.07 mm2.
+        assert!(area(&art) < expected && expected - area(&art) < 0.07, "{} vs {expected}", area(&art));
+    }
+
+    #[test]
+    fn nested_clips_intersect() {
+        let nested = import_str(&format!(
+            r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg">
+                <clipPath id="clip1"><path d="{STAR}" clip-rule="evenodd"/></clipPath>
+                <clipPath id="clip2"><circle cx="100" cy="100" r="60"/></clipPath>
+                <g clip-path="url(#clip2)">
+                  <rect x="0" y="0" width="200" height="200" fill="green" clip-path="url(#clip1)"/></g></svg>"#
+        ));
+        let star = import_str(&format!(
+            r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg"><path d="{STAR}" fill-rule="evenodd"/></svg>"#
+        ));
+        let circle = import_str(
+            r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg"><circle cx="100" cy="100" r="60"/></svg>"#,
+        );
+        let expected = geom::shapes_area(&geom::intersect(&star.shapes[0].polygons, &circle.shapes[0].polygons));
+        assert!((area(&nested) - expected).abs() < 1e-6, "{} vs {expected}", area(&nested));
+        assert!(expected < area(&star) && expected < area(&circle));
+        assert!(nested.warnings.is_empty(), "{:?}", nested.warnings);
+    }
+
+    #[test]
+    fn content_outside_the_viewport_is_clipped_away() {
+        let art = import_str(
+            r#"<svg width="10mm" height="10mm" viewBox="0 0 10 10" xmlns="http://www.w3.org/2000/svg">
+                <rect x="5" y="-5" width="30" height="10" fill="black"/>
+                <circle cx="-50" cy="5" r="3"/></svg>"#,
+        );
+        // Only the rect's 5 x 5 corner inside the viewBox remains; the circle is gone.
+        assert!((area(&art) - 25.0).abs() < 1e-6, "{}", area(&art));
     }
 
     #[test]

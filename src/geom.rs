@@ -66,6 +66,12 @@ pub fn union(shapes: &[Shape]) -> Shapes {
     simplify(&contours, FillRule::NonZero)
 }
 
+/// Intersection of two shape sets.
+#[must_use]
+pub fn intersect(a: &Shapes, b: &Shapes) -> Shapes {
+    a.overlay_with_fixed_scale(b, OverlayRule::Intersect, FillRule::NonZero, GRID_SCALE).unwrap_or_default()
+}
+
 /// Offsets shapes by `distance` mm: negative shrinks (moves inward), positive grows.
 ///
 /// The result is always computed from `shapes` themselves, never from an earlier offset:
