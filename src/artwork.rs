@@ -9,8 +9,11 @@
 //! mirrored here: that is the relief stage's business. Anything that cannot be taken is
 //! reported as a [`Warning`] naming its element.
 
+use std::sync::{Arc, Mutex};
+
 use i_overlay::core::fill_rule::FillRule;
 use kurbo::{Affine, BezPath, PathEl};
+use usvg::fontdb;
 use usvg::tiny_skia_path::PathSegment;
 
 use crate::error::{Error, Result};
@@ -68,7 +71,8 @@ pub struct ArtShape {
 /// size, and [`Error::NothingToEngrave`] when no shape is filled.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
-    let usvg_options = usvg_options();
+    let missing_fonts = Arc::new(Mutex::new(Vec::new()));
+    let usvg_options = usvg_options(Arc::clone(&missing_fonts));
     let tree = usvg::Tree::from_str(text, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
     let viewport = Viewport::read(text, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options.diameter_mm)?;
@@ -80,6 +84,12 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         shapes: Vec::new(),
         warnings: Vec::new(),
     };
+    let mut missing: Vec<String> = missing_fonts.lock().map(|m| m.clone()).unwrap_or_default();
+    missing.sort();
+    missing.dedup();
+    for family in missing {
+        importer.warn("", &format!("font family {family} is not available: the text uses the bundled DejaVu Sans"));
+    }
     importer.group(tree.root());
     if importer.shapes.is_empty() {
         return Err(Error::NothingToEngrave);
@@ -89,9 +99,51 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
 
 /// usvg options with the bundled fonts loaded and every generic family mapped to them, so
 /// text comes out the same on every machine (usvg's font database is empty by default and
-/// an unknown family would drop text silently).
-fn usvg_options() -> usvg::Options<'static> {
+/// an unknown family would drop text silently). A family that is not bundled falls back to
+/// DejaVu Sans, and its name is recorded in `missing_fonts` for a warning.
+fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>) -> usvg::Options<'static> {
     let mut options = usvg::Options::default();
+    options.font_resolver.select_font = Box::new(move |font, db| {
+        let style = match font.style() {
+            usvg::FontStyle::Normal => fontdb::Style::Normal,
+            usvg::FontStyle::Italic => fontdb::Style::Italic,
+            usvg::FontStyle::Oblique => fontdb::Style::Oblique,
+        };
+        let query = |families: &[fontdb::Family]| {
+            db.query(&fontdb::Query {
+                families,
+                weight: fontdb::Weight(font.weight()),
+                stretch: fontdb::Stretch::Normal,
+                style,
+            })
+        };
+        let wanted: Vec<fontdb::Family> = font
+            .families()
+            .iter()
+            .map(|family| match family {
+                usvg::FontFamily::Serif => fontdb::Family::Serif,
+                usvg::FontFamily::SansSerif => fontdb::Family::SansSerif,
+                usvg::FontFamily::Cursive => fontdb::Family::Cursive,
+                usvg::FontFamily::Fantasy => fontdb::Family::Fantasy,
+                usvg::FontFamily::Monospace => fontdb::Family::Monospace,
+                usvg::FontFamily::Named(name) => fontdb::Family::Name(name),
+            })
+            .collect();
+        query(&wanted).or_else(|| {
+            let names: Vec<String> = font
+                .families()
+                .iter()
+                .map(|f| match f {
+                    usvg::FontFamily::Named(name) => format!("`{name}`"),
+                    generic => format!("`{generic}`").replace('"', ""),
+                })
+                .collect();
+            if let Ok(mut missing) = missing_fonts.lock() {
+                missing.push(names.join(", "));
+            }
+            query(&[fontdb::Family::SansSerif])
+        })
+    });
     let db = options.fontdb_mut();
     for face in [
         dejavu::sans::regular(),
@@ -575,6 +627,23 @@ mod tests {
         );
         // Only the rect's 5 x 5 corner inside the viewBox remains; the circle is gone.
         assert!((area(&art) - 25.0).abs() < 1e-6, "{}", area(&art));
+    }
+
+    #[test]
+    fn unknown_font_family_falls_back_with_a_warning() {
+        let svg = |family: &str| {
+            format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="10mm" viewBox="0 0 40 10">
+                     <text x="1" y="8" font-size="8" font-family="{family}">MEDAL</text></svg>"#
+            )
+        };
+        let missing = import_str(&svg("NoSuchFont"));
+        let sans = import_str(&svg("DejaVu Sans"));
+        assert!((area(&missing) - area(&sans)).abs() < 1e-9, "falls back to DejaVu Sans");
+        assert!(area(&missing) > 10.0);
+        assert_eq!(missing.warnings.len(), 1, "{:?}", missing.warnings);
+        assert!(missing.warnings[0].message.contains("`NoSuchFont`"), "{:?}", missing.warnings);
+        assert!(sans.warnings.is_empty(), "{:?}", sans.warnings);
     }
 
     #[test]
