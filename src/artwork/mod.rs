@@ -97,6 +97,13 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     Ok(Artwork { shapes: importer.shapes, placement, size_mm, warnings: importer.warnings })
 }
 
+/// The usvg options medalcam parses with: the bundled fonts, every generic family mapped to
+/// them. For an independent rendering of the same file (resvg in the tests).
+#[must_use]
+pub fn parse_options() -> usvg::Options<'static> {
+    usvg_options(Arc::new(Mutex::new(Vec::new())))
+}
+
 /// usvg options with the bundled fonts loaded and every generic family mapped to them, so
 /// text comes out the same on every machine (usvg's font database is empty by default and
 /// an unknown family would drop text silently). A family that is not bundled falls back to
