@@ -20,6 +20,10 @@ use crate::error::{Error, Result};
 use crate::geom::{self, Contour, Shapes};
 use crate::Warning;
 
+mod elements;
+
+use elements::Elements;
+
 /// CSS pixels per millimetre: SVG user units without a unit are px at 96 per inch.
 pub const PX_PER_MM: f64 = 96.0 / 25.4;
 
@@ -55,8 +59,14 @@ pub struct Artwork {
 /// One painted shape of the artwork.
 #[derive(Debug, Clone)]
 pub struct ArtShape {
-    /// The SVG element id (empty when the element has none).
+    /// The SVG element id (empty when the element has none). For text, the `<text>` element.
     pub id: String,
+    /// The element's classes.
+    pub classes: Vec<String>,
+    /// The ids of the enclosing groups (and `<use>` elements), outermost first.
+    pub ancestors: Vec<String>,
+    /// The label of the innermost enclosing Inkscape layer.
+    pub layer: Option<String>,
     /// Fill colour as `#rrggbb`.
     pub color: String,
     /// The painted area as valid polygons.
@@ -71,16 +81,21 @@ pub struct ArtShape {
 /// size, and [`Error::NothingToEngrave`] when no shape is filled.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
+    let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
+    let (tagged, elements) = Elements::tag(text, &doc);
     let missing_fonts = Arc::new(Mutex::new(Vec::new()));
     let usvg_options = usvg_options(Arc::clone(&missing_fonts));
-    let tree = usvg::Tree::from_str(text, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
-    let viewport = Viewport::read(text, &tree)?;
+    let tree = usvg::Tree::from_str(&tagged, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
+    let viewport = Viewport::read(&doc, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options.diameter_mm)?;
 
     let mut importer = Importer {
         world,
         tolerance_mm: options.tolerance_mm,
         clip: Some(viewport.visible_area(world)),
+        elements,
+        groups: Vec::new(),
+        text: None,
         shapes: Vec::new(),
         warnings: Vec::new(),
     };
@@ -188,10 +203,9 @@ struct Viewport {
 }
 
 impl Viewport {
-    fn read(text: &str, tree: &usvg::Tree) -> Result<Self> {
+    fn read(doc: &usvg::roxmltree::Document<'_>, tree: &usvg::Tree) -> Result<Self> {
         let size = tree.size();
         let (width, height) = (f64::from(size.width()), f64::from(size.height()));
-        let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
         let root = doc.root_element();
         let view_box = match root.attribute("viewBox").map(parse_numbers) {
             Some(v) if v.len() == 4 && v[2] > 0.0 && v[3] > 0.0 => [v[0], v[1], v[2], v[3]],
@@ -280,6 +294,12 @@ struct Importer {
     tolerance_mm: f64,
     /// The area the current group may paint, in mm (`None`: everywhere).
     clip: Option<Shapes>,
+    /// What the XML says about each element.
+    elements: Elements,
+    /// usvg ids of the enclosing groups, outermost first.
+    groups: Vec<String>,
+    /// usvg id of the text whose glyphs are being walked.
+    text: Option<String>,
     shapes: Vec<ArtShape>,
     warnings: Vec<Warning>,
 }
@@ -294,7 +314,9 @@ impl Importer {
                 None => area,
             });
         }
+        self.groups.push(group.id().to_string());
         self.group_children(group);
+        self.groups.pop();
         self.clip = saved;
     }
 
@@ -351,7 +373,9 @@ impl Importer {
                 usvg::Node::Image(i) => self.warn(i.id(), "raster images cannot be engraved and were skipped"),
                 usvg::Node::Text(t) => {
                     let before = self.shapes.len();
+                    let outer = self.text.replace(t.id().to_string());
                     self.group(t.flattened());
+                    self.text = outer;
                     if self.shapes.len() == before {
                         self.warn(t.id(), "text produced no glyph outlines and was skipped");
                     }
@@ -438,6 +462,23 @@ impl Importer {
         if polygons.is_empty() {
             return;
         }
+        // usvg clears the ids of the shapes a <use> clones: fall back to what the <use> shows.
+        let shown_by_use = || self.groups.last().and_then(|g| self.elements.get(g)).and_then(|e| e.href.clone());
+        let id = match (&self.text, id.is_empty()) {
+            (Some(text), true) => text.clone(),
+            (None, true) => shown_by_use().unwrap_or_default(),
+            _ => id.to_string(),
+        };
+        let element = self.elements.get(&id).cloned().unwrap_or_default();
+        let ancestors: Vec<String> = self
+            .groups
+            .iter()
+            .filter_map(|g| self.elements.get(g))
+            .map(|e| e.id.clone())
+            .filter(|id| !id.is_empty())
+            .collect();
+        let layer = self.groups.iter().rev().find_map(|g| self.elements.get(g).and_then(|e| e.layer.clone()));
+        let id = id.as_str();
         let color = match paint {
             usvg::Paint::Color(c) => format!("#{:02x}{:02x}{:02x}", c.red, c.green, c.blue),
             usvg::Paint::LinearGradient(g) => self.gradient_color(id, g.stops()),
@@ -447,7 +488,7 @@ impl Importer {
                 "#000000".into()
             }
         };
-        self.shapes.push(ArtShape { id: id.to_string(), color, polygons });
+        self.shapes.push(ArtShape { id: element.id, classes: element.classes, ancestors, layer, color, polygons });
     }
 
     fn gradient_color(&mut self, id: &str, stops: &[usvg::Stop]) -> String {
@@ -459,7 +500,8 @@ impl Importer {
     }
 
     fn warn(&mut self, element: &str, reason: &str) {
-        self.warnings.push(Warning::new(element, reason));
+        let name = if element.is_empty() { String::new() } else { self.elements.name(element) };
+        self.warnings.push(Warning::new(&name, reason));
     }
 }
 
@@ -651,6 +693,31 @@ mod tests {
         assert_eq!(missing.warnings.len(), 1, "{:?}", missing.warnings);
         assert!(missing.warnings[0].message.contains("`NoSuchFont`"), "{:?}", missing.warnings);
         assert!(sans.warnings.is_empty(), "{:?}", sans.warnings);
+    }
+
+    #[test]
+    fn shapes_carry_ids_classes_ancestors_and_layers() {
+        let art = import_str(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape"
+                   xmlns:xlink="http://www.w3.org/1999/xlink" width="20mm" height="20mm" viewBox="0 0 20 20">
+                 <defs><circle id="dot" r="1" class="gem"/></defs>
+                 <g id="front" inkscape:groupmode="layer" inkscape:label="Raised">
+                   <g id="rim"><rect class="a  b" x="1" y="1" width="4" height="4" fill="#d4af37"/></g>
+                   <use xlink:href="#dot" id="dot-1" x="10" y="10"/>
+                 </g>
+                 <text id="legend" x="2" y="18" font-size="4">AB</text></svg>"##,
+        );
+        let rect = &art.shapes[0];
+        assert_eq!((rect.id.as_str(), rect.classes.clone()), ("", vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(rect.ancestors, ["front", "rim"]);
+        assert_eq!(rect.layer.as_deref(), Some("Raised"));
+        assert_eq!(rect.color, "#d4af37");
+        let dot = &art.shapes[1];
+        assert_eq!((dot.id.as_str(), dot.classes.clone()), ("dot", vec!["gem".to_string()]));
+        assert_eq!(dot.ancestors, ["front", "dot-1"]);
+        let text = &art.shapes[2];
+        assert_eq!((text.id.as_str(), text.layer.clone()), ("legend", None));
+        assert!(art.warnings.is_empty(), "{:?}", art.warnings);
     }
 
     #[test]
