@@ -23,6 +23,23 @@ pub struct Cli {
 enum Command {
     /// Write the G-code program that cuts the die for ART.
     Engrave(EngraveArgs),
+    /// Show what ART holds: size, shapes, colours, ids, layers, text, narrowest feature, warnings.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// The artwork (SVG).
+    art: PathBuf,
+    /// Print JSON (keys documented in the README) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Scale the artwork so the larger side of its viewBox is this many mm.
+    #[arg(long, value_name = "MM")]
+    diameter: Option<f64>,
+    /// Fail (exit 2) when the import has any warning.
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,12 +70,76 @@ struct EngraveArgs {
     /// No progress bar, no warnings on stderr.
     #[arg(short, long)]
     quiet: bool,
+    /// Fail (exit 2, nothing written) when there is any warning.
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Engrave(args) => engrave(&args),
+        Command::Inspect(args) => inspect(&args),
+    }
+}
+
+fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
+    let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
+    let options = medalcam::artwork::ImportOptions { diameter_mm: args.diameter, ..Default::default() };
+    let artwork = medalcam::artwork::import(&svg, &options).with_context(|| args.art.display().to_string())?;
+    let inspection = medalcam::artwork::inspect(&artwork);
+    deny_warnings(args.deny_warnings, &inspection.warnings).with_context(|| args.art.display().to_string())?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&inspection).expect("the inspection serialises") + "\n"
+    } else {
+        describe(&args.art, &inspection)
+    };
+    std::io::stdout().lock().write_all(text.as_bytes()).context("stdout")?;
+    Ok(())
+}
+
+fn describe(art: &Path, i: &medalcam::artwork::Inspection) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let [w, h] = i.size_mm;
+    let _ = writeln!(
+        out,
+        "{}: {w:.3} x {h:.3} mm, {} shapes, {:.3} mm2 painted",
+        art.display(),
+        i.shapes,
+        i.painted_area_mm2
+    );
+    for c in &i.colors {
+        let _ = writeln!(
+            out,
+            "  colour {}: {:.3} mm2 painted, {:.3} mm2 visible, {} shapes",
+            c.color, c.area_mm2, c.visible_area_mm2, c.shapes
+        );
+    }
+    if !i.ids.is_empty() {
+        let _ = writeln!(out, "  ids: {}", i.ids.join(", "));
+    }
+    if !i.layers.is_empty() {
+        let _ = writeln!(out, "  layers: {}", i.layers.join(", "));
+    }
+    for t in &i.texts {
+        let _ = writeln!(out, "  text {}: {:?} in {} (asked for {:?})", t.element, t.text, t.font, t.requested_font);
+    }
+    if let Some(f) = &i.narrowest_feature {
+        let _ =
+            writeln!(out, "  narrowest feature: {:.3} mm wide, near X{:.3} Y{:.3}", f.width_mm, f.at_mm[0], f.at_mm[1]);
+    }
+    for warning in &i.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    out
+}
+
+/// With `--deny-warnings`, any warning is an error naming the first one.
+fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<()> {
+    match warnings.first() {
+        Some(first) if deny => bail!("{} warning(s) and --deny-warnings; the first: {first}", warnings.len()),
+        _ => Ok(()),
     }
 }
 
@@ -84,6 +165,7 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
         .install(|| medalcam::engrave(&svg, &title, &job, &progress))
         .with_context(|| args.art.display().to_string())?;
 
+    deny_warnings(args.deny_warnings, &engraving.warnings).with_context(|| args.art.display().to_string())?;
     if !args.quiet {
         for warning in &engraving.warnings {
             eprintln!("warning: {}: {warning}", args.art.display());

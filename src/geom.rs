@@ -72,6 +72,12 @@ pub fn intersect(a: &Shapes, b: &Shapes) -> Shapes {
     a.overlay_with_fixed_scale(b, OverlayRule::Intersect, FillRule::NonZero, GRID_SCALE).unwrap_or_default()
 }
 
+/// What of `a` is not in `b`.
+#[must_use]
+pub fn difference(a: &Shapes, b: &Shapes) -> Shapes {
+    a.overlay_with_fixed_scale(b, OverlayRule::Difference, FillRule::NonZero, GRID_SCALE).unwrap_or_default()
+}
+
 /// Offsets shapes by `distance` mm: negative shrinks (moves inward), positive grows.
 ///
 /// The result is always computed from `shapes` themselves, never from an earlier offset:

@@ -20,9 +20,13 @@ use crate::error::{Error, Result};
 use crate::geom::{self, Contour, Shapes};
 use crate::Warning;
 
+mod limits;
+
 mod elements;
+mod inspect;
 
 use elements::Elements;
+pub use inspect::{inspect, Inspection};
 
 /// CSS pixels per millimetre: SVG user units without a unit are px at 96 per inch.
 pub const PX_PER_MM: f64 = 96.0 / 25.4;
@@ -52,9 +56,27 @@ pub struct Artwork {
     pub placement: Affine,
     /// Width and height of the viewBox in mm.
     pub size_mm: [f64; 2],
+    /// The text runs, converted to outlines.
+    pub texts: Vec<TextRun>,
     /// Everything the import could not take, by element.
     pub warnings: Vec<Warning>,
 }
+
+/// One `<text>` element.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TextRun {
+    /// The element's id (or `<text>`).
+    pub element: String,
+    /// Its characters.
+    pub text: String,
+    /// The family asked for (first of the list).
+    pub requested_font: String,
+    /// The bundled face that drew it.
+    pub font: String,
+}
+
+/// The font families compiled into medalcam.
+const BUNDLED_FAMILIES: [&str; 3] = ["DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"];
 
 /// One painted shape of the artwork.
 #[derive(Debug, Clone)]
@@ -80,6 +102,7 @@ pub struct ArtShape {
 /// [`Error::Svg`] when the bytes are not an SVG document, [`Error::BadSize`] for an unusable
 /// size, and [`Error::NothingToEngrave`] when no shape is filled.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
+    limits::check(svg)?;
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
     let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
     let (tagged, elements) = Elements::tag(text, &doc);
@@ -97,6 +120,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         groups: Vec::new(),
         text: None,
         shapes: Vec::new(),
+        texts: Vec::new(),
         warnings: Vec::new(),
     };
     let mut missing: Vec<String> = missing_fonts.lock().map(|m| m.clone()).unwrap_or_default();
@@ -109,7 +133,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     if importer.shapes.is_empty() {
         return Err(Error::NothingToEngrave);
     }
-    Ok(Artwork { shapes: importer.shapes, placement, size_mm, warnings: importer.warnings })
+    Ok(Artwork { shapes: importer.shapes, placement, size_mm, texts: importer.texts, warnings: importer.warnings })
 }
 
 /// The usvg options medalcam parses with: the bundled fonts, every generic family mapped to
@@ -125,6 +149,9 @@ pub fn parse_options() -> usvg::Options<'static> {
 /// DejaVu Sans, and its name is recorded in `missing_fonts` for a warning.
 fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>) -> usvg::Options<'static> {
     let mut options = usvg::Options::default();
+    // Never read a file or URL an SVG names: usvg's default resolver opens plain paths in
+    // `<image href>` from disk. Images are skipped with a warning anyway.
+    options.image_href_resolver.resolve_string = Box::new(|_, _| None);
     options.font_resolver.select_font = Box::new(move |font, db| {
         let style = match font.style() {
             usvg::FontStyle::Normal => fontdb::Style::Normal,
@@ -205,13 +232,23 @@ struct Viewport {
 impl Viewport {
     fn read(doc: &usvg::roxmltree::Document<'_>, tree: &usvg::Tree) -> Result<Self> {
         let size = tree.size();
-        let (width, height) = (f64::from(size.width()), f64::from(size.height()));
         let root = doc.root_element();
-        let view_box = match root.attribute("viewBox").map(parse_numbers) {
-            Some(v) if v.len() == 4 && v[2] > 0.0 && v[3] > 0.0 => [v[0], v[1], v[2], v[3]],
+        let view_box_attr = match root.attribute("viewBox").map(parse_numbers) {
+            Some(v) if v.len() == 4 && v[2] > 0.0 && v[3] > 0.0 => Some([v[0], v[1], v[2], v[3]]),
             Some(_) => return Err(Error::BadSize("the root viewBox is not four numbers with a positive size".into())),
-            None => [0.0, 0.0, width, height],
+            None => None,
         };
+        // usvg's size is f32; absolute lengths are read again in f64 so that placements and
+        // sizes come out exact. Percentages and other cases keep usvg's resolution.
+        let (w_attr, h_attr) =
+            (root.attribute("width").and_then(length_px), root.attribute("height").and_then(length_px));
+        let (width, height) = match (w_attr, h_attr, view_box_attr) {
+            (Some(w), Some(h), _) => (w, h),
+            (Some(w), None, Some(vb)) => (w, vb[3] * w / vb[2]),
+            (None, Some(h), Some(vb)) => (vb[2] * h / vb[3], h),
+            _ => (f64::from(size.width()), f64::from(size.height())),
+        };
+        let view_box = view_box_attr.unwrap_or([0.0, 0.0, width, height]);
         let aspect = root.attribute("preserveAspectRatio").unwrap_or("xMidYMid meet");
         let (scale, translate) = fit_view_box(view_box, [width, height], aspect);
         Ok(Self { view_box, scale, translate, size_px: [width, height] })
@@ -249,6 +286,24 @@ impl Viewport {
         let view_to_px = Affine::new([self.scale[0], 0.0, 0.0, self.scale[1], self.translate[0], self.translate[1]]);
         Ok((world * view_to_px, world, [px_w * k, px_h * k]))
     }
+}
+
+/// An absolute SVG length in CSS px (96 per inch), or `None` for percentages and junk.
+fn length_px(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let split = text.find(|c: char| c.is_ascii_alphabetic() || c == '%').unwrap_or(text.len());
+    let value: f64 = text[..split].trim().parse().ok()?;
+    let per_unit = match text[split..].trim() {
+        "" | "px" => 1.0,
+        "mm" => PX_PER_MM,
+        "cm" => 10.0 * PX_PER_MM,
+        "in" => 96.0,
+        "pt" => 96.0 / 72.0,
+        "pc" => 16.0,
+        _ => return None,
+    };
+    let px = value * per_unit;
+    (px.is_finite() && px > 0.0).then_some(px)
 }
 
 /// Splits an SVG number list (`"0 0, 40 40"`).
@@ -301,6 +356,7 @@ struct Importer {
     /// usvg id of the text whose glyphs are being walked.
     text: Option<String>,
     shapes: Vec<ArtShape>,
+    texts: Vec<TextRun>,
     warnings: Vec<Warning>,
 }
 
@@ -372,6 +428,7 @@ impl Importer {
                 usvg::Node::Path(p) => self.path(p),
                 usvg::Node::Image(i) => self.warn(i.id(), "raster images cannot be engraved and were skipped"),
                 usvg::Node::Text(t) => {
+                    self.texts.push(text_run(t, self.elements.name(t.id())));
                     let before = self.shapes.len();
                     let outer = self.text.replace(t.id().to_string());
                     self.group(t.flattened());
@@ -503,6 +560,22 @@ impl Importer {
         let name = if element.is_empty() { String::new() } else { self.elements.name(element) };
         self.warnings.push(Warning::new(&name, reason));
     }
+}
+
+fn text_run(text: &usvg::Text, element: String) -> TextRun {
+    let family = text.chunks().first().and_then(|c| c.spans().first()).and_then(|s| s.font().families().first());
+    let (requested_font, font) = match family {
+        Some(usvg::FontFamily::Named(name)) if BUNDLED_FAMILIES.contains(&name.as_str()) => {
+            (name.clone(), name.clone())
+        }
+        Some(usvg::FontFamily::Named(name)) => (name.clone(), "DejaVu Sans".to_string()),
+        Some(usvg::FontFamily::Serif) => ("serif".into(), "DejaVu Serif".into()),
+        Some(usvg::FontFamily::Monospace) => ("monospace".into(), "DejaVu Sans Mono".into()),
+        Some(other) => (other.to_string(), "DejaVu Sans".into()),
+        None => (String::new(), "DejaVu Sans".into()),
+    };
+    let characters: String = text.chunks().iter().map(usvg::TextChunk::text).collect();
+    TextRun { element, text: characters, requested_font, font }
 }
 
 fn to_affine(t: usvg::Transform) -> Affine {

@@ -138,3 +138,38 @@ fn travel_limit_is_checked_before_writing() {
     assert_error(&output, &["art.svg", "travel"]);
     assert!(!dir.path().join("art.nc").exists());
 }
+
+#[test]
+fn inspect_reports_colours_ids_text_and_narrowest_feature() {
+    let dir = workspace();
+    let output = medalcam(&["inspect", "art.svg", "--json"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!((report["size_mm"][0].as_f64().unwrap() - 20.0).abs() < 1e-9);
+    assert_eq!(report["ids"], serde_json::json!(["rim", "star", "mark"]));
+    assert_eq!(report["colors"][0]["color"], "#000000");
+    assert_eq!(report["texts"][0]["text"], "R");
+    assert_eq!(report["texts"][0]["font"], "DejaVu Sans");
+    // The rim is an 8-unit (0.8 mm) stroke: the narrowest part of the coin.
+    let narrow = report["narrowest_feature"]["width_mm"].as_f64().unwrap();
+    assert!((narrow - 0.8).abs() < 0.01, "{narrow}");
+    let text = medalcam(&["inspect", "art.svg"], dir.path());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("narrowest feature: 0.8"));
+}
+
+#[test]
+fn deny_warnings_turns_a_warning_into_an_error() {
+    let dir = workspace();
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+        <rect width="8" height="8"/><text id="motto" x="1" y="9" font-size="2" font-family="Papyrus">AB</text></svg>"#;
+    std::fs::write(dir.path().join("warn.svg"), svg).unwrap();
+    let output = medalcam(&["engrave", "warn.svg", "--machine", "haas"], dir.path());
+    assert!(output.status.success());
+    assert!(stderr(&output).contains("Papyrus"), "{}", stderr(&output));
+    std::fs::remove_file(dir.path().join("warn.nc")).unwrap();
+    let output = medalcam(&["engrave", "warn.svg", "--machine", "haas", "--deny-warnings"], dir.path());
+    assert_error(&output, &["warn.svg", "--deny-warnings", "Papyrus"]);
+    assert!(!dir.path().join("warn.nc").exists());
+    let output = medalcam(&["inspect", "warn.svg", "--deny-warnings"], dir.path());
+    assert_error(&output, &["warn.svg", "Papyrus"]);
+}

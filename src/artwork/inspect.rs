@@ -1,0 +1,163 @@
+//! `medalcam inspect`: what the artwork holds, before anything is cut.
+//!
+//! The [`Inspection`] is serialised as the `inspect --json` output; its keys are a promise
+//! to users' scripts: extend them, never rename them.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{Artwork, TextRun};
+use crate::geom::{self, Shapes};
+use crate::Warning;
+
+/// A summary of the artwork.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    /// Width and height of the viewBox in mm.
+    pub size_mm: [f64; 2],
+    /// Number of painted shapes (a fill and a stroke of one element count twice).
+    pub shapes: usize,
+    /// Area of everything painted, in mm2.
+    pub painted_area_mm2: f64,
+    /// Each fill colour, in order of first use.
+    pub colors: Vec<ColorUse>,
+    /// Element ids, in paint order, each once.
+    pub ids: Vec<String>,
+    /// Inkscape layer labels, in paint order, each once.
+    pub layers: Vec<String>,
+    /// The text runs and their fonts.
+    pub texts: Vec<TextRun>,
+    /// The narrowest visible part of a shape: the largest circle inside it has this
+    /// diameter, so only tools at most this wide can cut all of it.
+    pub narrowest_feature: Option<Feature>,
+    /// Everything the import could not take.
+    pub warnings: Vec<Warning>,
+}
+
+/// One colour.
+#[derive(Debug, Serialize)]
+pub struct ColorUse {
+    /// `#rrggbb`.
+    pub color: String,
+    /// Area painted in this colour, in mm2, before later shapes cover it.
+    pub area_mm2: f64,
+    /// Area of this colour that stays visible once later shapes are painted over it.
+    pub visible_area_mm2: f64,
+    /// Number of shapes in this colour.
+    pub shapes: usize,
+}
+
+/// A narrow place of the artwork.
+#[derive(Debug, Serialize)]
+pub struct Feature {
+    /// Diameter of the largest circle that fits in the region, in mm.
+    pub width_mm: f64,
+    /// Centre of the region's bounding box, in artwork mm (Y up, not mirrored).
+    pub at_mm: [f64; 2],
+}
+
+/// Summarises an imported artwork.
+#[must_use]
+pub fn inspect(artwork: &Artwork) -> Inspection {
+    let mut colors: Vec<ColorUse> = Vec::new();
+    let mut covered: Shapes = Vec::new();
+    let mut visible = vec![0.0; artwork.shapes.len()];
+    let mut visible_regions: Shapes = Vec::new();
+    // Top-down: a shape's visible part is what no later shape covers.
+    for (i, shape) in artwork.shapes.iter().enumerate().rev() {
+        let own = geom::difference(&shape.polygons, &covered);
+        visible[i] = geom::shapes_area(&own);
+        visible_regions.extend(own);
+        covered = geom::union(&[covered, shape.polygons.clone()].concat());
+    }
+    for (shape, visible) in artwork.shapes.iter().zip(visible) {
+        let area = geom::shapes_area(&shape.polygons);
+        match colors.iter_mut().find(|c| c.color == shape.color) {
+            Some(c) => {
+                c.area_mm2 += area;
+                c.visible_area_mm2 += visible;
+                c.shapes += 1;
+            }
+            None => colors.push(ColorUse {
+                color: shape.color.clone(),
+                area_mm2: area,
+                visible_area_mm2: visible,
+                shapes: 1,
+            }),
+        }
+    }
+    let mut ids: Vec<String> = Vec::new();
+    let mut layers: Vec<String> = Vec::new();
+    for shape in &artwork.shapes {
+        if !shape.id.is_empty() && !ids.contains(&shape.id) {
+            ids.push(shape.id.clone());
+        }
+        if let Some(layer) = &shape.layer {
+            if !layers.contains(layer) {
+                layers.push(layer.clone());
+            }
+        }
+    }
+    Inspection {
+        size_mm: artwork.size_mm,
+        shapes: artwork.shapes.len(),
+        painted_area_mm2: geom::shapes_area(&covered),
+        colors,
+        ids,
+        layers,
+        texts: artwork.texts.clone(),
+        narrowest_feature: narrowest(&visible_regions),
+        warnings: artwork.warnings.clone(),
+    }
+}
+
+/// Slivers smaller than this (mm2) are boolean noise along coincident edges, not features.
+const SLIVER_MM2: f64 = 0.001;
+
+/// The region with the smallest inscribed circle, found per region by bisecting the inward
+/// offset at which it vanishes (to 1 um).
+fn narrowest(regions: &Shapes) -> Option<Feature> {
+    let features: Vec<Feature> = regions
+        .par_iter()
+        .filter(|region| geom::shapes_area(std::slice::from_ref(region)) > SLIVER_MM2)
+        .map(|region| {
+            let one: Shapes = vec![region.clone()];
+            let b = geom::bounds(region.iter()).unwrap_or_default();
+            let (mut lo, mut hi) = (0.0, (b[2] - b[0]).min(b[3] - b[1]) / 2.0);
+            while hi - lo > 0.0005 {
+                let mid = (lo + hi) / 2.0;
+                if geom::offset(&one, -mid).is_empty() {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            Feature { width_mm: 2.0 * lo, at_mm: [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0] }
+        })
+        .collect();
+    // Sequential, in region order: ties resolve the same way whatever the thread count.
+    features.into_iter().min_by(|a, b| a.width_mm.total_cmp(&b.width_mm))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artwork::{import, ImportOptions};
+
+    #[test]
+    fn colours_visible_areas_and_the_narrowest_feature() {
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect id="field" x="0" y="0" width="10" height="10" fill="#ff0000"/>
+            <rect id="bar" x="5" y="0" width="10" height="0.4" fill="#0000ff"/></svg>"##;
+        let inspection = inspect(&import(svg, &ImportOptions::default()).unwrap());
+        assert_eq!(inspection.ids, ["field", "bar"]);
+        let red = &inspection.colors[0];
+        // 1e-4 mm2: the polygon grid (15 nm) and usvg's f32 coordinates along 5 mm edges.
+        assert!((red.area_mm2 - 100.0).abs() < 1e-4 && (red.visible_area_mm2 - 98.0).abs() < 1e-4, "{red:?}");
+        assert!((inspection.painted_area_mm2 - 102.0).abs() < 1e-4);
+        // The bar, painted over the field, is the narrowest visible part: 0.4 mm.
+        let narrow = inspection.narrowest_feature.unwrap();
+        assert!((narrow.width_mm - 0.4).abs() < 0.002, "{}", narrow.width_mm);
+        assert!((narrow.at_mm[0] - 0.0).abs() < 1e-4 && (narrow.at_mm[1] - 9.8).abs() < 1e-4, "{:?}", narrow.at_mm);
+    }
+}

@@ -1,0 +1,354 @@
+//! Bounds on hostile input, checked on the raw bytes before usvg parses anything.
+//!
+//! usvg parses the whole document into a DOM and then walks it recursively, so a file that is
+//! huge, nested very deeply or made of millions of elements costs memory, time or the stack
+//! before a single shape is seen. [`check`] scans the bytes once, without building anything,
+//! and refuses such files with a short reason. It also refuses entity declarations: medalcam
+//! never expands entities (usvg would, within roxmltree's limits), so a `<!ENTITY` can only
+//! be an attempt at an entity-expansion bomb or a file medalcam would misread.
+//!
+//! What the parsers do with references, for the record (usvg 0.49, roxmltree 0.21):
+//! - roxmltree never loads anything: external entities (`SYSTEM "file:..."`) are not fetched.
+//! - `<use href>` only follows local `#id` references; `other.svg#x` resolves to nothing.
+//! - `<image href>` (and `<feImage>`) with a `data:` URL is decoded in memory; a `file:` or
+//!   `http:` URL is ignored; a plain path (`/abs/file.svg`, or `art.svg` relative to the
+//!   current directory) would be read from disk by usvg's default `image_href_resolver`, so
+//!   `usvg_options` replaces it. See the tests at the end of this file.
+
+use crate::error::{Error, Result};
+
+/// The largest file imported, in bytes.
+pub(crate) const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// The deepest element nesting imported (the root `<svg>` is depth 1).
+pub(crate) const MAX_DEPTH: usize = 256;
+/// The most elements imported.
+pub(crate) const MAX_ELEMENTS: usize = 2_000_000;
+
+/// Refuses, with [`Error::Svg`], input over [`MAX_BYTES`], any entity declaration, element
+/// nesting deeper than [`MAX_DEPTH`] and more than [`MAX_ELEMENTS`] elements.
+///
+/// This is a scan, not a parser: it follows comments, CDATA sections, processing
+/// instructions, the DOCTYPE and quoted attribute values only as far as needed to count start
+/// and end tags. Malformed XML that passes is left to the parser to report.
+pub(crate) fn check(svg: &[u8]) -> Result<()> {
+    if svg.len() > MAX_BYTES {
+        return Err(Error::Svg(format!(
+            "the file is {} bytes, more than the {} MiB medalcam reads",
+            svg.len(),
+            MAX_BYTES / (1024 * 1024)
+        )));
+    }
+    // Anywhere, even in a comment: being strict here costs nothing, and no scan of a
+    // malformed DOCTYPE can then miss one.
+    if let Some(at) = find(svg, b"<!ENTITY") {
+        return Err(Error::Svg(format!(
+            "entity declarations are not supported (`<!ENTITY` at line {})",
+            line_of(svg, at)
+        )));
+    }
+    let mut depth = 0usize;
+    let mut elements = 0usize;
+    let mut i = 0usize;
+    while let Some(offset) = find_byte(&svg[i..], b'<') {
+        i += offset;
+        let rest = &svg[i..];
+        let end = if rest.starts_with(b"<!--") {
+            find(rest, b"-->").map(|e| e + 3)
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(rest, b"]]>").map(|e| e + 3)
+        } else if rest.starts_with(b"<?") {
+            find(rest, b"?>").map(|e| e + 2)
+        } else if rest.starts_with(b"<!DOCTYPE") {
+            doctype_end(svg, i)
+        } else if rest.starts_with(b"<!") {
+            find_byte(rest, b'>').map(|e| e + 1)
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            find_byte(rest, b'>').map(|e| e + 1)
+        } else {
+            let end = tag_end(rest);
+            elements += 1;
+            if elements > MAX_ELEMENTS {
+                return Err(Error::Svg(format!("more than {MAX_ELEMENTS} elements")));
+            }
+            let self_closing = end.is_some_and(|e| e >= 2 && rest[e - 2] == b'/');
+            if !self_closing {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Error::Svg(format!(
+                        "elements are nested more than {MAX_DEPTH} deep (line {})",
+                        line_of(svg, i)
+                    )));
+                }
+            }
+            end
+        };
+        match end {
+            Some(e) => i += e,
+            // Unterminated markup: nothing more to count; the parser reports the error.
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// The length of the DOCTYPE declaration starting at `start` (`None`: unterminated). Quoted
+/// literals may hold `>` and `[`; the internal subset holds declarations (whose quoted
+/// literals may hold `>`), comments and processing instructions.
+fn doctype_end(svg: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + b"<!DOCTYPE".len();
+    let mut in_subset = false;
+    while i < svg.len() {
+        let rest = &svg[i..];
+        let step = match rest[0] {
+            b'"' | b'\'' if !in_subset => find_byte(&rest[1..], rest[0])? + 2,
+            b'[' if !in_subset => {
+                in_subset = true;
+                1
+            }
+            b'>' if !in_subset => return Some(i + 1 - start),
+            b']' if in_subset => {
+                in_subset = false;
+                1
+            }
+            b'<' if in_subset && rest.starts_with(b"<!--") => find(rest, b"-->")? + 3,
+            b'<' if in_subset && rest.starts_with(b"<?") => find(rest, b"?>")? + 2,
+            b'<' if in_subset => tag_end(rest)?,
+            _ => 1,
+        };
+        i += step;
+    }
+    None
+}
+
+/// The length of the tag (or declaration) at the start of `rest` up to and including its `>`,
+/// skipping quoted values.
+fn tag_end(rest: &[u8]) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (i, &c) in rest.iter().enumerate().skip(1) {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None if c == b'>' => return Some(i + 1),
+            None => {}
+        }
+    }
+    None
+}
+
+fn line_of(svg: &[u8], at: usize) -> usize {
+    svg[..at].iter().filter(|&&c| c == b'\n').count() + 1
+}
+
+fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    haystack.iter().position(|&c| c == byte)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artwork::{import, ImportOptions};
+
+    fn reason(svg: &[u8]) -> String {
+        match check(svg) {
+            Err(Error::Svg(reason)) => reason,
+            other => panic!("expected Error::Svg, got {other:?}"),
+        }
+    }
+
+    fn nested(depth: usize) -> String {
+        let mut svg = String::from(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">"#);
+        svg.push_str(&"<g>".repeat(depth - 1));
+        svg.push_str(r#"<rect width="5" height="5"/>"#);
+        svg.push_str(&"</g>".repeat(depth - 1));
+        svg.push_str("</svg>");
+        svg
+    }
+
+    #[test]
+    fn ordinary_files_pass() {
+        for svg in [
+            &br#"<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" height="5"/></svg>"#[..],
+            include_bytes!("../../samples/coin.svg"),
+            include_bytes!("../../samples/noto_u1f396.svg"),
+            include_bytes!("../../samples/medal-40mm.svg"),
+            include_bytes!("../../samples/gameicons_crown-coin.svg"),
+        ] {
+            check(svg).expect("passes");
+        }
+    }
+
+    #[test]
+    fn over_64_mib_is_refused() {
+        let mut svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><!--"#.to_vec();
+        svg.resize(MAX_BYTES + 1 - b"--></svg>".len(), b' ');
+        svg.extend_from_slice(b"--></svg>");
+        assert_eq!(svg.len(), MAX_BYTES + 1);
+        assert!(reason(&svg).contains("64 MiB"), "{}", reason(&svg));
+        svg.truncate(MAX_BYTES - b"--></svg>".len());
+        svg.extend_from_slice(b"--></svg>");
+        check(&svg).expect("exactly 64 MiB passes");
+    }
+
+    #[test]
+    fn entity_declarations_are_refused() {
+        let laughs = br#"<?xml version="1.0"?>
+<!DOCTYPE svg [
+  <!ENTITY lol "lol">
+  <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+]>
+<svg xmlns="http://www.w3.org/2000/svg"><text>&lol2;</text></svg>"#;
+        let r = reason(laughs);
+        assert!(r.contains("entity declarations are not supported") && r.contains("line 3"), "{r}");
+        let external = br#"<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>"#;
+        assert!(reason(external).contains("entity"));
+        // Through the importer: refused before usvg or roxmltree see it.
+        let err = import(laughs, &ImportOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("not a valid SVG document: entity declarations"), "{err}");
+    }
+
+    #[test]
+    fn a_doctype_without_entities_and_lookalikes_pass() {
+        let svg = br#"<?xml version="1.0"?>
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
+<!-- a comment that says <g><g><g> -->
+<svg xmlns="http://www.w3.org/2000/svg"><title><![CDATA[<g><g>]]></title>
+<rect width="5" height="5" data-x="a > b"/></svg>"#;
+        check(svg).expect("passes");
+    }
+
+    #[test]
+    fn nesting_deeper_than_256_is_refused() {
+        check(nested(MAX_DEPTH).as_bytes()).expect("256 deep passes");
+        let r = reason(nested(MAX_DEPTH + 1).as_bytes());
+        assert!(r.contains("nested more than 256 deep"), "{r}");
+        // A DOCTYPE whose internal subset holds quotes and `>` does not hide the nesting.
+        let doctype = r#"<!DOCTYPE svg [<?pi ' ?><!ATTLIST svg a CDATA "x>y]'"><!-- ' -->]>"#;
+        let deep = format!("{doctype}{}", nested(MAX_DEPTH + 1));
+        assert!(reason(deep.as_bytes()).contains("nested more than 256 deep"));
+        check(format!("{doctype}{}", nested(MAX_DEPTH)).as_bytes()).expect("256 deep passes");
+        // Self-closing and closed siblings do not add depth.
+        let flat = format!("<svg>{}</svg>", "<g></g><g/>".repeat(10_000));
+        check(flat.as_bytes()).expect("flat passes");
+    }
+
+    /// The deepest nesting allowed imports on a 2 MiB stack (a test thread's, and less than
+    /// the CLI's main thread), even with a clip path and a stroke at every level.
+    #[test]
+    fn the_deepest_allowed_nesting_fits_a_small_stack() {
+        let mut svg = String::from(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+                 <clipPath id="c"><rect width="8" height="8"/></clipPath>"#,
+        );
+        svg.push_str(&r#"<g clip-path="url(#c)" stroke="black" stroke-width="0.5">"#.repeat(MAX_DEPTH - 2));
+        svg.push_str(r#"<text x="1" y="8" font-size="3">M</text>"#);
+        svg.push_str(&"</g>".repeat(MAX_DEPTH - 2));
+        svg.push_str("</svg>");
+        check(svg.as_bytes()).expect("within the limit");
+        let art = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || import(svg.as_bytes(), &ImportOptions::default()).map(|a| a.shapes.len()))
+            .expect("thread")
+            .join()
+            .expect("no panic");
+        assert!(art.expect("imports") > 0);
+    }
+
+    #[test]
+    fn a_million_deep_file_fails_cleanly() {
+        let svg = nested(1_000_000);
+        let err = import(svg.as_bytes(), &ImportOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("nested more than 256 deep"), "{err}");
+    }
+
+    #[test]
+    fn more_than_two_million_elements_are_refused() {
+        let body = "<g/>".repeat(MAX_ELEMENTS - 1);
+        check(format!("<svg>{body}</svg>").as_bytes()).expect("2 million elements pass");
+        let r = reason(format!("<svg>{body}<g/></svg>").as_bytes());
+        assert!(r.contains("more than 2000000 elements"), "{r}");
+    }
+
+    #[test]
+    fn absurd_sizes_fail_cleanly() {
+        let import_size = |w: &str, h: &str| {
+            let svg = format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 10 10">
+                     <rect width="5" height="5"/></svg>"#
+            );
+            import(svg.as_bytes(), &ImportOptions::default()).map(|a| a.size_mm)
+        };
+        // Over 10 m: refused by the importer's size check.
+        for size in ["1e9mm", "1e30", "20000mm"] {
+            assert!(matches!(import_size(size, size), Err(Error::BadSize(_))), "{size}: {:?}", import_size(size, size));
+        }
+        // Beyond f32 or negative: usvg refuses the size.
+        for size in ["1e39", "3.4e38mm", "1e308in", "-1e9mm"] {
+            assert!(matches!(import_size(size, size), Err(Error::Svg(_))), "{size}: {:?}", import_size(size, size));
+        }
+        // A huge viewport around a 10 mm viewBox, or a vanishing size: an error, no panic.
+        // (The first comes out as "nothing to engrave": the 1e9 mm viewport clip coarsens the
+        // boolean operations' integer grid until the 1.3 mm rect vanishes.)
+        for (w, h) in [("1e9mm", "10mm"), ("1e30", "10mm"), ("1e-30mm", "1e-30mm")] {
+            assert!(import_size(w, h).is_err(), "{w} x {h}: {:?}", import_size(w, h));
+        }
+    }
+
+    /// A small SVG file on disk, to see whether an href makes usvg read it: if it does, the
+    /// tree has an image node and the importer warns about it.
+    fn decoy() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("other.svg");
+        std::fs::write(
+            &path,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect id="x" width="10" height="10"/></svg>"#,
+        )
+        .expect("write decoy");
+        (dir, path)
+    }
+
+    fn import_with(element: &str) -> crate::artwork::Artwork {
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+                    width="10mm" height="10mm" viewBox="0 0 10 10">
+                 <circle cx="5" cy="5" r="1"/>{element}</svg>"#
+        );
+        import(svg.as_bytes(), &ImportOptions::default()).expect("imports")
+    }
+
+    fn circle_only(art: &crate::artwork::Artwork) -> bool {
+        art.shapes.len() == 1 && art.warnings.is_empty()
+    }
+
+    #[test]
+    fn file_urls_and_external_uses_read_nothing() {
+        let (_dir, decoy) = decoy();
+        let decoy = decoy.display();
+        for element in [
+            r#"<image href="file:///etc/passwd" width="10" height="10"/>"#.to_string(),
+            r#"<image xlink:href="file:///etc/passwd" width="10" height="10"/>"#.to_string(),
+            format!(r#"<image href="file://{decoy}" width="10" height="10"/>"#),
+            r#"<image href="http://127.0.0.1:9/x.svg" width="10" height="10"/>"#.to_string(),
+            r#"<use href="other.svg#x"/>"#.to_string(),
+            format!(r#"<use href="{decoy}#x"/>"#),
+            format!(r#"<use xlink:href="file://{decoy}#x"/>"#),
+        ] {
+            let art = import_with(&element);
+            assert!(circle_only(&art), "{element}: {} shapes, {:?}", art.shapes.len(), art.warnings);
+        }
+    }
+
+    /// usvg's default `image_href_resolver` opens a plain path (absolute, or relative to the
+    /// current directory); `usvg_options` replaces it with one that reads nothing.
+    #[test]
+    fn plain_image_paths_read_nothing() {
+        let (_dir, decoy) = decoy();
+        let art = import_with(&format!(r#"<image href="{}" width="10" height="10"/>"#, decoy.display()));
+        assert!(circle_only(&art), "{} shapes, {:?}", art.shapes.len(), art.warnings);
+    }
+}
