@@ -9,7 +9,7 @@ use medalcam::Progress;
 
 fn job(diameter_mm: f64) -> Job {
     let machine = Machine::built_in("haas").expect("built-in").expect("valid");
-    Job::resolve(&JobFile::default(), &Overrides { diameter_mm: Some(diameter_mm), depth_mm: None }, machine)
+    Job::resolve(&JobFile::default(), &Overrides { diameter_mm: Some(diameter_mm), ..Default::default() }, machine)
         .expect("job")
 }
 

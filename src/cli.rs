@@ -37,6 +37,12 @@ struct InspectArgs {
     /// Scale the artwork so the larger side of its viewBox is this many mm.
     #[arg(long, value_name = "MM")]
     diameter: Option<f64>,
+    /// Scale the artwork so its viewBox is this many mm wide.
+    #[arg(long, value_name = "MM")]
+    width: Option<f64>,
+    /// Scale the artwork so its viewBox is this many mm high.
+    #[arg(long, value_name = "MM")]
+    height: Option<f64>,
     /// Fail (exit 2) when the import has any warning.
     #[arg(long)]
     deny_warnings: bool,
@@ -61,6 +67,12 @@ struct EngraveArgs {
     /// Scale the artwork so the larger side of its viewBox is this many mm.
     #[arg(long, value_name = "MM")]
     diameter: Option<f64>,
+    /// Scale the artwork so its viewBox is this many mm wide (fits inside all given sizes).
+    #[arg(long, value_name = "MM")]
+    width: Option<f64>,
+    /// Scale the artwork so its viewBox is this many mm high (fits inside all given sizes).
+    #[arg(long, value_name = "MM")]
+    height: Option<f64>,
     /// Cut depth in mm of every shape no rule matches (default 0.3).
     #[arg(long, value_name = "MM")]
     depth: Option<f64>,
@@ -85,7 +97,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
-    let options = medalcam::artwork::ImportOptions { diameter_mm: args.diameter, ..Default::default() };
+    let options = medalcam::artwork::ImportOptions {
+        diameter_mm: args.diameter,
+        width_mm: args.width,
+        height_mm: args.height,
+        ..Default::default()
+    };
     let artwork = medalcam::artwork::import(&svg, &options).with_context(|| args.art.display().to_string())?;
     let inspection = medalcam::artwork::inspect(&artwork);
     deny_warnings(args.deny_warnings, &inspection.warnings).with_context(|| args.art.display().to_string())?;
@@ -152,7 +169,8 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
         }
         None => JobFile::default(),
     };
-    let overrides = Overrides { diameter_mm: args.diameter, depth_mm: args.depth };
+    let overrides =
+        Overrides { diameter_mm: args.diameter, width_mm: args.width, height_mm: args.height, depth_mm: args.depth };
     let job = Job::resolve(&job_file, &overrides, machine)
         .with_context(|| args.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;

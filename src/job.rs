@@ -21,6 +21,10 @@ pub struct JobFile {
     pub default_depth: Option<f64>,
     /// Scale the artwork so its larger side is this many mm.
     pub diameter_mm: Option<f64>,
+    /// Scale the artwork so its width is this many mm.
+    pub width_mm: Option<f64>,
+    /// Scale the artwork so its height is this many mm.
+    pub height_mm: Option<f64>,
     /// Ramp angle of entries in degrees (default 2, for die steel).
     pub ramp_angle_deg: Option<f64>,
     /// The tools.
@@ -72,6 +76,10 @@ impl JobFile {
 pub struct Overrides {
     /// `--diameter`.
     pub diameter_mm: Option<f64>,
+    /// `--width`.
+    pub width_mm: Option<f64>,
+    /// `--height`.
+    pub height_mm: Option<f64>,
     /// `--depth`.
     pub depth_mm: Option<f64>,
 }
@@ -106,10 +114,21 @@ impl Job {
         let depth_mm = overrides.depth_mm.or(file.default_depth).unwrap_or(0.3);
         let depth_key = if overrides.depth_mm.is_some() { "--depth" } else { "default-depth" };
         positive(depth_key, depth_mm)?;
-        let diameter_mm = overrides.diameter_mm.or(file.diameter_mm);
-        if let Some(d) = diameter_mm {
-            positive(if overrides.diameter_mm.is_some() { "--diameter" } else { "diameter-mm" }, d)?;
+        let mut size = [None; 3];
+        for (i, (flag, key, cli, job)) in [
+            ("--diameter", "diameter-mm", overrides.diameter_mm, file.diameter_mm),
+            ("--width", "width-mm", overrides.width_mm, file.width_mm),
+            ("--height", "height-mm", overrides.height_mm, file.height_mm),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            size[i] = cli.or(job);
+            if let Some(value) = size[i] {
+                positive(if cli.is_some() { flag } else { key }, value)?;
+            }
         }
+        let [diameter_mm, width_mm, height_mm] = size;
         let ramp_angle_deg = file.ramp_angle_deg.unwrap_or(2.0);
         if !(ramp_angle_deg > 0.0 && ramp_angle_deg <= 45.0) {
             return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
@@ -130,7 +149,7 @@ impl Job {
         let tool_files = if file.tool.is_empty() { std::slice::from_ref(&default_tool) } else { &file.tool[..] };
         let tools = tool_files.iter().map(|t| resolve_tool(t, &machine, depth_mm)).collect::<Result<Vec<_>>>()?;
         Ok(Job {
-            import: ImportOptions { diameter_mm, ..ImportOptions::default() },
+            import: ImportOptions { diameter_mm, width_mm, height_mm, ..ImportOptions::default() },
             relief: ReliefOptions { target, depth_mm },
             toolpath: ToolpathOptions { tools, ramp_angle_deg },
             machine,

@@ -57,6 +57,8 @@ pub struct Engraving {
 pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> Result<Engraving> {
     let artwork = artwork::import(svg, &job.import)?;
     let relief = relief::build(&artwork, &job.relief)?;
+    gcode::check_travel(&relief, &job.machine)?;
+    toolpath::check_size(&relief, &job.toolpath)?;
     let toolpaths = toolpath::plan(&relief, &job.toolpath, progress)?;
     let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
     let program = gcode::emit(&toolpaths, &job.machine, &info)?;

@@ -109,6 +109,35 @@ pub struct Path {
     pub points: Vec<[f64; 3]>,
 }
 
+/// Longest total cutting path planned, in mm (20 km). An extreme real job, a 76 mm medal
+/// cut 1 mm deep with a 0.1 mm tool, is about 11 km; the cap keeps a mistaken size or
+/// stepover from exhausting memory (a few GB at most) instead of failing.
+pub const MAX_PATH_MM: f64 = 2e7;
+
+/// Refuses, before planning, a job whose cutting path would exceed [`MAX_PATH_MM`]: estimated
+/// as every level's area over the stepover, times its step-downs.
+///
+/// # Errors
+///
+/// [`Error::Limit`] with the estimate.
+pub fn check_size(relief: &Relief, options: &ToolpathOptions) -> Result<()> {
+    let Some(tool) = options.tools.first() else { return Ok(()) };
+    let mut estimate = 0.0;
+    let mut top = 0.0;
+    for level in &relief.levels {
+        let passes = ((level.depth_mm - top) / tool.stepdown_mm).ceil().max(1.0);
+        estimate += geom::shapes_area(&level.area) / tool.stepover_mm * passes;
+        top = level.depth_mm;
+    }
+    if estimate > MAX_PATH_MM {
+        return Err(Error::Limit(format!(
+            "the toolpath would be about {:.0} km long: check the artwork size and the tool's stepover",
+            estimate / 1e6
+        )));
+    }
+    Ok(())
+}
+
 /// Plans the toolpaths for every level of the relief.
 ///
 /// # Errors

@@ -35,15 +35,20 @@ pub const PX_PER_MM: f64 = 96.0 / 25.4;
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Scale the viewBox uniformly so that its larger side is this many mm.
-    /// `None` uses the SVG's own physical size.
+    /// Without any of `diameter_mm`, `width_mm`, `height_mm` the SVG's own size is used;
+    /// with several, the artwork fits inside all of them.
     pub diameter_mm: Option<f64>,
+    /// Scale the viewBox uniformly so that its width is this many mm.
+    pub width_mm: Option<f64>,
+    /// Scale the viewBox uniformly so that its height is this many mm.
+    pub height_mm: Option<f64>,
     /// Maximum deviation of flattened curves from the true curves, in mm at final size.
     pub tolerance_mm: f64,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { diameter_mm: None, tolerance_mm: 0.002 }
+        Self { diameter_mm: None, width_mm: None, height_mm: None, tolerance_mm: 0.002 }
     }
 }
 
@@ -110,7 +115,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let usvg_options = usvg_options(Arc::clone(&missing_fonts));
     let tree = usvg::Tree::from_str(&tagged, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
     let viewport = Viewport::read(&doc, &tree)?;
-    let (placement, world, size_mm) = viewport.placement(options.diameter_mm)?;
+    let (placement, world, size_mm) = viewport.placement(options)?;
 
     let mut importer = Importer {
         world,
@@ -266,14 +271,16 @@ impl Viewport {
 
     /// Returns the placement (viewBox units to mm), the world transform (px to mm) and the
     /// viewBox's size in mm.
-    fn placement(&self, diameter_mm: Option<f64>) -> Result<(Affine, Affine, [f64; 2])> {
+    fn placement(&self, options: &ImportOptions) -> Result<(Affine, Affine, [f64; 2])> {
         let [x, y, w, h] = self.view_box;
         let px_w = w * self.scale[0];
         let px_h = h * self.scale[1];
-        let k = match diameter_mm {
-            Some(d) => d / px_w.max(px_h),
-            None => 1.0 / PX_PER_MM,
-        };
+        let fits = [
+            options.diameter_mm.map(|d| d / px_w.max(px_h)),
+            options.width_mm.map(|w| w / px_w),
+            options.height_mm.map(|h| h / px_h),
+        ];
+        let k = fits.into_iter().flatten().reduce(f64::min).unwrap_or(1.0 / PX_PER_MM);
         if !(k.is_finite() && k > 0.0 && (px_w.max(px_h) * k).is_finite()) {
             return Err(Error::BadSize("the size is zero or not finite".into()));
         }
@@ -370,6 +377,14 @@ impl Importer {
                 None => area,
             });
         }
+        if let Some(mask) = group.mask() {
+            self.warn(group.id(), "mask: its painted area is used as a clip (grey levels and opacity are not)");
+            let area = self.mask_area(mask, self.world * to_affine(group.abs_transform()));
+            self.clip = Some(match &self.clip {
+                Some(outer) => geom::intersect(outer, &area),
+                None => area,
+            });
+        }
         self.groups.push(group.id().to_string());
         self.group_children(group);
         self.groups.pop();
@@ -384,6 +399,24 @@ impl Importer {
         let mut area = self.clip_group_area(clip.root(), inner);
         if let Some(outer) = clip.clip_path() {
             area = geom::intersect(&area, &self.clip_area(outer, base));
+        }
+        area
+    }
+
+    /// The area a mask paints at all, in mm, within its mask region and its own mask.
+    fn mask_area(&self, mask: &usvg::Mask, base: Affine) -> Shapes {
+        let r = mask.rect();
+        let region: Vec<Contour> =
+            vec![[[r.left(), r.top()], [r.right(), r.top()], [r.right(), r.bottom()], [r.left(), r.bottom()]]
+                .map(|[x, y]| {
+                    let p = base * kurbo::Point::new(f64::from(x), f64::from(y));
+                    [p.x, p.y]
+                })
+                .to_vec()];
+        let mut area =
+            geom::intersect(&self.clip_group_area(mask.root(), base), &geom::simplify(&region, FillRule::NonZero));
+        if let Some(inner) = mask.mask() {
+            area = geom::intersect(&area, &self.mask_area(inner, base));
         }
         area
     }
@@ -416,9 +449,6 @@ impl Importer {
     }
 
     fn group_children(&mut self, group: &usvg::Group) {
-        if group.mask().is_some() {
-            self.warn(group.id(), "mask is not applied yet: the unmasked shapes are engraved");
-        }
         if !group.filters().is_empty() {
             self.warn(group.id(), "filters are ignored");
         }
@@ -659,6 +689,19 @@ mod tests {
     }
 
     #[test]
+    fn width_and_height_fit_inside_both() {
+        let svg =
+            br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 20 10"><rect width="20" height="10"/></svg>"#;
+        let fit = |width_mm, height_mm| {
+            let options = ImportOptions { width_mm, height_mm, ..Default::default() };
+            import(svg, &options).unwrap().size_mm
+        };
+        assert_eq!(fit(Some(40.0), None), [40.0, 20.0]);
+        assert_eq!(fit(None, Some(5.0)), [10.0, 5.0]);
+        assert_eq!(fit(Some(40.0), Some(5.0)), [10.0, 5.0]);
+    }
+
+    #[test]
     fn stroke_is_outlined_with_its_width() {
         let art = import_str(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
@@ -791,6 +834,18 @@ mod tests {
         let text = &art.shapes[2];
         assert_eq!((text.id.as_str(), text.layer.clone()), ("legend", None));
         assert!(art.warnings.is_empty(), "{:?}", art.warnings);
+    }
+
+    #[test]
+    fn mask_paints_like_a_clip_with_a_warning() {
+        let art = import_str(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+                 <mask id="m"><rect x="0" y="0" width="10" height="20" fill="white"/></mask>
+                 <g id="masked" mask="url(#m)"><rect x="5" y="5" width="10" height="10" fill="#000"/></g></svg>"##,
+        );
+        assert!((area(&art) - 50.0).abs() < 1e-4, "{}", area(&art));
+        assert_eq!(art.warnings.len(), 1);
+        assert_eq!(art.warnings[0].element, "masked");
     }
 
     #[test]

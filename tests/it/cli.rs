@@ -132,6 +132,16 @@ fn tool_too_big_for_everything() {
 }
 
 #[test]
+fn absurd_path_length_is_refused_before_planning() {
+    let dir = workspace();
+    let job = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 0.2\nstepover = 0.01\nstepdown-mm = 0.001\n";
+    std::fs::write(dir.path().join("job.toml"), job).unwrap();
+    let output =
+        medalcam(&["engrave", "art.svg", "--machine", "haas", "--job", "job.toml", "--diameter", "300"], dir.path());
+    assert_error(&output, &["art.svg", "km long"]);
+}
+
+#[test]
 fn travel_limit_is_checked_before_writing() {
     let dir = workspace();
     let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "--diameter", "600"], dir.path());

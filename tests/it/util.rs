@@ -26,7 +26,7 @@ pub const CASES: &[Case] = &[
 
 pub fn job(machine: &str, diameter_mm: Option<f64>) -> Job {
     let machine = Machine::built_in(machine).expect("built-in").expect("valid");
-    Job::resolve(&JobFile::default(), &Overrides { diameter_mm, depth_mm: None }, machine).expect("job")
+    Job::resolve(&JobFile::default(), &Overrides { diameter_mm, ..Default::default() }, machine).expect("job")
 }
 
 pub fn sample_path(sample: &str) -> PathBuf {
