@@ -28,9 +28,55 @@ fn engrave(c: &mut Criterion) {
     group.finish();
 }
 
+/// A 40 mm emblem of 50,000 path segments: 250 flower-shaped petals of 200 smooth cubic
+/// segments each (control points on the tangents), in rotated groups, half of them stroked.
+fn emblem_50k() -> String {
+    use std::fmt::Write as _;
+    let mut svg = String::from(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="-200 -200 400 400">"#,
+    );
+    // r(t) = rho + a cos(5t) around (centre, 0): a simple closed curve for a < rho.
+    let point = |centre: f64, t: f64| {
+        let (rho, a) = (10.0, 3.0);
+        let r = rho + a * (5.0 * t).cos();
+        let dr = -5.0 * a * (5.0 * t).sin();
+        let (s, c) = t.sin_cos();
+        ([centre + r * c, r * s], [dr * c - r * s, dr * s + r * c])
+    };
+    for petal in 0..250 {
+        let angle = f64::from(petal) * 360.0 / 250.0;
+        let centre = 60.0 + f64::from(petal % 5) * 25.0;
+        let _ = write!(svg, r#"<g transform="rotate({angle:.3})"><path d="M {:.3} 0"#, centre + 13.0);
+        let h = std::f64::consts::TAU / 200.0;
+        for k in 0..200 {
+            let (t0, t1) = (f64::from(k) * h, f64::from(k + 1) * h);
+            let ((p0, d0), (p1, d1)) = (point(centre, t0), point(centre, t1));
+            let _ = write!(
+                svg,
+                " C {:.3} {:.3} {:.3} {:.3} {:.3} {:.3}",
+                p0[0] + d0[0] * h / 3.0,
+                p0[1] + d0[1] * h / 3.0,
+                p1[0] - d1[0] * h / 3.0,
+                p1[1] - d1[1] * h / 3.0,
+                p1[0],
+                p1[1]
+            );
+        }
+        let paint =
+            if petal % 2 == 0 { r##"fill="#d4af37""## } else { r#"fill="none" stroke="black" stroke-width="0.8""# };
+        let _ = write!(svg, r#" Z" {paint}/></g>"#);
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 fn import(c: &mut Criterion) {
-    let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+    let emblem = emblem_50k();
     let options = medalcam::artwork::ImportOptions::default();
+    c.bench_function("import/emblem-50k", |b| {
+        b.iter(|| medalcam::artwork::import(std::hint::black_box(emblem.as_bytes()), &options).expect("imports"));
+    });
+    let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
     c.bench_function("import/medal-40mm", |b| {
         b.iter(|| medalcam::artwork::import(std::hint::black_box(&svg), &options).expect("imports"));
     });

@@ -75,11 +75,16 @@ impl Elements {
             };
             by_id.entry(key).or_insert(element);
         }
-        let mut tagged = text.to_string();
-        insertions.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        // One pass: inserting into the text one id at a time would move it once per element.
+        insertions.sort_by_key(|(at, _)| *at);
+        let mut tagged = String::with_capacity(text.len() + insertions.iter().map(|(_, a)| a.len()).sum::<usize>());
+        let mut copied = 0;
         for (at, attribute) in insertions {
-            tagged.insert_str(at, &attribute);
+            tagged.push_str(&text[copied..at]);
+            tagged.push_str(&attribute);
+            copied = at;
         }
+        tagged.push_str(&text[copied..]);
         (tagged, Self { by_id })
     }
 

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use i_overlay::core::fill_rule::FillRule;
 use kurbo::{Affine, BezPath, PathEl};
+use rayon::prelude::*;
 use usvg::fontdb;
 use usvg::tiny_skia_path::PathSegment;
 
@@ -120,7 +121,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let mut importer = Importer {
         world,
         tolerance_mm: options.tolerance_mm,
-        clip: Some(viewport.visible_area(world)),
+        clip: Some(Arc::new(viewport.visible_area(world))),
         elements,
         groups: Vec::new(),
         text: None,
@@ -135,10 +136,15 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         importer.warn("", &format!("font family {family} is not available: the text uses the bundled DejaVu Sans"));
     }
     importer.group(tree.root());
-    if importer.shapes.is_empty() {
+    let tolerance_mm = options.tolerance_mm;
+    // Each shape is independent: resolve them in parallel, collected in paint order.
+    let resolved: Vec<Option<ArtShape>> =
+        std::mem::take(&mut importer.shapes).into_par_iter().map(|p| p.resolve(tolerance_mm)).collect();
+    let shapes: Vec<ArtShape> = resolved.into_iter().flatten().collect();
+    if shapes.is_empty() {
         return Err(Error::NothingToEngrave);
     }
-    Ok(Artwork { shapes: importer.shapes, placement, size_mm, texts: importer.texts, warnings: importer.warnings })
+    Ok(Artwork { shapes, placement, size_mm, texts: importer.texts, warnings: importer.warnings })
 }
 
 /// The usvg options medalcam parses with: the bundled fonts, every generic family mapped to
@@ -260,13 +266,16 @@ impl Viewport {
     }
 
     /// The viewport (what a renderer shows) in mm: everything outside it is clipped away.
-    fn visible_area(&self, world: Affine) -> Shapes {
+    fn visible_area(&self, world: Affine) -> Clip {
         let [w, h] = self.size_px;
         let corners = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]].map(|[x, y]| {
             let p = world * kurbo::Point::new(x, y);
             [p.x, p.y]
         });
-        geom::simplify(&[corners.to_vec()], FillRule::NonZero)
+        let area = geom::simplify(&[corners.to_vec()], FillRule::NonZero);
+        // `world` only scales and flips, so the viewport stays an axis-aligned rectangle.
+        let rect = geom::bounds(area.iter().flatten());
+        Clip { area, rect }
     }
 
     /// Returns the placement (viewBox units to mm), the world transform (px to mm) and the
@@ -355,40 +364,47 @@ struct Importer {
     world: Affine,
     tolerance_mm: f64,
     /// The area the current group may paint, in mm (`None`: everywhere).
-    clip: Option<Shapes>,
+    clip: Option<Arc<Clip>>,
     /// What the XML says about each element.
     elements: Elements,
     /// usvg ids of the enclosing groups, outermost first.
     groups: Vec<String>,
     /// usvg id of the text whose glyphs are being walked.
     text: Option<String>,
-    shapes: Vec<ArtShape>,
+    shapes: Vec<Pending>,
     texts: Vec<TextRun>,
     warnings: Vec<Warning>,
 }
 
 impl Importer {
     fn group(&mut self, group: &usvg::Group) {
+        // A transparent group paints nothing (usvg also wraps `opacity` on a shape in one).
+        if group.opacity().get() == 0.0 {
+            return;
+        }
         let saved = self.clip.clone();
         if let Some(clip) = group.clip_path() {
             let area = self.clip_area(clip, self.world * to_affine(group.abs_transform()));
-            self.clip = Some(match &self.clip {
-                Some(outer) => geom::intersect(outer, &area),
-                None => area,
-            });
+            self.narrow_clip(area);
         }
         if let Some(mask) = group.mask() {
             self.warn(group.id(), "mask: its painted area is used as a clip (grey levels and opacity are not)");
             let area = self.mask_area(mask, self.world * to_affine(group.abs_transform()));
-            self.clip = Some(match &self.clip {
-                Some(outer) => geom::intersect(outer, &area),
-                None => area,
-            });
+            self.narrow_clip(area);
         }
         self.groups.push(group.id().to_string());
         self.group_children(group);
         self.groups.pop();
         self.clip = saved;
+    }
+
+    /// Restricts what the current group may paint to `area` as well.
+    fn narrow_clip(&mut self, area: Shapes) {
+        let area = match &self.clip {
+            Some(outer) => geom::intersect(&outer.area, &area),
+            None => area,
+        };
+        self.clip = Some(Arc::new(Clip { area, rect: None }));
     }
 
     /// The area a clip path lets through, in mm: the union of its shapes (each with its
@@ -488,16 +504,15 @@ impl Importer {
         let fill_part = |me: &mut Self| {
             if let Some((paint, opacity, rule)) = fill {
                 if opacity > 0.0 {
-                    let contours = flatten(&(transform * local.clone()), me.tolerance_mm);
-                    me.push(path.id(), paint, contours, rule);
+                    me.push(path.id(), paint, Geometry::Fill { path: transform * local.clone(), rule });
                 }
             }
         };
         let stroke_part = |me: &mut Self| {
             if let Some((paint, opacity, stroke)) = stroke {
                 if opacity > 0.0 {
-                    let contours = me.outline_stroke(&local, stroke, transform);
-                    me.push(path.id(), paint, contours, FillRule::NonZero);
+                    let style = stroke_style(stroke);
+                    me.push(path.id(), paint, Geometry::Stroke { local: local.clone(), style, transform });
                 }
             }
         };
@@ -513,42 +528,7 @@ impl Importer {
         }
     }
 
-    /// Outlines a stroke in the path's own coordinates (where the width is defined), then
-    /// maps and flattens the outline. The local tolerance is the mm tolerance divided by the
-    /// transform's largest scale, so the mapped outline stays within tolerance.
-    fn outline_stroke(&self, local: &BezPath, stroke: &usvg::Stroke, transform: Affine) -> Vec<Contour> {
-        let [a, b, c, d, _, _] = transform.as_coeffs();
-        let max_scale = a.hypot(b).max(c.hypot(d)).max(1e-12);
-        let join = match stroke.linejoin() {
-            usvg::LineJoin::Miter | usvg::LineJoin::MiterClip => kurbo::Join::Miter,
-            usvg::LineJoin::Round => kurbo::Join::Round,
-            usvg::LineJoin::Bevel => kurbo::Join::Bevel,
-        };
-        let cap = match stroke.linecap() {
-            usvg::LineCap::Butt => kurbo::Cap::Butt,
-            usvg::LineCap::Round => kurbo::Cap::Round,
-            usvg::LineCap::Square => kurbo::Cap::Square,
-        };
-        let mut style = kurbo::Stroke::new(f64::from(stroke.width().get()))
-            .with_join(join)
-            .with_caps(cap)
-            .with_miter_limit(f64::from(stroke.miterlimit().get()));
-        if let Some(dashes) = stroke.dasharray() {
-            style = style.with_dashes(f64::from(stroke.dashoffset()), dashes.iter().map(|&v| f64::from(v)));
-        }
-        let local_tolerance = self.tolerance_mm / max_scale / 2.0;
-        let outline = kurbo::stroke(local.iter(), &style, &kurbo::StrokeOpts::default(), local_tolerance);
-        flatten(&(transform * outline), self.tolerance_mm / 2.0)
-    }
-
-    fn push(&mut self, id: &str, paint: &usvg::Paint, contours: Vec<Contour>, rule: FillRule) {
-        let mut polygons = geom::simplify(&contours, rule);
-        if let Some(clip) = &self.clip {
-            polygons = geom::intersect(&polygons, clip);
-        }
-        if polygons.is_empty() {
-            return;
-        }
+    fn push(&mut self, id: &str, paint: &usvg::Paint, geometry: Geometry) {
         // usvg clears the ids of the shapes a <use> clones: fall back to what the <use> shows.
         let shown_by_use = || self.groups.last().and_then(|g| self.elements.get(g)).and_then(|e| e.href.clone());
         let id = match (&self.text, id.is_empty()) {
@@ -575,7 +555,9 @@ impl Importer {
                 "#000000".into()
             }
         };
-        self.shapes.push(ArtShape { id: element.id, classes: element.classes, ancestors, layer, color, polygons });
+        let shape =
+            ArtShape { id: element.id, classes: element.classes, ancestors, layer, color, polygons: Vec::new() };
+        self.shapes.push(Pending { shape, geometry, clip: self.clip.clone() });
     }
 
     fn gradient_color(&mut self, id: &str, stops: &[usvg::Stop]) -> String {
@@ -590,6 +572,89 @@ impl Importer {
         let name = if element.is_empty() { String::new() } else { self.elements.name(element) };
         self.warnings.push(Warning::new(&name, reason));
     }
+}
+
+/// The geometry of one pending shape, resolved to polygons in parallel.
+#[derive(Debug)]
+enum Geometry {
+    /// A fill: the path in mm and its fill rule.
+    Fill { path: BezPath, rule: FillRule },
+    /// A stroke: the path in its own coordinates (where the width is defined), the style, and
+    /// the transform to mm.
+    Stroke { local: BezPath, style: kurbo::Stroke, transform: Affine },
+}
+
+/// The area a group may paint: polygons, and the rectangle they are when they are one.
+#[derive(Debug)]
+struct Clip {
+    area: Shapes,
+    /// `[min_x, min_y, max_x, max_y]` when `area` is exactly this axis-aligned rectangle.
+    rect: Option<[f64; 4]>,
+}
+
+/// A shape whose metadata is known and whose polygons are still to be computed.
+#[derive(Debug)]
+struct Pending {
+    shape: ArtShape,
+    geometry: Geometry,
+    clip: Option<Arc<Clip>>,
+}
+
+impl Pending {
+    /// Flattens, outlines, normalises and clips; `None` when nothing remains.
+    fn resolve(self, tolerance_mm: f64) -> Option<ArtShape> {
+        let (contours, rule) = match &self.geometry {
+            Geometry::Fill { path, rule } => (flatten(path, tolerance_mm), *rule),
+            Geometry::Stroke { local, style, transform } => {
+                (outline_stroke(local, style, *transform, tolerance_mm), FillRule::NonZero)
+            }
+        };
+        let mut polygons = geom::simplify(&contours, rule);
+        if let Some(clip) = &self.clip {
+            let inside = match (clip.rect, geom::bounds(polygons.iter().flatten())) {
+                (Some(r), Some(b)) => b[0] >= r[0] && b[1] >= r[1] && b[2] <= r[2] && b[3] <= r[3],
+                _ => false,
+            };
+            if !inside {
+                polygons = geom::intersect(&polygons, &clip.area);
+            }
+        }
+        (!polygons.is_empty()).then_some(ArtShape { polygons, ..self.shape })
+    }
+}
+
+/// kurbo's stroke style for a usvg stroke. SVG 2's `miter-clip` join has no kurbo
+/// counterpart and is outlined as `miter` (bevelled past the miter limit).
+fn stroke_style(stroke: &usvg::Stroke) -> kurbo::Stroke {
+    let join = match stroke.linejoin() {
+        usvg::LineJoin::Miter | usvg::LineJoin::MiterClip => kurbo::Join::Miter,
+        usvg::LineJoin::Round => kurbo::Join::Round,
+        usvg::LineJoin::Bevel => kurbo::Join::Bevel,
+    };
+    let cap = match stroke.linecap() {
+        usvg::LineCap::Butt => kurbo::Cap::Butt,
+        usvg::LineCap::Round => kurbo::Cap::Round,
+        usvg::LineCap::Square => kurbo::Cap::Square,
+    };
+    let mut style = kurbo::Stroke::new(f64::from(stroke.width().get()))
+        .with_join(join)
+        .with_caps(cap)
+        .with_miter_limit(f64::from(stroke.miterlimit().get()));
+    if let Some(dashes) = stroke.dasharray() {
+        style = style.with_dashes(f64::from(stroke.dashoffset()), dashes.iter().map(|&v| f64::from(v)));
+    }
+    style
+}
+
+/// Outlines a stroke in the path's own coordinates, then maps and flattens the outline. The
+/// local tolerance is the mm tolerance divided by the transform's largest scale, so the
+/// mapped outline stays within tolerance.
+fn outline_stroke(local: &BezPath, style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64) -> Vec<Contour> {
+    let [a, b, c, d, _, _] = transform.as_coeffs();
+    let max_scale = a.hypot(b).max(c.hypot(d)).max(1e-12);
+    let local_tolerance = tolerance_mm / max_scale / 2.0;
+    let outline = kurbo::stroke(local.iter(), style, &kurbo::StrokeOpts::default(), local_tolerance);
+    flatten(&(transform * outline), tolerance_mm / 2.0)
 }
 
 fn text_run(text: &usvg::Text, element: String) -> TextRun {
@@ -846,6 +911,43 @@ mod tests {
         assert!((area(&art) - 50.0).abs() < 1e-4, "{}", area(&art));
         assert_eq!(art.warnings.len(), 1);
         assert_eq!(art.warnings[0].element, "masked");
+    }
+
+    #[test]
+    fn invisible_shapes_are_not_engraved() {
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+                 <rect width="2" height="2"/>
+                 <g opacity="0"><rect x="5" width="2" height="2"/></g>
+                 <rect y="5" width="2" height="2" style="display:none"/>
+                 <rect x="5" y="5" width="2" height="2" visibility="hidden"/>
+                 <rect x="3" y="3" width="2" height="2" fill-opacity="0"/>
+                 <rect x="7" y="7" width="2" height="2" opacity="0"/></svg>"#,
+        );
+        assert_eq!(art.shapes.len(), 1);
+        assert!((area(&art) - 4.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn negative_view_box_origin_and_aspect_ratio_alignment() {
+        // svg2gcode's square_viewport case: viewBox "-10 -10 10 10" on a 10 mm square.
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="-10 -10 10 10">
+                 <rect x="-10" y="-10" width="5" height="5"/></svg>"#,
+        );
+        let b = geom::bounds(art.shapes[0].polygons.iter().flatten()).unwrap();
+        assert!((b[0] + 5.0).abs() < 1e-5 && (b[3] - 5.0).abs() < 1e-5 && (b[2]).abs() < 1e-5, "{b:?}");
+        // A 20 x 10 viewBox in a 10 x 10 mm viewport, aligned left and top: 0.5 mm per unit,
+        // so the unit square at the viewBox origin lands at the viewport's top-left corner.
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 20 10"
+                    preserveAspectRatio="xMinYMin meet"><rect width="1" height="1"/></svg>"#,
+        );
+        let b = geom::bounds(art.shapes[0].polygons.iter().flatten()).unwrap();
+        // The die centre is the viewBox centre: 5 mm right of the viewport's left edge, 2.5 mm
+        // below its top.
+        assert!((b[0] + 5.0).abs() < 1e-5 && (b[2] + 4.5).abs() < 1e-5, "{b:?}");
+        assert!((b[3] - 2.5).abs() < 1e-5 && (b[1] - 2.0).abs() < 1e-5, "{b:?}");
     }
 
     #[test]
