@@ -73,9 +73,13 @@ struct EngraveArgs {
     /// Scale the artwork so its viewBox is this many mm high (fits inside all given sizes).
     #[arg(long, value_name = "MM")]
     height: Option<f64>,
-    /// Cut depth in mm of every shape no rule matches (default 0.3).
+    /// Cut depth in mm of every shape no rule matches (default: by luminance).
     #[arg(long, value_name = "MM")]
     depth: Option<f64>,
+    /// Depth rule SELECTOR=MM, repeatable, tried before the job's: `#d4af37=0.4`,
+    /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
+    #[arg(long = "layer", value_name = "SELECTOR=MM")]
+    layers: Vec<String>,
     /// Worker threads (default: one per core). Never changes the output.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -169,8 +173,13 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
         }
         None => JobFile::default(),
     };
-    let overrides =
-        Overrides { diameter_mm: args.diameter, width_mm: args.width, height_mm: args.height, depth_mm: args.depth };
+    let overrides = Overrides {
+        diameter_mm: args.diameter,
+        width_mm: args.width,
+        height_mm: args.height,
+        depth_mm: args.depth,
+        layers: args.layers.clone(),
+    };
     let job = Job::resolve(&job_file, &overrides, machine)
         .with_context(|| args.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;

@@ -8,17 +8,23 @@ use serde::Deserialize;
 use crate::artwork::ImportOptions;
 use crate::error::{Error, Result};
 use crate::machine::Machine;
-use crate::relief::{ReliefOptions, Target};
+use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector, Target};
 use crate::toolpath::{Tool, ToolKind, ToolpathOptions};
 
 /// A job file exactly as written in TOML.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct JobFile {
-    /// `"die"` (the mirrored negative, default).
+    /// `"die"` (the mirrored negative, default) or `"hub"` (the positive punch).
     pub target: Option<String>,
-    /// Depth of every filled shape, in mm.
-    pub default_depth: Option<f64>,
+    /// Depth of black under luminance, and the deepest any rule may ask (default: 0.3 mm or
+    /// the deepest depth given, whichever is more).
+    pub max_depth_mm: Option<f64>,
+    /// Depth of shapes no rule matches: a number of mm, `"luminance"` (default) or `"uncut"`.
+    pub default_depth: Option<DepthSetting>,
+    /// Depth rules, tried in order.
+    #[serde(default)]
+    pub layer: Vec<LayerFile>,
     /// Scale the artwork so its larger side is this many mm.
     pub diameter_mm: Option<f64>,
     /// Scale the artwork so its width is this many mm.
@@ -30,6 +36,32 @@ pub struct JobFile {
     /// The tools.
     #[serde(default)]
     pub tool: Vec<ToolFile>,
+}
+
+/// `default-depth`: a number of mm or a word.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DepthSetting {
+    /// Millimetres.
+    Mm(f64),
+    /// `"luminance"` or `"uncut"`.
+    Word(String),
+}
+
+/// One `[[layer]]` table: exactly one selector and a depth.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LayerFile {
+    /// Fill colour `#rrggbb` (or `#rgb`).
+    pub fill: Option<String>,
+    /// Element id (its own or an enclosing group's).
+    pub id: Option<String>,
+    /// Class name.
+    pub class: Option<String>,
+    /// Inkscape layer label.
+    pub layer: Option<String>,
+    /// Depth in mm; 0 leaves the shapes uncut.
+    pub depth_mm: f64,
 }
 
 /// One `[[tool]]` table.
@@ -80,8 +112,10 @@ pub struct Overrides {
     pub width_mm: Option<f64>,
     /// `--height`.
     pub height_mm: Option<f64>,
-    /// `--depth`.
+    /// `--depth`: sets `default-depth`.
     pub depth_mm: Option<f64>,
+    /// `--layer SELECTOR=MM`, in order; tried before the job file's rules.
+    pub layers: Vec<String>,
 }
 
 /// Everything one engraving needs, validated.
@@ -109,11 +143,43 @@ impl Job {
     pub fn resolve(file: &JobFile, overrides: &Overrides, machine: Machine) -> Result<Self> {
         let target = match file.target.as_deref() {
             None | Some("die") => Target::Die,
-            Some(other) => return Err(setting("target", &format!("unknown target `{other}` (expected \"die\")"))),
+            Some("hub") => Target::Hub,
+            Some(other) => {
+                return Err(setting("target", &format!("unknown target `{other}` (expected \"die\" or \"hub\")")))
+            }
         };
-        let depth_mm = overrides.depth_mm.or(file.default_depth).unwrap_or(0.3);
-        let depth_key = if overrides.depth_mm.is_some() { "--depth" } else { "default-depth" };
-        positive(depth_key, depth_mm)?;
+        let default_depth = match (overrides.depth_mm, &file.default_depth) {
+            (Some(d), _) => {
+                positive("--depth", d)?;
+                DefaultDepth::Depth(d)
+            }
+            (None, None) => DefaultDepth::Luminance,
+            (None, Some(DepthSetting::Mm(d))) => DefaultDepth::Depth(*d),
+            (None, Some(DepthSetting::Word(w))) => match w.as_str() {
+                "luminance" => DefaultDepth::Luminance,
+                "uncut" => DefaultDepth::Uncut,
+                other => {
+                    return Err(setting(
+                        "default-depth",
+                        &format!("`{other}`: expected a number of mm, \"luminance\" or \"uncut\""),
+                    ))
+                }
+            },
+        };
+        let mut rules = overrides.layers.iter().map(|l| parse_layer_flag(l)).collect::<Result<Vec<_>>>()?;
+        for (i, layer) in file.layer.iter().enumerate() {
+            rules.push(layer_rule(layer, i + 1)?);
+        }
+        let deepest_given = rules
+            .iter()
+            .map(|r| r.depth_mm)
+            .chain(match default_depth {
+                DefaultDepth::Depth(d) => Some(d),
+                _ => None,
+            })
+            .fold(0.3, f64::max);
+        let max_depth_mm = file.max_depth_mm.unwrap_or(deepest_given);
+        positive("max-depth-mm", max_depth_mm)?;
         let mut size = [None; 3];
         for (i, (flag, key, cli, job)) in [
             ("--diameter", "diameter-mm", overrides.diameter_mm, file.diameter_mm),
@@ -147,13 +213,64 @@ impl Job {
             plunge_mm_per_min: None,
         };
         let tool_files = if file.tool.is_empty() { std::slice::from_ref(&default_tool) } else { &file.tool[..] };
-        let tools = tool_files.iter().map(|t| resolve_tool(t, &machine, depth_mm)).collect::<Result<Vec<_>>>()?;
+        let tools = tool_files.iter().map(|t| resolve_tool(t, &machine, max_depth_mm)).collect::<Result<Vec<_>>>()?;
         Ok(Job {
             import: ImportOptions { diameter_mm, width_mm, height_mm, ..ImportOptions::default() },
-            relief: ReliefOptions { target, depth_mm },
+            relief: ReliefOptions { target, max_depth_mm, default_depth, rules },
             toolpath: ToolpathOptions { tools, ramp_angle_deg },
             machine,
         })
+    }
+}
+
+/// Parses `--layer SELECTOR=MM`: `#d4af37=0.4`, `fill:#d4af37=0.4`, `id:rim=0.3`,
+/// `class:text=0.2`, `layer:Raised=0.5`.
+fn parse_layer_flag(flag: &str) -> Result<Rule> {
+    let bad = |reason: &str| setting(&format!("--layer {flag}"), reason);
+    let (selector, depth) = flag.rsplit_once('=').ok_or_else(|| bad("expected SELECTOR=MM, e.g. #d4af37=0.4"))?;
+    let depth_mm: f64 = depth.trim().parse().map_err(|_| bad("the depth after `=` is not a number"))?;
+    let selector = match selector.split_once(':') {
+        Some(("fill", v)) => Selector::Fill(normalize_color(v).ok_or_else(|| bad("not a #rrggbb colour"))?),
+        Some(("id", v)) => Selector::Id(v.to_string()),
+        Some(("class", v)) => Selector::Class(v.to_string()),
+        Some(("layer", v)) => Selector::Layer(v.to_string()),
+        None if selector.starts_with('#') => {
+            Selector::Fill(normalize_color(selector).ok_or_else(|| bad("not a #rrggbb colour"))?)
+        }
+        _ => return Err(bad("the selector is #rrggbb, fill:#rrggbb, id:NAME, class:NAME or layer:LABEL")),
+    };
+    Ok(Rule { selector, depth_mm })
+}
+
+/// One `[[layer]]` table as a rule; `index` counts from 1 for messages.
+fn layer_rule(layer: &LayerFile, index: usize) -> Result<Rule> {
+    let key = format!("layer {index}");
+    let given: Vec<Selector> = [
+        layer.fill.as_deref().map(|v| normalize_color(v).map(Selector::Fill).ok_or(v)),
+        layer.id.clone().map(|v| Ok(Selector::Id(v))),
+        layer.class.clone().map(|v| Ok(Selector::Class(v))),
+        layer.layer.clone().map(|v| Ok(Selector::Layer(v))),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| s.map_err(|v| setting(&format!("{key}: fill"), &format!("`{v}` is not a #rrggbb colour"))))
+    .collect::<Result<_>>()?;
+    match <[Selector; 1]>::try_from(given) {
+        Ok([selector]) => Ok(Rule { selector, depth_mm: layer.depth_mm }),
+        Err(_) => Err(setting(&key, "needs exactly one of fill, id, class, layer")),
+    }
+}
+
+/// `#RGB` or `#RRGGBB` (any case) as `#rrggbb`.
+fn normalize_color(text: &str) -> Option<String> {
+    let hex = text.trim().strip_prefix('#')?;
+    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    match hex.len() {
+        6 => Some(format!("#{}", hex.to_ascii_lowercase())),
+        3 => Some(format!("#{}", hex.chars().flat_map(|c| [c, c]).collect::<String>().to_ascii_lowercase())),
+        _ => None,
     }
 }
 
@@ -235,13 +352,40 @@ mod tests {
 
     #[test]
     fn cli_beats_job_beats_default() {
-        let file = JobFile { default_depth: Some(0.4), ..Default::default() };
+        let file = JobFile::from_toml("default-depth = 0.4\n").unwrap();
         let job = Job::resolve(&file, &Overrides::default(), haas()).unwrap();
-        assert_eq!(job.relief.depth_mm, 0.4);
+        assert_eq!(job.relief.default_depth, DefaultDepth::Depth(0.4));
         let job = Job::resolve(&file, &Overrides { depth_mm: Some(0.2), ..Default::default() }, haas()).unwrap();
-        assert_eq!(job.relief.depth_mm, 0.2);
+        assert_eq!(job.relief.default_depth, DefaultDepth::Depth(0.2));
         let job = Job::resolve(&JobFile::default(), &Overrides::default(), haas()).unwrap();
-        assert_eq!(job.relief.depth_mm, 0.3);
+        assert_eq!(job.relief.default_depth, DefaultDepth::Luminance);
+        assert_eq!(job.relief.max_depth_mm, 0.3);
+    }
+
+    #[test]
+    fn layer_rules_from_flags_then_file() {
+        let file = JobFile::from_toml(
+            "target = \"hub\"\nmax-depth-mm = 0.5\ndefault-depth = \"uncut\"\n[[layer]]\nclass = \"text\"\ndepth-mm = 0.2\n",
+        )
+        .unwrap();
+        let layers = vec!["#D4AF37=0.4".to_string(), "layer:Raised=0".to_string()];
+        let job = Job::resolve(&file, &Overrides { layers, ..Default::default() }, haas()).unwrap();
+        let rules: Vec<(Selector, f64)> = job.relief.rules.iter().map(|r| (r.selector.clone(), r.depth_mm)).collect();
+        assert_eq!(
+            rules,
+            [
+                (Selector::Fill("#d4af37".into()), 0.4),
+                (Selector::Layer("Raised".into()), 0.0),
+                (Selector::Class("text".into()), 0.2)
+            ]
+        );
+        assert_eq!(job.relief.target, Target::Hub);
+        assert_eq!(job.relief.default_depth, DefaultDepth::Uncut);
+        let err = Job::resolve(&file, &Overrides { layers: vec!["red=1".into()], ..Default::default() }, haas());
+        assert!(err.unwrap_err().to_string().contains("--layer red=1"));
+        let two = JobFile::from_toml("[[layer]]\nid = \"a\"\nclass = \"b\"\ndepth-mm = 0.1\n").unwrap();
+        let err = Job::resolve(&two, &Overrides::default(), haas()).unwrap_err().to_string();
+        assert!(err.contains("layer 1") && err.contains("exactly one"), "{err}");
     }
 
     #[test]

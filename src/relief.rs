@@ -1,14 +1,25 @@
 //! Stage 2: [`Artwork`] to [`Relief`], the depth levels of the die in machine coordinates.
 //!
+//! Each shape gets a depth: from the first [`Rule`] that matches its fill colour, id (its
+//! own or an enclosing group's), class or Inkscape layer, else from the
+//! [`DefaultDepth`]. Paint order then decides what is seen, as a renderer would: a shape
+//! keeps only the part no later shape covers (a rule with depth 0 leaves its shape uncut and
+//! still covers what lies beneath). The visible parts become disjoint [`Region`]s, one per
+//! depth, touching parts of equal depth merged.
+//!
 //! Guarantees of the output: coordinates are machine X/Y in mm with the die centre at the
-//! origin; for a die the artwork is mirrored in X (the die is the negative of the medal, so
-//! its design reads backwards). Levels are sorted from shallow to deep and nested: each
-//! level's `area` is everything that must be cut to at least its depth, as disjoint valid
-//! polygons, so a deeper level's area lies inside every shallower one.
+//! origin. For a die the artwork is mirrored in X (the die is the negative of the medal, so
+//! its design reads backwards); for a hub it is not, and the hub is cut where the medal is
+//! low: to `Hmax - depth`, with the unpainted blank cut to `Hmax`, the deepest die depth.
+//! Levels are sorted from shallow to deep and nested: each level's `area` is everything that
+//! must be cut to at least its depth, so a deeper level's area lies inside every shallower
+//! one. Depths are rounded to 1 um.
+
+use std::collections::BTreeMap;
 
 use kurbo::Affine;
 
-use crate::artwork::Artwork;
+use crate::artwork::{ArtShape, Artwork};
 use crate::error::{Error, Result};
 use crate::geom::{self, Shapes};
 
@@ -18,6 +29,8 @@ pub enum Target {
     /// A striking die: the mirrored negative of the medal.
     #[default]
     Die,
+    /// A hub or master punch: the positive, not mirrored; what is raised on the medal stands.
+    Hub,
 }
 
 impl Target {
@@ -26,6 +39,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Die => "die",
+            Target::Hub => "hub",
         }
     }
 
@@ -34,8 +48,65 @@ impl Target {
     pub fn mirrored(self) -> bool {
         match self {
             Target::Die => true,
+            Target::Hub => false,
         }
     }
+}
+
+/// Which shapes a rule applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// Fill (or stroke) colour, `#rrggbb`, lower case.
+    Fill(String),
+    /// The element's id or the id of an enclosing group or `<use>`.
+    Id(String),
+    /// One of the element's classes.
+    Class(String),
+    /// The label of the enclosing Inkscape layer.
+    Layer(String),
+}
+
+impl Selector {
+    fn matches(&self, shape: &ArtShape) -> bool {
+        match self {
+            Selector::Fill(color) => shape.color == *color,
+            Selector::Id(id) => shape.id == *id || shape.ancestors.contains(id),
+            Selector::Class(class) => shape.classes.contains(class),
+            Selector::Layer(label) => shape.layer.as_deref() == Some(label.as_str()),
+        }
+    }
+
+    /// How the selector reads in messages: `fill #d4af37`, `id rim`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Selector::Fill(v) => format!("fill {v}"),
+            Selector::Id(v) => format!("id {v}"),
+            Selector::Class(v) => format!("class {v}"),
+            Selector::Layer(v) => format!("layer {v}"),
+        }
+    }
+}
+
+/// A depth for the shapes a selector matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Which shapes.
+    pub selector: Selector,
+    /// Depth below the die face in mm; 0 leaves them uncut.
+    pub depth_mm: f64,
+}
+
+/// The depth of shapes no rule matches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultDepth {
+    /// Darker is deeper: `max_depth_mm * (1 - L*/100)`, with L* the CIE 1976 lightness of the
+    /// sRGB colour (D65). Black is cut to `max_depth_mm`, white is uncut.
+    Luminance,
+    /// This depth in mm.
+    Depth(f64),
+    /// Uncut (they still cover what lies beneath).
+    Uncut,
 }
 
 /// How to turn artwork into depth levels.
@@ -43,13 +114,17 @@ impl Target {
 pub struct ReliefOptions {
     /// What is being cut.
     pub target: Target,
-    /// Depth below the die face for every filled shape, in mm (positive number).
-    pub depth_mm: f64,
+    /// Depth of black under [`DefaultDepth::Luminance`], and the deepest any rule may ask.
+    pub max_depth_mm: f64,
+    /// Depth of shapes no rule matches.
+    pub default_depth: DefaultDepth,
+    /// Rules, tried in order; the first match wins.
+    pub rules: Vec<Rule>,
 }
 
 impl Default for ReliefOptions {
     fn default() -> Self {
-        Self { target: Target::Die, depth_mm: 0.3 }
+        Self { target: Target::Die, max_depth_mm: 0.3, default_depth: DefaultDepth::Luminance, rules: Vec::new() }
     }
 }
 
@@ -60,8 +135,23 @@ pub struct Relief {
     pub target: Target,
     /// Maps the SVG's viewBox units to machine X/Y in mm, mirroring included.
     pub placement: Affine,
-    /// Levels, shallow to deep.
+    /// Disjoint regions, one per depth, shallow to deep; depth 0 is not listed.
+    pub regions: Vec<Region>,
+    /// Nested levels, shallow to deep.
     pub levels: Vec<Level>,
+    /// The blank around the design (the artwork's viewport), in machine mm.
+    pub blank: Shapes,
+}
+
+/// The part of the die cut to exactly one depth.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// Depth below the die face in mm (positive).
+    pub depth_mm: f64,
+    /// The area, disjoint from every other region's.
+    pub area: Shapes,
+    /// What gave these shapes their depth (`fill #d4af37`, `luminance`), each once.
+    pub sources: Vec<String>,
 }
 
 /// Everything that must be cut to at least one depth.
@@ -77,32 +167,152 @@ pub struct Level {
 ///
 /// # Errors
 ///
-/// [`Error::Setting`] when the depth is not a positive finite number, and
-/// [`Error::NothingToEngrave`] when the artwork's shapes cover no area.
+/// [`Error::Setting`] for a depth that is negative, not finite or deeper than
+/// `max_depth_mm`, and [`Error::NothingToEngrave`] when nothing is to be cut.
 pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
-    if !(options.depth_mm.is_finite() && options.depth_mm > 0.0) {
-        return Err(Error::Setting { key: "depth".into(), reason: "must be a positive number of mm".into() });
-    }
-    let all: Shapes = artwork.shapes.iter().flat_map(|s| s.polygons.iter().cloned()).collect();
-    let mut area = geom::union(&all);
+    check_depths(options)?;
+    let painted = flatten(artwork, options);
     let mirror = if options.target.mirrored() { Affine::FLIP_X } else { Affine::IDENTITY };
+    let mut blank = artwork.viewport.clone();
+    let mut regions = match options.target {
+        Target::Die => painted.into_iter().filter(|r| r.depth_mm > 0.0).collect(),
+        Target::Hub => hub_regions(painted, &blank),
+    };
     if options.target.mirrored() {
-        for contour in area.iter_mut().flatten() {
-            for p in contour.iter_mut() {
-                p[0] = -p[0];
-            }
-            contour.reverse();
+        for region in &mut regions {
+            region.area = mirrored(&region.area);
         }
-        area = geom::union(&area);
+        blank = mirrored(&blank);
     }
-    if area.is_empty() {
+    if regions.is_empty() {
         return Err(Error::NothingToEngrave);
     }
-    Ok(Relief {
-        target: options.target,
-        placement: mirror * artwork.placement,
-        levels: vec![Level { depth_mm: options.depth_mm, area }],
-    })
+    let levels = nest(&regions);
+    Ok(Relief { target: options.target, placement: mirror * artwork.placement, regions, levels, blank })
+}
+
+fn check_depths(options: &ReliefOptions) -> Result<()> {
+    let max = options.max_depth_mm;
+    if !(max.is_finite() && max > 0.0) {
+        return Err(Error::Setting { key: "max-depth-mm".into(), reason: "must be a positive number".into() });
+    }
+    let mut depths: Vec<(String, f64)> =
+        options.rules.iter().map(|r| (format!("layer rule `{}`", r.selector.describe()), r.depth_mm)).collect();
+    if let DefaultDepth::Depth(d) = options.default_depth {
+        depths.push(("default-depth".into(), d));
+    }
+    for (key, depth) in depths {
+        if !(depth.is_finite() && depth >= 0.0) {
+            return Err(Error::Setting { key, reason: "the depth must be 0 or a positive number of mm".into() });
+        }
+        if depth > max {
+            return Err(Error::Setting { key, reason: format!("{depth} mm is deeper than max-depth-mm ({max} mm)") });
+        }
+    }
+    Ok(())
+}
+
+/// The depth of one shape and what decided it.
+fn depth_of(shape: &ArtShape, options: &ReliefOptions) -> (f64, String) {
+    if let Some(rule) = options.rules.iter().find(|r| r.selector.matches(shape)) {
+        return (rule.depth_mm, rule.selector.describe());
+    }
+    match options.default_depth {
+        DefaultDepth::Luminance => (options.max_depth_mm * (1.0 - lightness(&shape.color) / 100.0), "luminance".into()),
+        DefaultDepth::Depth(d) => (d, "default-depth".into()),
+        DefaultDepth::Uncut => (0.0, "default-depth".into()),
+    }
+}
+
+/// Depths are kept in whole 1 um steps, so equal depths compare equal.
+fn depth_key(depth_mm: f64) -> i64 {
+    (depth_mm * 1e3).round() as i64
+}
+
+/// Paint-order flattening: the visible part of every shape, merged per depth (including 0).
+fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Vec<Region> {
+    let mut by_depth: BTreeMap<i64, (Shapes, Vec<String>)> = BTreeMap::new();
+    let mut covered: Shapes = Vec::new();
+    for shape in artwork.shapes.iter().rev() {
+        let visible =
+            if covered.is_empty() { shape.polygons.clone() } else { geom::difference(&shape.polygons, &covered) };
+        covered = geom::union(&[std::mem::take(&mut covered), shape.polygons.clone()].concat());
+        if visible.is_empty() {
+            continue;
+        }
+        let (depth, source) = depth_of(shape, options);
+        let entry = by_depth.entry(depth_key(depth)).or_default();
+        entry.0.extend(visible);
+        if !entry.1.contains(&source) {
+            entry.1.push(source);
+        }
+    }
+    by_depth
+        .into_iter()
+        .map(|(key, (area, sources))| Region { depth_mm: key as f64 / 1e3, area: geom::union(&area), sources })
+        .collect()
+}
+
+/// The hub: where the medal is low the hub is cut, to `Hmax - depth`; the unpainted blank
+/// to `Hmax`.
+fn hub_regions(painted: Vec<Region>, blank: &Shapes) -> Vec<Region> {
+    let h_max = painted.iter().map(|r| r.depth_mm).fold(0.0, f64::max);
+    let all: Shapes = painted.iter().flat_map(|r| r.area.iter().cloned()).collect();
+    let background = geom::difference(blank, &geom::union(&all));
+    let mut by_depth: BTreeMap<i64, (Shapes, Vec<String>)> = BTreeMap::new();
+    for region in painted {
+        let entry = by_depth.entry(depth_key(h_max - region.depth_mm)).or_default();
+        entry.0.extend(region.area);
+        entry.1.extend(region.sources);
+    }
+    let entry = by_depth.entry(depth_key(h_max)).or_default();
+    entry.0.extend(background);
+    entry.1.push("blank".into());
+    by_depth
+        .into_iter()
+        .filter(|(key, _)| *key > 0)
+        .map(|(key, (area, sources))| Region { depth_mm: key as f64 / 1e3, area: geom::union(&area), sources })
+        .filter(|r| !r.area.is_empty())
+        .collect()
+}
+
+/// Nested level sets: for each depth, the union of the regions at least that deep.
+fn nest(regions: &[Region]) -> Vec<Level> {
+    let mut levels = Vec::with_capacity(regions.len());
+    let mut deeper: Shapes = Vec::new();
+    for region in regions.iter().rev() {
+        deeper = geom::union(&[std::mem::take(&mut deeper), region.area.clone()].concat());
+        levels.push(Level { depth_mm: region.depth_mm, area: deeper.clone() });
+    }
+    levels.reverse();
+    levels
+}
+
+fn mirrored(shapes: &Shapes) -> Shapes {
+    let mut out = shapes.clone();
+    for contour in out.iter_mut().flatten() {
+        for p in contour.iter_mut() {
+            p[0] = -p[0];
+        }
+        contour.reverse();
+    }
+    out
+}
+
+/// CIE 1976 L* (0 black to 100 white) of an sRGB `#rrggbb` colour.
+#[must_use]
+pub fn lightness(color: &str) -> f64 {
+    let channel = |i: usize| {
+        let v = f64::from(u8::from_str_radix(color.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0)) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let y = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    let f = if y > (6.0f64 / 29.0).powi(3) { y.cbrt() } else { y / (3.0 * (6.0f64 / 29.0).powi(2)) + 4.0 / 29.0 };
+    (116.0 * f - 16.0).clamp(0.0, 100.0)
 }
 
 #[cfg(test)]
@@ -110,12 +320,25 @@ mod tests {
     use super::*;
     use crate::artwork::{import, ImportOptions};
 
+    fn art(svg: &str) -> Artwork {
+        import(svg.as_bytes(), &ImportOptions::default()).unwrap()
+    }
+
+    fn options(rules: Vec<Rule>, default_depth: DefaultDepth) -> ReliefOptions {
+        ReliefOptions { rules, default_depth, max_depth_mm: 0.5, ..Default::default() }
+    }
+
+    const THREE: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+        <rect id="field" x="0" y="0" width="20" height="20" fill="#ffffff"/>
+        <rect id="gold" x="2" y="2" width="10" height="10" fill="#d4af37"/>
+        <rect id="cover" x="8" y="8" width="4" height="4" fill="#ffffff"/>
+        <rect id="dark" x="14" y="2" width="4" height="4" fill="#000000"/></svg>"##;
+
     #[test]
     fn die_is_mirrored_about_the_centre() {
-        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
             <rect x="12" y="2" width="4" height="4" fill="#000"/></svg>"##;
-        let art = import(svg, &ImportOptions::default()).unwrap();
-        let relief = build(&art, &ReliefOptions::default()).unwrap();
+        let relief = build(&art(svg), &ReliefOptions::default()).unwrap();
         let b = geom::bounds(relief.levels[0].area.iter().flatten()).unwrap();
         // The rect spans x 12..16 of a 20-wide viewBox: 2..6 right of centre; mirrored: -6..-2.
         assert!((b[0] + 6.0).abs() < 1e-6 && (b[2] + 2.0).abs() < 1e-6, "{b:?}");
@@ -124,5 +347,69 @@ mod tests {
         let p = relief.placement * kurbo::Point::new(12.0, 2.0);
         assert!((p.x + 2.0).abs() < 1e-5 && (p.y - 8.0).abs() < 1e-5, "{p:?}");
         assert!(geom::shapes_area(&relief.levels[0].area) > 0.0, "outer contours stay counter-clockwise");
+    }
+
+    #[test]
+    fn rules_paint_order_and_nesting() {
+        let rules = vec![Rule { selector: Selector::Fill("#d4af37".into()), depth_mm: 0.2 }];
+        let relief = build(&art(THREE), &options(rules, DefaultDepth::Luminance)).unwrap();
+        // White is uncut; gold 100 - 16 covered = 84 mm2 at 0.2; black 16 mm2 at 0.5.
+        let depths: Vec<f64> = relief.regions.iter().map(|r| r.depth_mm).collect();
+        assert_eq!(depths, [0.2, 0.5]);
+        assert!((geom::shapes_area(&relief.regions[0].area) - 84.0).abs() < 1e-4);
+        assert!((geom::shapes_area(&relief.regions[1].area) - 16.0).abs() < 1e-4);
+        assert_eq!(relief.regions[0].sources, ["fill #d4af37"]);
+        // Nested: level 0.2 holds both regions, level 0.5 only the black one.
+        assert!((geom::shapes_area(&relief.levels[0].area) - 100.0).abs() < 1e-4);
+        assert!((geom::shapes_area(&relief.levels[1].area) - 16.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_zero_depth_rule_covers_but_is_not_cut() {
+        let rules = vec![
+            Rule { selector: Selector::Id("cover".into()), depth_mm: 0.0 },
+            Rule { selector: Selector::Id("field".into()), depth_mm: 0.0 },
+        ];
+        let relief = build(&art(THREE), &options(rules, DefaultDepth::Depth(0.3))).unwrap();
+        assert_eq!(relief.regions.len(), 1);
+        // gold (84 visible) + dark (16), both at the default 0.3.
+        assert!((geom::shapes_area(&relief.regions[0].area) - 100.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn hub_is_the_unmirrored_complement() {
+        let rules = vec![Rule { selector: Selector::Fill("#d4af37".into()), depth_mm: 0.2 }];
+        let hub = ReliefOptions { target: Target::Hub, ..options(rules, DefaultDepth::Luminance) };
+        let relief = build(&art(THREE), &hub).unwrap();
+        assert!(!relief.target.mirrored());
+        // Hmax = 0.5 (black): gold stands 0.2, so it is cut 0.3; white (and nothing) is cut 0.5;
+        // black is the top of the hub, uncut.
+        let depths: Vec<f64> = relief.regions.iter().map(|r| r.depth_mm).collect();
+        assert_eq!(depths, [0.3, 0.5]);
+        assert!((geom::shapes_area(&relief.regions[0].area) - 84.0).abs() < 1e-4);
+        assert!((geom::shapes_area(&relief.regions[1].area) - (400.0 - 100.0)).abs() < 1e-4);
+        let b = geom::bounds(relief.regions[0].area.iter().flatten()).unwrap();
+        assert!((b[0] + 8.0).abs() < 1e-5, "not mirrored: gold starts 8 mm left of centre, {b:?}");
+    }
+
+    #[test]
+    fn regions_add_up_to_the_painted_area() {
+        let relief = build(&art(THREE), &options(Vec::new(), DefaultDepth::Depth(0.1))).unwrap();
+        let sum: f64 = relief.regions.iter().map(|r| geom::shapes_area(&r.area)).sum();
+        assert!((sum - 400.0).abs() / 400.0 < 1e-4, "{sum}");
+    }
+
+    #[test]
+    fn lightness_of_black_white_and_grey() {
+        assert_eq!(lightness("#000000"), 0.0);
+        assert!((lightness("#ffffff") - 100.0).abs() < 1e-9);
+        assert!((lightness("#777777") - 50.0).abs() < 0.1, "{}", lightness("#777777"));
+    }
+
+    #[test]
+    fn depth_deeper_than_max_is_refused() {
+        let rules = vec![Rule { selector: Selector::Class("x".into()), depth_mm: 0.8 }];
+        let err = build(&art(THREE), &options(rules, DefaultDepth::Luminance)).unwrap_err().to_string();
+        assert!(err.contains("class x") && err.contains("max-depth-mm"), "{err}");
     }
 }

@@ -12,7 +12,7 @@ pub struct Report {
     pub input: String,
     /// The machine profile (built-in name or path as given).
     pub machine: String,
-    /// `"die"`.
+    /// `"die"` or `"hub"`.
     pub target: &'static str,
     /// Whether X is mirrored (true for a die).
     pub mirrored: bool,
@@ -21,8 +21,10 @@ pub struct Report {
     pub placement: [f64; 6],
     /// The tools used.
     pub tools: Vec<ReportTool>,
-    /// The depth levels.
+    /// The depth levels: each the area cut to at least its depth.
     pub levels: Vec<ReportLevel>,
+    /// The disjoint regions, one per depth, with what gave them their depth.
+    pub regions: Vec<ReportRegion>,
     /// The program's size.
     pub program: ReportProgram,
     /// Everything skipped or left uncut.
@@ -51,6 +53,17 @@ pub struct ReportLevel {
     pub depth_mm: f64,
     /// Area cut to at least this depth.
     pub area_mm2: f64,
+}
+
+/// One region.
+#[derive(Debug, Serialize)]
+pub struct ReportRegion {
+    /// Depth below the die face.
+    pub depth_mm: f64,
+    /// Area cut to exactly this depth.
+    pub area_mm2: f64,
+    /// The rules or defaults that gave it this depth (`fill #d4af37`, `luminance`).
+    pub sources: Vec<String>,
 }
 
 /// Program size.
@@ -90,6 +103,16 @@ impl Report {
                 .levels
                 .iter()
                 .map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area) })
+                .collect(),
+            regions: engraving
+                .relief
+                .regions
+                .iter()
+                .map(|r| ReportRegion {
+                    depth_mm: r.depth_mm,
+                    area_mm2: geom::shapes_area(&r.area),
+                    sources: r.sources.clone(),
+                })
                 .collect(),
             program: ReportProgram { bytes: engraving.program.len(), lines: engraving.program.lines().count() },
             warnings: engraving.warnings.clone(),

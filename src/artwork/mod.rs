@@ -64,6 +64,8 @@ pub struct Artwork {
     pub size_mm: [f64; 2],
     /// The text runs, converted to outlines.
     pub texts: Vec<TextRun>,
+    /// The viewport, what a renderer shows, in artwork mm: the blank a hub is cut from.
+    pub viewport: Shapes,
     /// Everything the import could not take, by element.
     pub warnings: Vec<Warning>,
 }
@@ -118,10 +120,11 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let viewport = Viewport::read(&doc, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options)?;
 
+    let visible = viewport.visible_area(world);
     let mut importer = Importer {
         world,
         tolerance_mm: options.tolerance_mm,
-        clip: Some(Arc::new(viewport.visible_area(world))),
+        clip: Some(Arc::new(visible.clone())),
         elements,
         groups: Vec::new(),
         text: None,
@@ -144,7 +147,14 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     if shapes.is_empty() {
         return Err(Error::NothingToEngrave);
     }
-    Ok(Artwork { shapes, placement, size_mm, texts: importer.texts, warnings: importer.warnings })
+    Ok(Artwork {
+        shapes,
+        placement,
+        size_mm,
+        texts: importer.texts,
+        viewport: visible.area,
+        warnings: importer.warnings,
+    })
 }
 
 /// The usvg options medalcam parses with: the bundled fonts, every generic family mapped to
@@ -585,7 +595,7 @@ enum Geometry {
 }
 
 /// The area a group may paint: polygons, and the rectangle they are when they are one.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Clip {
     area: Shapes,
     /// `[min_x, min_y, max_x, max_y]` when `area` is exactly this axis-aligned rectangle.
