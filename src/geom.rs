@@ -180,6 +180,12 @@ pub fn shapes_contain(shapes: &[Shape], p: Point) -> bool {
     shapes.iter().any(|s| shape_contains(s, p))
 }
 
+/// Distance between two points.
+#[must_use]
+pub fn distance(a: Point, b: Point) -> f64 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
 /// Distance from `p` to the segment `a`-`b`.
 #[must_use]
 pub fn segment_distance(p: Point, a: Point, b: Point) -> f64 {

@@ -33,6 +33,8 @@ pub struct JobFile {
     pub height_mm: Option<f64>,
     /// Ramp angle of entries in degrees (default 2, for die steel).
     pub ramp_angle_deg: Option<f64>,
+    /// Walls between pockets thinner than this are reported (default 0.3 mm).
+    pub min_wall_mm: Option<f64>,
     /// The tools.
     #[serde(default)]
     pub tool: Vec<ToolFile>,
@@ -129,6 +131,8 @@ pub struct Job {
     pub toolpath: ToolpathOptions,
     /// The machine.
     pub machine: Machine,
+    /// Walls between pockets thinner than this are reported, in mm.
+    pub min_wall_mm: f64,
 }
 
 /// The default tool when the job names none: a 0.5 mm two-flute flat end mill.
@@ -195,6 +199,8 @@ impl Job {
             }
         }
         let [diameter_mm, width_mm, height_mm] = size;
+        let min_wall_mm = file.min_wall_mm.unwrap_or(0.3);
+        positive("min-wall-mm", min_wall_mm)?;
         let ramp_angle_deg = file.ramp_angle_deg.unwrap_or(2.0);
         if !(ramp_angle_deg > 0.0 && ramp_angle_deg <= 45.0) {
             return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
@@ -219,6 +225,7 @@ impl Job {
             relief: ReliefOptions { target, max_depth_mm, default_depth, rules },
             toolpath: ToolpathOptions { tools, ramp_angle_deg },
             machine,
+            min_wall_mm,
         })
     }
 }

@@ -59,10 +59,16 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     let relief = relief::build(&artwork, &job.relief)?;
     gcode::check_travel(&relief, &job.machine)?;
     toolpath::check_size(&relief, &job.toolpath)?;
+    let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm);
     let toolpaths = toolpath::plan(&relief, &job.toolpath, progress)?;
     let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
     let program = gcode::emit(&toolpaths, &job.machine, &info)?;
-    let warnings = artwork.warnings.into_iter().chain(toolpaths.warnings.iter().cloned()).collect();
+    let warnings = artwork
+        .warnings
+        .into_iter()
+        .chain(design.into_iter().map(|f| Warning::new("", &f.message)))
+        .chain(toolpaths.warnings.iter().cloned())
+        .collect();
     Ok(Engraving { relief, toolpaths, program, warnings })
 }
 

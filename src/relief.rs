@@ -299,6 +299,104 @@ fn mirrored(shapes: &Shapes) -> Shapes {
     out
 }
 
+/// One finding of the design-for-manufacture check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Depth of the level it is found on, in mm.
+    pub depth_mm: f64,
+    /// Centre of the finding's bounding box, machine mm.
+    pub at_mm: [f64; 2],
+    /// Area of the finding in mm2.
+    pub area_mm2: f64,
+    /// What is wrong, with the sources of the level's depth.
+    pub message: String,
+}
+
+/// Findings smaller than this (mm2) are boolean noise along coincident edges.
+const FINDING_MIN_MM2: f64 = 1e-4;
+
+/// Findings thinner on average than this (mm) are the polygon grid, not the design: the
+/// opening of a curved outline shaves slivers of about the round-join sag (0.5 um) off it.
+const FINDING_MIN_WIDTH_MM: f64 = 0.005;
+
+/// The design-for-manufacture check: on every level, the parts a tool of `tool_diameter_mm`
+/// cannot reach (narrower than the tool), and the walls of uncut or shallower stock between
+/// the level's pockets that are thinner than `min_wall_mm`.
+#[must_use]
+pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Vec<Finding> {
+    let r = tool_diameter_mm / 2.0;
+    let mut findings = Vec::new();
+    for level in &relief.levels {
+        let sources: Vec<String> = relief
+            .regions
+            .iter()
+            .filter(|region| region.depth_mm >= level.depth_mm)
+            .flat_map(|region| region.sources.iter().cloned())
+            .fold(Vec::new(), |mut all, s| {
+                if !all.contains(&s) {
+                    all.push(s);
+                }
+                all
+            });
+        let opening = geom::offset(&geom::offset(&level.area, -r), r);
+        let narrow = geom::difference(&level.area, &opening);
+        let stock = geom::difference(&relief.blank, &level.area);
+        let wide_stock = geom::offset(&geom::offset(&stock, -min_wall_mm / 2.0), min_wall_mm / 2.0);
+        // Thin stock touching the blank's edge is the blank's border, not a wall.
+        let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
+        let thin = geom::difference(&geom::difference(&stock, &wide_stock), &border);
+        let d = tool_diameter_mm;
+        let kinds = [
+            // A round tool always leaves its radius in an inside corner: only a piece longer
+            // than the tool or larger than a tool-radius square is a feature it cannot cut.
+            (narrow, format!("narrower than the {d} mm tool: stays uncut"), d, (d / 2.0).powi(2)),
+            // A wall is long; the tip of a sharp stock corner is not a wall.
+            (thin, format!("wall thinner than {min_wall_mm} mm between pockets"), 2.0 * min_wall_mm, f64::INFINITY),
+        ];
+        for (pieces, what, min_length, min_area) in kinds {
+            for piece in pieces {
+                let area = geom::shapes_area(std::slice::from_ref(&piece));
+                let perimeter: f64 = piece
+                    .iter()
+                    .map(|c| (0..c.len()).map(|i| geom::distance(c[i], c[(i + 1) % c.len()])).sum::<f64>())
+                    .sum();
+                let b = geom::bounds(piece.iter()).unwrap_or_default();
+                let length = (b[2] - b[0]).max(b[3] - b[1]);
+                let mean_width = 2.0 * area / perimeter.max(1e-12);
+                if area < FINDING_MIN_MM2
+                    || mean_width < FINDING_MIN_WIDTH_MM
+                    || (length <= min_length && area <= min_area)
+                {
+                    continue;
+                }
+                let at_mm = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+                // A piece of a deep region is found again on every shallower level: keep one.
+                findings.retain(|f: &Finding| {
+                    !((f.at_mm[0] - at_mm[0]).abs() < 1e-3
+                        && (f.at_mm[1] - at_mm[1]).abs() < 1e-3
+                        && (f.area_mm2 - area).abs() < 1e-4)
+                });
+                findings.push(Finding {
+                    depth_mm: level.depth_mm,
+                    at_mm,
+                    area_mm2: area,
+                    message: format!(
+                        "level {} mm ({}): {:.4} mm2 at X{:.3} Y{:.3}, {:.3} x {:.3} mm, {what}",
+                        level.depth_mm,
+                        sources.join(", "),
+                        area,
+                        at_mm[0],
+                        at_mm[1],
+                        b[2] - b[0],
+                        b[3] - b[1]
+                    ),
+                });
+            }
+        }
+    }
+    findings
+}
+
 /// CIE 1976 L* (0 black to 100 white) of an sRGB `#rrggbb` colour.
 #[must_use]
 pub fn lightness(color: &str) -> f64 {
@@ -397,6 +495,26 @@ mod tests {
         let relief = build(&art(THREE), &options(Vec::new(), DefaultDepth::Depth(0.1))).unwrap();
         let sum: f64 = relief.regions.iter().map(|r| geom::shapes_area(&r.area)).sum();
         assert!((sum - 400.0).abs() / 400.0 < 1e-4, "{sum}");
+    }
+
+    #[test]
+    fn design_check_finds_narrow_parts_and_thin_walls() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect x="2" y="2" width="6" height="6" fill="#000"/>
+            <rect x="8.2" y="2" width="6" height="6" fill="#000"/>
+            <rect x="2" y="12" width="8" height="0.3" fill="#000"/></svg>"##;
+        let relief = build(&art(svg), &ReliefOptions::default()).unwrap();
+        let findings = check_design(&relief, 0.5, 0.3);
+        let narrow: Vec<&Finding> = findings.iter().filter(|f| f.message.contains("narrower")).collect();
+        let thin: Vec<&Finding> = findings.iter().filter(|f| f.message.contains("wall")).collect();
+        // The 0.3 mm bar is narrower than the 0.5 mm tool (and the squares' corners keep a
+        // little stock too); the 0.2 mm gap between the squares is a thin wall.
+        let bar = narrow.iter().find(|f| f.area_mm2 > 1.0).expect("the bar");
+        assert!((bar.area_mm2 - 2.4).abs() < 1e-3 && (bar.at_mm[1] + 2.15).abs() < 1e-3, "{bar:?}");
+        assert_eq!(thin.len(), 1, "{thin:?}");
+        // 0.2 x 6 mm, less the ends the opening rounds where the wall meets the wide stock.
+        assert!((thin[0].area_mm2 - 1.2).abs() < 0.02 && (thin[0].at_mm[0] - 1.9).abs() < 1e-3, "{:?}", thin[0]);
+        assert!(thin[0].message.contains("luminance"), "{}", thin[0].message);
     }
 
     #[test]

@@ -79,12 +79,20 @@ pub struct ToolpathOptions {
     pub ramp_angle_deg: f64,
 }
 
+impl ToolpathOptions {
+    /// Diameter of the smallest tool, in mm (0 without tools).
+    #[must_use]
+    pub fn smallest_tool_mm(&self) -> f64 {
+        self.tools.iter().map(|t| t.diameter_mm).reduce(f64::min).unwrap_or(0.0)
+    }
+}
+
 /// All the moves that cut the die, grouped by tool and level.
 #[derive(Debug, Clone)]
 pub struct Toolpaths {
     /// Operations in cutting order.
     pub operations: Vec<Operation>,
-    /// Regions the tools could not cut, and similar findings.
+    /// Findings of the planning (regions too narrow are the relief's design check's).
     pub warnings: Vec<Warning>,
 }
 
@@ -147,7 +155,6 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let tool =
         options.tools.first().ok_or_else(|| Error::Setting { key: "tool".into(), reason: "no tool given".into() })?;
     let mut operations = Vec::new();
-    let mut warnings = Vec::new();
     let regions: usize = relief.levels.iter().map(|l| l.area.len()).sum();
     let bar = progress.stage("toolpaths", regions as u64);
     let mut previous_depth = 0.0;
@@ -158,11 +165,6 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             .progress_with(bar.clone())
             .map(|region| plan_region(region, tool, previous_depth, level.depth_mm, options.ramp_angle_deg))
             .collect();
-        for (region, plan) in level.area.iter().zip(&planned) {
-            if plan.paths.is_empty() {
-                warnings.push(uncut_warning(region, tool));
-            }
-        }
         let paths = order_regions(planned);
         if !paths.is_empty() {
             operations.push(Operation { tool: tool.clone(), depth_mm: level.depth_mm, paths });
@@ -173,24 +175,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     if operations.is_empty() {
         return Err(Error::ToolTooLarge { number: tool.number, diameter_mm: tool.diameter_mm });
     }
-    Ok(Toolpaths { operations, warnings })
-}
-
-fn uncut_warning(region: &Shape, tool: &Tool) -> Warning {
-    let b = geom::bounds(region.iter()).unwrap_or_default();
-    Warning::new(
-        "",
-        &format!(
-            "region spanning X{:.3}..{:.3} Y{:.3}..{:.3} ({:.3} mm2) is narrower than T{} ({} mm) and is left uncut",
-            b[0],
-            b[2],
-            b[1],
-            b[3],
-            geom::shapes_area(std::slice::from_ref(region)),
-            tool.number,
-            tool.diameter_mm
-        ),
-    )
+    Ok(Toolpaths { operations, warnings: Vec::new() })
 }
 
 /// The paths of one region, all step-downs.

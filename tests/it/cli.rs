@@ -23,10 +23,13 @@ fn workspace() -> tempfile::TempDir {
 fn assert_error(output: &Output, needles: &[&str]) {
     let err = stderr(output);
     assert_eq!(output.status.code(), Some(2), "exit code; stderr: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // One error line, last; only warnings may come before it.
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.last().is_some_and(|l| l.starts_with("error: ")), "{err}");
+    assert!(lines[..lines.len() - 1].iter().all(|l| l.starts_with("warning: ")), "{err}");
+    let error = lines.last().expect("checked above");
     for needle in needles {
-        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+        assert!(error.contains(needle), "`{needle}` missing from: {error}");
     }
     assert!(!err.contains("panicked"), "{err}");
 }
