@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::{Parser, Subcommand};
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::{self, Machine};
+use medalcam::preview::Orientation;
 use medalcam::report::Report;
 use medalcam::Progress;
 
@@ -25,6 +26,8 @@ enum Command {
     Engrave(EngraveArgs),
     /// Show what ART holds: size, shapes, colours, ids, layers, text, narrowest feature, warnings.
     Inspect(InspectArgs),
+    /// Show the die's depth levels: text, `--json`, or a colour-coded `--png` depth map.
+    Relief(ReliefArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,15 +58,31 @@ struct EngraveArgs {
     /// Built-in machine profile (haas, linuxcnc) or the path of a profile TOML.
     #[arg(long, value_name = "NAME|PATH")]
     machine: String,
-    /// Job file (TOML): tools, depth, target; see the README.
-    #[arg(long, value_name = "JOB.toml")]
-    job: Option<PathBuf>,
     /// Output program; `-` writes to stdout. Default: ART with the extension `.nc`.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: Option<PathBuf>,
     /// Write a JSON report here.
     #[arg(long, value_name = "REPORT.json")]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Worker threads (default: one per core). Never changes the output.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// No progress bar, no warnings on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Fail (exit 2, nothing written) when there is any warning.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+/// The settings of a job, shared by `engrave` and `relief`.
+#[derive(Debug, clap::Args)]
+struct JobArgs {
+    /// Job file (TOML): tools, depth rules, target; see the README.
+    #[arg(long, value_name = "JOB.toml")]
+    job: Option<PathBuf>,
     /// Scale the artwork so the larger side of its viewBox is this many mm.
     #[arg(long, value_name = "MM")]
     diameter: Option<f64>,
@@ -80,15 +99,103 @@ struct EngraveArgs {
     /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
     #[arg(long = "layer", value_name = "SELECTOR=MM")]
     layers: Vec<String>,
-    /// Worker threads (default: one per core). Never changes the output.
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// No progress bar, no warnings on stderr.
-    #[arg(short, long)]
-    quiet: bool,
+}
+
+impl JobArgs {
+    /// The job from the job file, these flags and the machine: flags win.
+    fn resolve(&self, machine: Machine) -> anyhow::Result<Job> {
+        let job_file = match &self.job {
+            Some(path) => {
+                let text = read_text(path)?;
+                JobFile::from_toml(&text).with_context(|| path.display().to_string())?
+            }
+            None => JobFile::default(),
+        };
+        let overrides = Overrides {
+            diameter_mm: self.diameter,
+            width_mm: self.width,
+            height_mm: self.height,
+            depth_mm: self.depth,
+            layers: self.layers.clone(),
+        };
+        Job::resolve(&job_file, &overrides, machine)
+            .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ReliefArgs {
+    /// The artwork (SVG).
+    art: PathBuf,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Machine profile whose tool limits apply to the job's tools (default: haas).
+    #[arg(long, value_name = "NAME|PATH", default_value = "haas")]
+    machine: String,
+    /// Write the depth map, colour-coded by level with a legend, as PNG.
+    #[arg(long, value_name = "DEPTH.png")]
+    png: Option<PathBuf>,
+    /// Draw the map as the struck medal shows it (a die's picture un-mirrored).
+    #[arg(long)]
+    medal: bool,
+    /// Print the levels and regions as JSON instead of text.
+    #[arg(long)]
+    json: bool,
     /// Fail (exit 2, nothing written) when there is any warning.
     #[arg(long)]
     deny_warnings: bool,
+}
+
+/// What `relief --json` prints.
+#[derive(serde::Serialize)]
+struct ReliefReport {
+    target: &'static str,
+    mirrored: bool,
+    levels: Vec<medalcam::report::ReportLevel>,
+    regions: Vec<medalcam::report::ReportRegion>,
+    warnings: Vec<medalcam::Warning>,
+}
+
+fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
+    let job = args.job.resolve(load_machine(&args.machine)?)?;
+    let art = args.art.display().to_string();
+    let svg = fs::read(&args.art).with_context(|| art.clone())?;
+    let artwork = medalcam::artwork::import(&svg, &job.import).with_context(|| art.clone())?;
+    let relief = medalcam::relief::build(&artwork, &job.relief).with_context(|| art.clone())?;
+    let design = medalcam::relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm);
+    let warnings: Vec<medalcam::Warning> = artwork
+        .warnings
+        .into_iter()
+        .chain(design.into_iter().map(|f| medalcam::Warning::new("", &f.message)))
+        .collect();
+    deny_warnings(args.deny_warnings, &warnings).with_context(|| art.clone())?;
+    if let Some(path) = &args.png {
+        let orientation = if args.medal { Orientation::Medal } else { Orientation::Die };
+        let png = medalcam::preview::depth_map_png(&relief, orientation, 1600).with_context(|| art.clone())?;
+        write_all_or_nothing(&[(path.clone(), png.as_slice())])?;
+    }
+    let report = ReliefReport {
+        target: relief.target.name(),
+        mirrored: relief.target.mirrored(),
+        levels: medalcam::report::levels(&relief),
+        regions: medalcam::report::regions(&relief),
+        warnings,
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).expect("the relief report serialises") + "\n"
+    } else {
+        let mut out = format!("{art}: {}, mirrored: {}\n", report.target, if report.mirrored { "yes" } else { "no" });
+        for region in &report.regions {
+            out +=
+                &format!("  {:.3} mm: {:.3} mm2 ({})\n", region.depth_mm, region.area_mm2, region.sources.join(", "));
+        }
+        for warning in &report.warnings {
+            out += &format!("  warning: {warning}\n");
+        }
+        out
+    };
+    std::io::stdout().lock().write_all(text.as_bytes()).context("stdout")?;
+    Ok(())
 }
 
 /// Runs the command line.
@@ -96,6 +203,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Engrave(args) => engrave(&args),
         Command::Inspect(args) => inspect(&args),
+        Command::Relief(args) => relief(&args),
     }
 }
 
@@ -165,23 +273,7 @@ fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<(
 }
 
 fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
-    let machine = load_machine(&args.machine)?;
-    let job_file = match &args.job {
-        Some(path) => {
-            let text = read_text(path)?;
-            JobFile::from_toml(&text).with_context(|| path.display().to_string())?
-        }
-        None => JobFile::default(),
-    };
-    let overrides = Overrides {
-        diameter_mm: args.diameter,
-        width_mm: args.width,
-        height_mm: args.height,
-        depth_mm: args.depth,
-        layers: args.layers.clone(),
-    };
-    let job = Job::resolve(&job_file, &overrides, machine)
-        .with_context(|| args.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
+    let job = args.job.resolve(load_machine(&args.machine)?)?;
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
     let title = args.art.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
 
@@ -209,12 +301,12 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
         Some(path) => Some(path.clone()),
         None => Some(args.art.with_extension("nc")),
     };
-    let mut files: Vec<(PathBuf, &str)> = Vec::new();
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
     if let Some(path) = &output {
-        files.push((path.clone(), engraving.program.as_str()));
+        files.push((path.clone(), engraving.program.as_bytes()));
     }
     if let Some((path, json)) = &report {
-        files.push((path.clone(), json.as_str()));
+        files.push((path.clone(), json.as_bytes()));
     }
     write_all_or_nothing(&files)?;
     if output.is_none() {
@@ -243,7 +335,7 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 
 /// Writes every file through a temporary sibling and renames them only when all were
 /// written, so a failure leaves no partial output behind.
-fn write_all_or_nothing(files: &[(PathBuf, &str)]) -> anyhow::Result<()> {
+fn write_all_or_nothing(files: &[(PathBuf, &[u8])]) -> anyhow::Result<()> {
     let mut temps = Vec::new();
     for (path, contents) in files {
         let name = path.file_name().ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;

@@ -26,6 +26,7 @@ pub mod gcode;
 pub mod geom;
 pub mod job;
 pub mod machine;
+pub mod preview;
 mod progress;
 pub mod relief;
 pub mod report;

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::relief::Relief;
 use crate::{geom, Engraving};
 
 /// The report of one engraving.
@@ -75,6 +76,26 @@ pub struct ReportProgram {
     pub lines: usize,
 }
 
+/// The levels of a relief, for reports.
+#[must_use]
+pub fn levels(relief: &Relief) -> Vec<ReportLevel> {
+    relief.levels.iter().map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area) }).collect()
+}
+
+/// The regions of a relief, for reports.
+#[must_use]
+pub fn regions(relief: &Relief) -> Vec<ReportRegion> {
+    relief
+        .regions
+        .iter()
+        .map(|r| ReportRegion {
+            depth_mm: r.depth_mm,
+            area_mm2: geom::shapes_area(&r.area),
+            sources: r.sources.clone(),
+        })
+        .collect()
+}
+
 impl Report {
     /// Builds the report of an engraving.
     #[must_use]
@@ -98,22 +119,8 @@ impl Report {
             mirrored: engraving.relief.target.mirrored(),
             placement: engraving.relief.placement.as_coeffs(),
             tools,
-            levels: engraving
-                .relief
-                .levels
-                .iter()
-                .map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area) })
-                .collect(),
-            regions: engraving
-                .relief
-                .regions
-                .iter()
-                .map(|r| ReportRegion {
-                    depth_mm: r.depth_mm,
-                    area_mm2: geom::shapes_area(&r.area),
-                    sources: r.sources.clone(),
-                })
-                .collect(),
+            levels: levels(&engraving.relief),
+            regions: regions(&engraving.relief),
             program: ReportProgram { bytes: engraving.program.len(), lines: engraving.program.lines().count() },
             warnings: engraving.warnings.clone(),
         }

@@ -191,3 +191,20 @@ fn deny_warnings_turns_a_warning_into_an_error() {
     let output = medalcam(&["inspect", "warn.svg", "--deny-warnings"], dir.path());
     assert_error(&output, &["warn.svg", "Papyrus"]);
 }
+
+#[test]
+fn relief_prints_levels_and_writes_a_depth_map() {
+    let dir = workspace();
+    let output = medalcam(&["relief", "art.svg", "--json", "--layer", "id:star=0.2", "--png", "depth.png"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["target"], "die");
+    assert_eq!(report["mirrored"], true);
+    assert_eq!(report["regions"][0]["depth_mm"], 0.2);
+    assert_eq!(report["regions"][0]["sources"][0], "id star");
+    assert_eq!(report["levels"].as_array().unwrap().len(), 2);
+    let png = std::fs::read(dir.path().join("depth.png")).expect("depth.png written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let output = medalcam(&["relief", "art.svg", "--layer", "red=0.2"], dir.path());
+    assert_error(&output, &["--layer red=0.2"]);
+}

@@ -1,0 +1,149 @@
+//! Images of the relief: the depth map, colour-coded by level with a legend, as PNG.
+//!
+//! The map is composed as an SVG (one evenodd path per region, a legend with the bundled
+//! font) and rasterised by resvg, so the picture and its text look the same everywhere.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, Result};
+use crate::geom::Shapes;
+use crate::relief::{Relief, Target};
+
+/// Which way round the picture is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Orientation {
+    /// As the die is cut (a die's design reads backwards).
+    #[default]
+    Die,
+    /// As the struck medal shows it (a die's picture un-mirrored).
+    Medal,
+}
+
+/// Colours of the levels, shallow to deep (cycled beyond eight).
+const PALETTE: [&str; 8] = ["#fde725", "#90d743", "#35b779", "#21918c", "#31688e", "#443983", "#440154", "#d62728"];
+
+/// The depth map as PNG bytes, `width_px` wide (the legend adds a panel on the right).
+///
+/// # Errors
+///
+/// [`Error::Config`] if the picture cannot be rasterised (a bug, not bad input).
+pub fn depth_map_png(relief: &Relief, orientation: Orientation, width_px: u32) -> Result<Vec<u8>> {
+    let svg = depth_map_svg(relief, orientation);
+    let tree =
+        usvg::Tree::from_str(&svg, &crate::artwork::parse_options()).map_err(|e| Error::Config(e.to_string()))?;
+    let size = tree.size();
+    let scale = width_px as f32 / size.width();
+    let height_px = (size.height() * scale).ceil() as u32;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(width_px, height_px.max(1))
+        .ok_or_else(|| Error::Config("the preview has no size".into()))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| Error::Config(e.to_string()))
+}
+
+/// The depth map as an SVG document in mm.
+#[must_use]
+pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
+    // Relief coordinates are as the die is cut; a medal view of a die flips X back.
+    let flip = orientation == Orientation::Medal && relief.target == Target::Die;
+    let b = crate::geom::bounds(relief.blank.iter().flatten()).unwrap_or([-1.0, -1.0, 1.0, 1.0]);
+    let (w, h) = (b[2] - b[0], b[3] - b[1]);
+    let margin = 0.04 * w.max(h);
+    let legend = 0.8 * w.max(h);
+    let map = |p: [f64; 2]| {
+        let x = if flip { -p[0] } else { p[0] };
+        let x0 = if flip { -b[2] } else { b[0] };
+        (x - x0 + margin, b[3] - p[1] + margin)
+    };
+    let (total_w, total_h) = (w + 2.0 * margin + legend, h + 2.0 * margin);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.3}mm" height="{total_h:.3}mm" viewBox="0 0 {total_w:.3} {total_h:.3}">"#
+    );
+    let _ = write!(
+        svg,
+        r##"<path d="{}" fill="#f4f4f4" stroke="#999999" stroke-width="{:.3}"/>"##,
+        path_data(&relief.blank, &map),
+        0.002 * w
+    );
+    for (i, region) in relief.regions.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let _ = write!(svg, r#"<path d="{}" fill="{color}" fill-rule="evenodd"/>"#, path_data(&region.area, &map));
+    }
+    let text = 0.035 * w.max(h);
+    let x = w + 2.0 * margin;
+    let title = match (relief.target, orientation) {
+        (Target::Die, Orientation::Die) => "DIE, MIRRORED",
+        (Target::Die, Orientation::Medal) => "MEDAL VIEW",
+        (Target::Hub, _) => "HUB",
+    };
+    let _ = write!(
+        svg,
+        r#"<text x="{x:.3}" y="{:.3}" font-size="{:.3}" font-family="DejaVu Sans" font-weight="bold">{title}</text>"#,
+        margin + text,
+        text * 1.2
+    );
+    for (i, region) in relief.regions.iter().enumerate() {
+        let y = margin + text * (3.0 + 1.6 * i as f64);
+        let color = PALETTE[i % PALETTE.len()];
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.3}" y="{:.3}" width="{text:.3}" height="{text:.3}" fill="{color}" stroke="#333333" stroke-width="{:.3}"/>"##,
+            y - text,
+            text * 0.05
+        );
+        let mut label = format!("{:.3} mm  {}", region.depth_mm, region.sources.join(", "));
+        if label.chars().count() > 34 {
+            label = label.chars().take(33).collect::<String>() + "\u{2026}";
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{:.3}" y="{y:.3}" font-size="{text:.3}" font-family="DejaVu Sans">{}</text>"#,
+            x + text * 1.4,
+            escape(&label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn path_data(shapes: &Shapes, map: &impl Fn([f64; 2]) -> (f64, f64)) -> String {
+    let mut d = String::new();
+    for contour in shapes.iter().flatten() {
+        for (i, &p) in contour.iter().enumerate() {
+            let (x, y) = map(p);
+            let _ = write!(d, "{}{x:.4} {y:.4} ", if i == 0 { 'M' } else { 'L' });
+        }
+        d.push_str("Z ");
+    }
+    d
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artwork::{import, ImportOptions};
+    use crate::relief::{build, ReliefOptions};
+
+    #[test]
+    fn medal_view_flips_a_die_back() {
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect x="0" y="0" width="5" height="20" fill="#000"/></svg>"##;
+        let relief = build(&import(svg, &ImportOptions::default()).unwrap(), &ReliefOptions::default()).unwrap();
+        let png = depth_map_png(&relief, Orientation::Medal, 400).unwrap();
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+        let at = |x: u32, y: u32| pixmap.pixel(x, y).unwrap();
+        // The map spans 20 of the image's 20 + 2*0.8 + 16 mm width: x pixel of artwork mm u.
+        let px = |u: f64| ((0.8 + u) / 37.6 * 400.0) as u32;
+        let row = pixmap.height() / 2;
+        // Medal view: the black bar is on the left, as in the artwork; the right stays uncut.
+        assert_ne!(at(px(2.0), row).red(), 0xf4, "left is cut");
+        assert_eq!(at(px(18.0), row).red(), 0xf4, "right is the uncut face");
+        let die =
+            resvg::tiny_skia::Pixmap::decode_png(&depth_map_png(&relief, Orientation::Die, 400).unwrap()).unwrap();
+        assert_eq!(die.pixel(px(2.0), row).unwrap().red(), 0xf4, "the die has it on the right");
+    }
+}
