@@ -82,5 +82,38 @@ fn import(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, engrave, import);
+/// A 40 mm emblem of 6,000 path nodes: 60 overlapping petals of 100 nodes in six colours,
+/// painted over each other, for the relief's paint-order flattening.
+fn emblem_6k() -> String {
+    use std::fmt::Write as _;
+    let colors = ["#d4af37", "#b08d57", "#8c6d3f", "#404040", "#c0c0c0", "#7a1f1f"];
+    let mut svg = String::from(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="-200 -200 400 400">"#,
+    );
+    for petal in 0..60 {
+        let angle = f64::from(petal) * 6.0_f64.to_radians() * 7.0;
+        let (cx, cy) =
+            (90.0 * angle.cos() * f64::from(petal % 3 + 1) / 3.0, 90.0 * angle.sin() * f64::from(petal % 3 + 1) / 3.0);
+        let _ = write!(svg, "<path d=\"M");
+        for k in 0..100 {
+            let t = f64::from(k) / 100.0 * std::f64::consts::TAU;
+            let r = 40.0 + 12.0 * (5.0 * t + f64::from(petal)).cos();
+            let _ = write!(svg, " {:.3} {:.3}", cx + r * t.cos(), cy + r * t.sin());
+        }
+        let _ = write!(svg, r#" Z" fill="{}"/>"#, colors[petal as usize % colors.len()]);
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn relief(c: &mut Criterion) {
+    let emblem = emblem_6k();
+    let artwork = medalcam::artwork::import(emblem.as_bytes(), &Default::default()).expect("imports");
+    let options = medalcam::relief::ReliefOptions::default();
+    c.bench_function("relief/flatten-6k", |b| {
+        b.iter(|| medalcam::relief::build(std::hint::black_box(&artwork), &options).expect("builds"));
+    });
+}
+
+criterion_group!(benches, engrave, import, relief);
 criterion_main!(benches);

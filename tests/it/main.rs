@@ -4,5 +4,6 @@ mod cli;
 mod cut;
 mod determinism;
 mod golden;
+mod relief;
 mod rs274;
 mod util;
