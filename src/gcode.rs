@@ -154,9 +154,9 @@ impl<'a> Writer<'a> {
             self.comment(&title)?;
         }
         self.comment(&format!("MACHINE {}", file.name))?;
-        if info.target.mirrored() {
-            self.comment("TARGET DIE - MIRRORED: YES - X0 Y0 = DIE CENTRE, Z0 = DIE FACE")?;
-        }
+        let mirrored = if info.target.mirrored() { "YES" } else { "NO" };
+        let target = info.target.name().to_ascii_uppercase();
+        self.comment(&format!("TARGET {target} - MIRRORED: {mirrored} - X0 Y0 = CENTRE, Z0 = FACE"))?;
         let mut seen = Vec::new();
         for op in &toolpaths.operations {
             if seen.contains(&op.tool.number) {
