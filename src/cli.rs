@@ -46,6 +46,9 @@ struct InspectArgs {
     /// Scale the artwork so its viewBox is this many mm high.
     #[arg(long, value_name = "MM")]
     height: Option<f64>,
+    /// Also use the fonts (TTF, OTF, TTC) in this folder for text.
+    #[arg(long, value_name = "DIR")]
+    font_dir: Option<PathBuf>,
     /// Fail (exit 2) when the import has any warning.
     #[arg(long)]
     deny_warnings: bool,
@@ -99,6 +102,9 @@ struct JobArgs {
     /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
     #[arg(long = "layer", value_name = "SELECTOR=MM")]
     layers: Vec<String>,
+    /// Also use the fonts (TTF, OTF, TTC) in this folder for text.
+    #[arg(long, value_name = "DIR")]
+    font_dir: Option<PathBuf>,
 }
 
 impl JobArgs {
@@ -118,8 +124,10 @@ impl JobArgs {
             depth_mm: self.depth,
             layers: self.layers.clone(),
         };
-        Job::resolve(&job_file, &overrides, machine)
-            .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))
+        let mut job = Job::resolve(&job_file, &overrides, machine)
+            .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
+        job.import.fonts = read_font_dir(self.font_dir.as_deref())?;
+        Ok(job)
     }
 }
 
@@ -213,6 +221,7 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
         diameter_mm: args.diameter,
         width_mm: args.width,
         height_mm: args.height,
+        fonts: read_font_dir(args.font_dir.as_deref())?,
         ..Default::default()
     };
     let artwork = medalcam::artwork::import(&svg, &options).with_context(|| args.art.display().to_string())?;
@@ -327,6 +336,23 @@ fn load_machine(name: &str) -> anyhow::Result<Machine> {
     let text = read_text(path)?;
     let id = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     Machine::from_toml(&id, &text).with_context(|| path.display().to_string())
+}
+
+/// The font files of `dir`, in file-name order so that the result never depends on the
+/// order the file system lists them.
+fn read_font_dir(dir: Option<&Path>) -> anyhow::Result<Vec<std::sync::Arc<Vec<u8>>>> {
+    let Some(dir) = dir else { return Ok(Vec::new()) };
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| dir.display().to_string())?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["ttf", "otf", "ttc"].contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| fs::read(p).map(std::sync::Arc::new).with_context(|| p.display().to_string())).collect()
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {

@@ -45,11 +45,13 @@ pub struct ImportOptions {
     pub height_mm: Option<f64>,
     /// Maximum deviation of flattened curves from the true curves, in mm at final size.
     pub tolerance_mm: f64,
+    /// Font files (TTF, OTF, TTC bytes) to use besides the bundled DejaVu faces.
+    pub fonts: Vec<Arc<Vec<u8>>>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { diameter_mm: None, width_mm: None, height_mm: None, tolerance_mm: 0.002 }
+        Self { diameter_mm: None, width_mm: None, height_mm: None, tolerance_mm: 0.002, fonts: Vec::new() }
     }
 }
 
@@ -83,9 +85,6 @@ pub struct TextRun {
     pub font: String,
 }
 
-/// The font families compiled into medalcam.
-const BUNDLED_FAMILIES: [&str; 3] = ["DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"];
-
 /// One painted shape of the artwork.
 #[derive(Debug, Clone)]
 pub struct ArtShape {
@@ -115,7 +114,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
     let (tagged, elements) = Elements::tag(text, &doc);
     let missing_fonts = Arc::new(Mutex::new(Vec::new()));
-    let usvg_options = usvg_options(Arc::clone(&missing_fonts));
+    let usvg_options = usvg_options(Arc::clone(&missing_fonts), &options.fonts);
     let tree = usvg::Tree::from_str(&tagged, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
     let viewport = Viewport::read(&doc, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options)?;
@@ -128,6 +127,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         elements,
         groups: Vec::new(),
         text: None,
+        families: tree.fontdb().faces().flat_map(|f| f.families.iter().map(|(name, _)| name.clone())).collect(),
         shapes: Vec::new(),
         texts: Vec::new(),
         warnings: Vec::new(),
@@ -161,14 +161,14 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
 /// them. For an independent rendering of the same file (resvg in the tests).
 #[must_use]
 pub fn parse_options() -> usvg::Options<'static> {
-    usvg_options(Arc::new(Mutex::new(Vec::new())))
+    usvg_options(Arc::new(Mutex::new(Vec::new())), &[])
 }
 
 /// usvg options with the bundled fonts loaded and every generic family mapped to them, so
 /// text comes out the same on every machine (usvg's font database is empty by default and
 /// an unknown family would drop text silently). A family that is not bundled falls back to
 /// DejaVu Sans, and its name is recorded in `missing_fonts` for a warning.
-fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>) -> usvg::Options<'static> {
+fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>, fonts: &[Arc<Vec<u8>>]) -> usvg::Options<'static> {
     let mut options = usvg::Options::default();
     // Never read a file or URL an SVG names: usvg's default resolver opens plain paths in
     // `<image href>` from disk. Images are skipped with a warning anyway.
@@ -183,7 +183,17 @@ fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>) -> usvg::Options<'static
             db.query(&fontdb::Query {
                 families,
                 weight: fontdb::Weight(font.weight()),
-                stretch: fontdb::Stretch::Normal,
+                stretch: match font.stretch() {
+                    usvg::FontStretch::UltraCondensed => fontdb::Stretch::UltraCondensed,
+                    usvg::FontStretch::ExtraCondensed => fontdb::Stretch::ExtraCondensed,
+                    usvg::FontStretch::Condensed => fontdb::Stretch::Condensed,
+                    usvg::FontStretch::SemiCondensed => fontdb::Stretch::SemiCondensed,
+                    usvg::FontStretch::Normal => fontdb::Stretch::Normal,
+                    usvg::FontStretch::SemiExpanded => fontdb::Stretch::SemiExpanded,
+                    usvg::FontStretch::Expanded => fontdb::Stretch::Expanded,
+                    usvg::FontStretch::ExtraExpanded => fontdb::Stretch::ExtraExpanded,
+                    usvg::FontStretch::UltraExpanded => fontdb::Stretch::UltraExpanded,
+                },
                 style,
             })
         };
@@ -228,6 +238,9 @@ fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>) -> usvg::Options<'static
         dejavu::sans_mono::bold(),
     ] {
         db.load_font_data(face.to_vec());
+    }
+    for font in fonts {
+        db.load_font_source(fontdb::Source::Binary(Arc::clone(font) as Arc<dyn AsRef<[u8]> + Send + Sync>));
     }
     db.set_sans_serif_family("DejaVu Sans");
     db.set_serif_family("DejaVu Serif");
@@ -381,6 +394,8 @@ struct Importer {
     groups: Vec<String>,
     /// usvg id of the text whose glyphs are being walked.
     text: Option<String>,
+    /// The font families available (bundled and `fonts`).
+    families: Vec<String>,
     shapes: Vec<Pending>,
     texts: Vec<TextRun>,
     warnings: Vec<Warning>,
@@ -484,7 +499,7 @@ impl Importer {
                 usvg::Node::Path(p) => self.path(p),
                 usvg::Node::Image(i) => self.warn(i.id(), "raster images cannot be engraved and were skipped"),
                 usvg::Node::Text(t) => {
-                    self.texts.push(text_run(t, self.elements.name(t.id())));
+                    self.texts.push(text_run(t, self.elements.name(t.id()), &self.families));
                     let before = self.shapes.len();
                     let outer = self.text.replace(t.id().to_string());
                     self.group(t.flattened());
@@ -667,12 +682,10 @@ fn outline_stroke(local: &BezPath, style: &kurbo::Stroke, transform: Affine, tol
     flatten(&(transform * outline), tolerance_mm / 2.0)
 }
 
-fn text_run(text: &usvg::Text, element: String) -> TextRun {
+fn text_run(text: &usvg::Text, element: String, families: &[String]) -> TextRun {
     let family = text.chunks().first().and_then(|c| c.spans().first()).and_then(|s| s.font().families().first());
     let (requested_font, font) = match family {
-        Some(usvg::FontFamily::Named(name)) if BUNDLED_FAMILIES.contains(&name.as_str()) => {
-            (name.clone(), name.clone())
-        }
+        Some(usvg::FontFamily::Named(name)) if families.contains(name) => (name.clone(), name.clone()),
         Some(usvg::FontFamily::Named(name)) => (name.clone(), "DejaVu Sans".to_string()),
         Some(usvg::FontFamily::Serif) => ("serif".into(), "DejaVu Serif".into()),
         Some(usvg::FontFamily::Monospace) => ("monospace".into(), "DejaVu Sans Mono".into()),

@@ -208,3 +208,36 @@ fn relief_prints_levels_and_writes_a_depth_map() {
     let output = medalcam(&["relief", "art.svg", "--layer", "red=0.2"], dir.path());
     assert_error(&output, &["--layer red=0.2"]);
 }
+
+#[test]
+fn font_dir_adds_fonts() {
+    let dir = workspace();
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="10mm" viewBox="0 0 20 10">
+        <text id="legend" x="1" y="8" font-size="6" font-family="MedalcamTest">AB</text></svg>"#;
+    std::fs::write(dir.path().join("text.svg"), svg).unwrap();
+    std::fs::create_dir(dir.path().join("fonts")).unwrap();
+    // DejaVu Serif with its family renamed to `MedalcamTest` (same length, both encodings of
+    // the name table): a font whose family medalcam does not bundle.
+    let mut font = dejavu::serif::regular().to_vec();
+    let rename = |font: &mut Vec<u8>, from: &[u8], to: &[u8]| {
+        let mut i = 0;
+        while let Some(at) = font[i..].windows(from.len()).position(|w| w == from) {
+            font[i + at..i + at + from.len()].copy_from_slice(to);
+            i += at + from.len();
+        }
+    };
+    let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>();
+    rename(&mut font, b"DejaVu Serif", b"MedalcamTest");
+    rename(&mut font, &utf16("DejaVu Serif"), &utf16("MedalcamTest"));
+    std::fs::write(dir.path().join("fonts/medal.ttf"), font).unwrap();
+    let without = medalcam(&["inspect", "text.svg", "--json"], dir.path());
+    let without: serde_json::Value = serde_json::from_slice(&without.stdout).unwrap();
+    assert_eq!(without["texts"][0]["font"], "DejaVu Sans");
+    assert!(without["warnings"][0]["message"].as_str().unwrap().contains("MedalcamTest"));
+    let with = medalcam(&["inspect", "text.svg", "--json", "--font-dir", "fonts"], dir.path());
+    let with: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
+    assert_eq!(with["texts"][0]["font"], "MedalcamTest");
+    assert_eq!(with["warnings"].as_array().unwrap().len(), 0, "{with}");
+    let missing = medalcam(&["inspect", "text.svg", "--font-dir", "nope"], dir.path());
+    assert_error(&missing, &["nope"]);
+}
