@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 
 use kurbo::Affine;
+use rayon::prelude::*;
 
 use crate::artwork::{ArtShape, Artwork};
 use crate::error::{Error, Result};
@@ -315,6 +316,9 @@ pub struct Finding {
 /// Findings smaller than this (mm2) are boolean noise along coincident edges.
 const FINDING_MIN_MM2: f64 = 1e-4;
 
+/// Simplification of each level's outline before the design check, in mm.
+const DESIGN_SIMPLIFY_MM: f64 = 0.001;
+
 /// Findings thinner on average than this (mm) are the polygon grid, not the design: the
 /// opening of a curved outline shaves slivers of about the round-join sag (0.5 um) off it.
 const FINDING_MIN_WIDTH_MM: f64 = 0.005;
@@ -325,8 +329,26 @@ const FINDING_MIN_WIDTH_MM: f64 = 0.005;
 #[must_use]
 pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Vec<Finding> {
     let r = tool_diameter_mm / 2.0;
+    // Thin stock touching the blank's edge is the blank's border, not a wall.
+    let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
+    // The geometry of each level is independent: computed in parallel, reported in order.
+    let pieces: Vec<(Shapes, Shapes)> = relief
+        .levels
+        .par_iter()
+        .map(|level| {
+            // Within 1 um the check's answer is the same (it ignores findings thinner than
+            // 5 um), and the offsets cost several times less on the sparser outline.
+            let area = geom::simplify_contours(&level.area, DESIGN_SIMPLIFY_MM);
+            let opening = geom::offset(&geom::offset(&area, -r), r);
+            let narrow = geom::difference(&area, &opening);
+            let stock = geom::difference(&relief.blank, &area);
+            let wide_stock = geom::offset(&geom::offset(&stock, -min_wall_mm / 2.0), min_wall_mm / 2.0);
+            let thin = geom::difference(&geom::difference(&stock, &wide_stock), &border);
+            (narrow, thin)
+        })
+        .collect();
     let mut findings = Vec::new();
-    for level in &relief.levels {
+    for (level, (narrow, thin)) in relief.levels.iter().zip(pieces) {
         let sources: Vec<String> = relief
             .regions
             .iter()
@@ -338,13 +360,6 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
                 }
                 all
             });
-        let opening = geom::offset(&geom::offset(&level.area, -r), r);
-        let narrow = geom::difference(&level.area, &opening);
-        let stock = geom::difference(&relief.blank, &level.area);
-        let wide_stock = geom::offset(&geom::offset(&stock, -min_wall_mm / 2.0), min_wall_mm / 2.0);
-        // Thin stock touching the blank's edge is the blank's border, not a wall.
-        let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
-        let thin = geom::difference(&geom::difference(&stock, &wide_stock), &border);
         let d = tool_diameter_mm;
         let kinds = [
             // A round tool always leaves its radius in an inside corner: only a piece longer

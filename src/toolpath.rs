@@ -154,22 +154,33 @@ pub fn check_size(relief: &Relief, options: &ToolpathOptions) -> Result<()> {
 pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> Result<Toolpaths> {
     let tool =
         options.tools.first().ok_or_else(|| Error::Setting { key: "tool".into(), reason: "no tool given".into() })?;
+    // Every (level, region) is independent: one parallel pass over all of them, collected in
+    // input order, then grouped by level.
+    let jobs: Vec<(usize, f64, f64, &Shape)> = relief
+        .levels
+        .iter()
+        .enumerate()
+        .flat_map(|(i, level)| {
+            let top = if i == 0 { 0.0 } else { relief.levels[i - 1].depth_mm };
+            level.area.iter().map(move |region| (i, top, level.depth_mm, region))
+        })
+        .collect();
+    let bar = progress.stage("toolpaths", jobs.len() as u64);
+    let planned: Vec<(usize, RegionPlan)> = jobs
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|&(i, top, depth, region)| (i, plan_region(region, tool, top, depth, options.ramp_angle_deg)))
+        .collect();
+    let mut per_level: Vec<Vec<RegionPlan>> = relief.levels.iter().map(|_| Vec::new()).collect();
+    for (i, plan) in planned {
+        per_level[i].push(plan);
+    }
     let mut operations = Vec::new();
-    let regions: usize = relief.levels.iter().map(|l| l.area.len()).sum();
-    let bar = progress.stage("toolpaths", regions as u64);
-    let mut previous_depth = 0.0;
-    for level in &relief.levels {
-        let planned: Vec<RegionPlan> = level
-            .area
-            .par_iter()
-            .progress_with(bar.clone())
-            .map(|region| plan_region(region, tool, previous_depth, level.depth_mm, options.ramp_angle_deg))
-            .collect();
-        let paths = order_regions(planned);
+    for (level, plans) in relief.levels.iter().zip(per_level) {
+        let paths = order_regions(plans);
         if !paths.is_empty() {
             operations.push(Operation { tool: tool.clone(), depth_mm: level.depth_mm, paths });
         }
-        previous_depth = level.depth_mm;
     }
     bar.finish_and_clear();
     if operations.is_empty() {
