@@ -26,6 +26,8 @@ pub(crate) struct Element {
     pub layer: Option<String>,
     /// For `<use>`: the id of the element it shows.
     pub href: Option<String>,
+    /// Position in document order.
+    pub order: usize,
 }
 
 /// Elements by the id usvg reports (original or generated).
@@ -42,7 +44,7 @@ impl Elements {
         let mut by_id = HashMap::new();
         let mut insertions: Vec<(usize, String)> = Vec::new();
         let mut counter = 0usize;
-        for node in doc.descendants().filter(roxmltree::Node::is_element) {
+        for (order, node) in doc.descendants().filter(roxmltree::Node::is_element).enumerate() {
             let original = node.attribute("id").unwrap_or_default().to_string();
             let key = if original.is_empty() {
                 let generated = loop {
@@ -72,6 +74,7 @@ impl Elements {
                     .flatten()
                     .and_then(|h| h.strip_prefix('#'))
                     .map(str::to_string),
+                order,
             };
             by_id.entry(key).or_insert(element);
         }
@@ -91,6 +94,14 @@ impl Elements {
     /// The element usvg names `id`, if the file has it.
     pub(crate) fn get(&self, id: &str) -> Option<&Element> {
         self.by_id.get(id)
+    }
+
+    /// The usvg ids of the elements with this tag, in document order.
+    pub(crate) fn with_tag(&self, tag: &str) -> Vec<String> {
+        let mut ids: Vec<(usize, String)> =
+            self.by_id.iter().filter(|(_, e)| e.tag == tag).map(|(id, e)| (e.order, id.clone())).collect();
+        ids.sort();
+        ids.into_iter().map(|(_, id)| id).collect()
     }
 
     /// How to name the element usvg calls `id` to a user: its own id, else `<tag>`.

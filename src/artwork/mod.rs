@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex};
 
 use i_overlay::core::fill_rule::FillRule;
-use kurbo::{Affine, BezPath, PathEl};
+use kurbo::{Affine, BezPath, PathEl, Shape as _};
 use rayon::prelude::*;
 use usvg::fontdb;
 use usvg::tiny_skia_path::PathSegment;
@@ -112,10 +112,21 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     limits::check(svg)?;
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
     let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
+    if let Some(id) = pattern_painting_itself(&doc) {
+        // usvg 0.49 recurses without end on it: a stack overflow cannot be caught.
+        return Err(Error::Svg(format!("pattern `{id}` is painted with itself by an enclosing element")));
+    }
     let (tagged, elements) = Elements::tag(text, &doc);
     let missing_fonts = Arc::new(Mutex::new(Vec::new()));
     let usvg_options = usvg_options(Arc::clone(&missing_fonts), &options.fonts);
-    let tree = usvg::Tree::from_str(&tagged, &usvg_options).map_err(|e| Error::Svg(e.to_string()))?;
+    // usvg is not panic-free on hostile input (found by fuzzing: a 1e-30 pattern tile);
+    // a panic inside it is this file's error, not a crash.
+    let parsed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| usvg::Tree::from_str(&tagged, &usvg_options)));
+    let tree = match parsed {
+        Ok(tree) => tree.map_err(|e| Error::Svg(e.to_string()))?,
+        Err(_) => return Err(Error::Svg("the SVG parser failed on this file".into())),
+    };
     let viewport = Viewport::read(&doc, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options)?;
 
@@ -138,6 +149,9 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     for family in missing {
         importer.warn("", &format!("font family {family} is not available: the text uses the bundled DejaVu Sans"));
     }
+    for id in importer.elements.with_tag("image") {
+        importer.warn(&id, "raster images cannot be engraved and were skipped");
+    }
     importer.group(tree.root());
     let tolerance_mm = options.tolerance_mm;
     // Each shape is independent: resolve them in parallel, collected in paint order.
@@ -157,6 +171,21 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     })
 }
 
+/// A `<pattern>` whose enclosing element names it in a fill or stroke it would inherit
+/// (found by fuzzing: `<defs fill="url(#p)"><pattern id="p">`).
+fn pattern_painting_itself(doc: &usvg::roxmltree::Document<'_>) -> Option<String> {
+    doc.descendants().filter(|n| n.has_tag_name("pattern")).find_map(|p| {
+        let id = p.attribute("id")?;
+        let link = format!("#{id}");
+        p.ancestors()
+            .skip(1)
+            .any(|a| {
+                a.attributes().any(|at| matches!(at.name(), "fill" | "stroke" | "style") && at.value().contains(&link))
+            })
+            .then(|| id.to_string())
+    })
+}
+
 /// The usvg options medalcam parses with: the bundled fonts, every generic family mapped to
 /// them. For an independent rendering of the same file (resvg in the tests).
 #[must_use]
@@ -173,6 +202,8 @@ fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>, fonts: &[Arc<Vec<u8>>]) 
     // Never read a file or URL an SVG names: usvg's default resolver opens plain paths in
     // `<image href>` from disk. Images are skipped with a warning anyway.
     options.image_href_resolver.resolve_string = Box::new(|_, _| None);
+    // Images are skipped anyway (with a warning from the XML): never decode one.
+    options.image_href_resolver.resolve_data = Box::new(|_, _, _| None);
     options.font_resolver.select_font = Box::new(move |font, db| {
         let style = match font.style() {
             usvg::FontStyle::Normal => fontdb::Style::Normal,
@@ -478,8 +509,16 @@ impl Importer {
                         usvg::FillRule::NonZero => FillRule::NonZero,
                         usvg::FillRule::EvenOdd => FillRule::EvenOdd,
                     });
-                    let contours =
-                        flatten(&(base * to_affine(p.abs_transform()) * to_bez(p.data())), self.tolerance_mm);
+                    let path = base * to_affine(p.abs_transform()) * to_bez(p.data());
+                    let b = path.bounding_box();
+                    if !(b.width().is_finite() && b.height().is_finite()) || b.width().max(b.height()) > MAX_SHAPE_MM {
+                        // A clip shape this large lets everything near the die through.
+                        // Half the limit: the polygon grid (2^16 per mm, i32) must hold it.
+                        let m = MAX_SHAPE_MM / 2.0;
+                        parts.push(vec![vec![[-m, -m], [m, -m], [m, m], [-m, m]]]);
+                        continue;
+                    }
+                    let contours = flatten(&path, self.tolerance_mm);
                     parts.extend(geom::simplify(&contours, rule));
                 }
                 usvg::Node::Text(t) => parts.extend(self.clip_group_area(t.flattened(), base)),
@@ -497,7 +536,7 @@ impl Importer {
             match node {
                 usvg::Node::Group(g) => self.group(g),
                 usvg::Node::Path(p) => self.path(p),
-                usvg::Node::Image(i) => self.warn(i.id(), "raster images cannot be engraved and were skipped"),
+                usvg::Node::Image(_) => {}
                 usvg::Node::Text(t) => {
                     self.texts.push(text_run(t, self.elements.name(t.id()), &self.families));
                     let before = self.shapes.len();
@@ -554,6 +593,32 @@ impl Importer {
     }
 
     fn push(&mut self, id: &str, paint: &usvg::Paint, geometry: Geometry) {
+        let bounds = match &geometry {
+            Geometry::Fill { path, .. } => path.bounding_box(),
+            Geometry::Stroke { local, style, transform } => {
+                let grow = style.width * transform_scale(*transform);
+                (*transform * local.clone()).bounding_box().inflate(grow, grow)
+            }
+        };
+        if !(bounds.width().is_finite() && bounds.height().is_finite())
+            || bounds.width().max(bounds.height()) > MAX_SHAPE_MM
+        {
+            self.warn(id, "the shape is larger than 10 m and was skipped");
+            return;
+        }
+        if let Some(r) = self.clip.as_ref().and_then(|c| c.rect) {
+            if bounds.x1 < r[0] || bounds.y1 < r[1] || bounds.x0 > r[2] || bounds.y0 > r[3] {
+                return; // wholly outside the viewport: nothing to see
+            }
+        }
+        let geometry = match geometry {
+            Geometry::Stroke { local, mut style, transform } if too_many_dashes(&local, &style) => {
+                self.warn(id, "the dash pattern would make over 100,000 dashes: stroked solid");
+                style.dash_pattern.clear();
+                Geometry::Stroke { local, style, transform }
+            }
+            other => other,
+        };
         // usvg clears the ids of the shapes a <use> clones: fall back to what the <use> shows.
         let shown_by_use = || self.groups.last().and_then(|g| self.elements.get(g)).and_then(|e| e.href.clone());
         let id = match (&self.text, id.is_empty()) {
@@ -646,6 +711,29 @@ impl Pending {
         }
         (!polygons.is_empty()).then_some(ArtShape { polygons, ..self.shape })
     }
+}
+
+/// Shapes larger than this (mm across) are skipped: no die is, and flattening one within
+/// microns would need unbounded memory (found by fuzzing: `scale(1e30)`).
+const MAX_SHAPE_MM: f64 = 10_000.0;
+
+/// Most dashes a stroke is cut into; a finer pattern is stroked solid.
+const MAX_DASHES: f64 = 100_000.0;
+
+fn transform_scale(t: Affine) -> f64 {
+    let [a, b, c, d, _, _] = t.as_coeffs();
+    a.hypot(b).max(c.hypot(d))
+}
+
+/// Whether the dash pattern would cut `path` into more than [`MAX_DASHES`] dashes.
+fn too_many_dashes(path: &BezPath, style: &kurbo::Stroke) -> bool {
+    use kurbo::ParamCurveArclen as _;
+    if style.dash_pattern.is_empty() {
+        return false;
+    }
+    let period: f64 = style.dash_pattern.iter().sum();
+    let length: f64 = path.segments().map(|s| s.arclen(1e-3)).sum();
+    period.is_nan() || period <= 0.0 || length / period > MAX_DASHES
 }
 
 /// kurbo's stroke style for a usvg stroke. SVG 2's `miter-clip` join has no kurbo

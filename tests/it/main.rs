@@ -3,7 +3,9 @@
 mod cli;
 mod cut;
 mod determinism;
+mod fuzz;
 mod golden;
 mod relief;
+mod render;
 mod rs274;
 mod util;
