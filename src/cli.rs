@@ -37,18 +37,8 @@ struct InspectArgs {
     /// Print JSON (keys documented in the README) instead of text.
     #[arg(long)]
     json: bool,
-    /// Scale the artwork so the larger side of its viewBox is this many mm.
-    #[arg(long, value_name = "MM")]
-    diameter: Option<f64>,
-    /// Scale the artwork so its viewBox is this many mm wide.
-    #[arg(long, value_name = "MM")]
-    width: Option<f64>,
-    /// Scale the artwork so its viewBox is this many mm high.
-    #[arg(long, value_name = "MM")]
-    height: Option<f64>,
-    /// Also use the fonts (TTF, OTF, TTC) in this folder for text.
-    #[arg(long, value_name = "DIR")]
-    font_dir: Option<PathBuf>,
+    #[command(flatten)]
+    artwork: ArtArgs,
     /// Fail (exit 2) when the import has any warning.
     #[arg(long)]
     deny_warnings: bool,
@@ -86,6 +76,20 @@ struct JobArgs {
     /// Job file (TOML): tools, depth rules, target; see the README.
     #[arg(long, value_name = "JOB.toml")]
     job: Option<PathBuf>,
+    #[command(flatten)]
+    artwork: ArtArgs,
+    /// Cut depth in mm of every shape no rule matches (default: by luminance).
+    #[arg(long, value_name = "MM")]
+    depth: Option<f64>,
+    /// Depth rule SELECTOR=MM, repeatable, tried before the job's: `#d4af37=0.4`,
+    /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
+    #[arg(long = "layer", value_name = "SELECTOR=MM")]
+    layers: Vec<String>,
+}
+
+/// How to read the artwork: its size and extra fonts (every command that reads one).
+#[derive(Debug, clap::Args)]
+struct ArtArgs {
     /// Scale the artwork so the larger side of its viewBox is this many mm.
     #[arg(long, value_name = "MM")]
     diameter: Option<f64>,
@@ -95,13 +99,6 @@ struct JobArgs {
     /// Scale the artwork so its viewBox is this many mm high (fits inside all given sizes).
     #[arg(long, value_name = "MM")]
     height: Option<f64>,
-    /// Cut depth in mm of every shape no rule matches (default: by luminance).
-    #[arg(long, value_name = "MM")]
-    depth: Option<f64>,
-    /// Depth rule SELECTOR=MM, repeatable, tried before the job's: `#d4af37=0.4`,
-    /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
-    #[arg(long = "layer", value_name = "SELECTOR=MM")]
-    layers: Vec<String>,
     /// Also use the fonts (TTF, OTF, TTC) in this folder for text.
     #[arg(long, value_name = "DIR")]
     font_dir: Option<PathBuf>,
@@ -118,15 +115,15 @@ impl JobArgs {
             None => JobFile::default(),
         };
         let overrides = Overrides {
-            diameter_mm: self.diameter,
-            width_mm: self.width,
-            height_mm: self.height,
+            diameter_mm: self.artwork.diameter,
+            width_mm: self.artwork.width,
+            height_mm: self.artwork.height,
             depth_mm: self.depth,
             layers: self.layers.clone(),
         };
         let mut job = Job::resolve(&job_file, &overrides, machine)
             .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
-        job.import.fonts = read_font_dir(self.font_dir.as_deref())?;
+        job.import.fonts = read_font_dir(self.artwork.font_dir.as_deref())?;
         Ok(job)
     }
 }
@@ -218,10 +215,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
     let options = medalcam::artwork::ImportOptions {
-        diameter_mm: args.diameter,
-        width_mm: args.width,
-        height_mm: args.height,
-        fonts: read_font_dir(args.font_dir.as_deref())?,
+        diameter_mm: args.artwork.diameter,
+        width_mm: args.artwork.width,
+        height_mm: args.artwork.height,
+        fonts: read_font_dir(args.artwork.font_dir.as_deref())?,
         ..Default::default()
     };
     let artwork = medalcam::artwork::import(&svg, &options).with_context(|| args.art.display().to_string())?;
