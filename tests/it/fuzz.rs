@@ -9,8 +9,6 @@
 //!   crash that is not a panic (an abort, a stack overflow, the OOM killer) leaves its input.
 //! - A panicking input, once shrunk, is in `<target>/tmp/fuzz-panic.svg`: minimise it by hand
 //!   if needed and save it in `tests/fuzz/crashes/` for [`crashes_do_not_panic`].
-//! - Inputs that would hit a known open bug ([`known_open_bug`]) are counted and skipped, so
-//!   long runs look for new ones; `MEDALCAM_FUZZ_KNOWN=1` runs them too.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
