@@ -176,7 +176,9 @@ fn check_path_data(svg: &[u8], at: usize, tag: &[u8]) -> Result<()> {
         let Some(len) = find_byte(&tag[k + 1..], quote) else { return Ok(()) };
         let value = &tag[k + 1..k + 1 + len];
         k += len + 2;
-        if name != b"d" {
+        // Path data, and transforms: a text laid out on a path under `scale(1e30)` hangs
+        // usvg's text layout (found by fuzzing).
+        if !matches!(name, b"d" | b"transform" | b"gradientTransform" | b"patternTransform") {
             continue;
         }
         let mut j = 0;
@@ -211,7 +213,8 @@ fn check_path_data(svg: &[u8], at: usize, tag: &[u8]) -> Result<()> {
             let v = literal.parse::<f64>().unwrap_or(0.0);
             if v.is_nan() || v.abs() > MAX_PATH_NUMBER {
                 return Err(Error::Svg(format!(
-                    "path data number {literal} (line {}) is beyond ±{MAX_PATH_NUMBER:e}",
+                    "number {literal} in `{}` (line {}) is beyond ±{MAX_PATH_NUMBER:e}",
+                    String::from_utf8_lossy(name),
                     line_of(svg, at)
                 )));
             }
@@ -364,8 +367,10 @@ mod tests {
             ["M0 0 L 2e9 0", "M-2,-3.5e38 A0.5,0.5 0 0 1 -2.5,-2", "M0 0h99999999999", "M0 0 L1e309 0", "M0-1.5E+10z"]
         {
             let r = reason(path(d).as_bytes());
-            assert!(r.starts_with("path data number") && r.contains("beyond ±1e9"), "{d}: {r}");
+            assert!(r.starts_with("number") && r.contains("in `d`") && r.contains("beyond ±1e9"), "{d}: {r}");
         }
+        let scaled = br#"<svg xmlns="http://www.w3.org/2000/svg"><text transform="scale(1e30)">A</text></svg>"#;
+        assert!(reason(scaled).contains("in `transform`"), "{}", reason(scaled));
         // Compact syntax, exponents within range and other attributes pass.
         for d in ["M10-20A5.5.3-4 010-.1", "M1e9 -1e9 L.5e-300 1E+8z", "M 0 0 l 1 1 e 5"] {
             check(path(d).as_bytes()).unwrap_or_else(|e| panic!("{d}: {e}"));

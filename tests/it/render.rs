@@ -2,9 +2,10 @@
 //! imported, the union of its shapes is rasterised, the same file is rendered with resvg, and
 //! the two masks must agree (intersection over union >= 0.99) away from their edges.
 //!
-//! The importer engraves fills and strokes whatever their colour or (non-zero) opacity, clips
-//! to clip paths and to the viewport, and does not apply masks or filters yet: a file with a
-//! `<mask>` or a filter is not comparable to a render and must not be listed here.
+//! The importer engraves fills and strokes whatever their colour or (non-zero) opacity and
+//! clips to clip paths and to the viewport. A mask only clips to the area it paints (its grey
+//! levels and opacity are not applied) and filters are ignored, so a file with a `<mask>` or a
+//! filter is not comparable to a render and must not be listed here.
 
 use kurbo::{Affine, Point};
 use medalcam::artwork::{import, ImportOptions};
@@ -162,8 +163,8 @@ macro_rules! render {
     )*};
 }
 
-// No sample or fixture uses <mask> or a filter (the importer would warn and engrave the
-// unmasked, unfiltered shapes, which a render does not show).
+// No sample or fixture uses <mask> or a filter (the importer would warn, clip to the mask's
+// painted area and ignore the filter, which a render does not do).
 render! {
     sample_coin: "samples/coin.svg";
     sample_gameicons_crown_coin: "samples/gameicons_crown-coin.svg";
@@ -213,7 +214,7 @@ fn no_listed_file_uses_a_mask_or_a_filter() {
                 let text = std::fs::read_to_string(&path).expect("UTF-8");
                 assert!(
                     !["<mask", "<filter", "filter=", "filter:"].iter().any(|k| text.contains(k)),
-                    "{}: masks and filters are not imported yet; skip it here with a comment",
+                    "{}: masks and filters are not imported as rendered; skip it here with a comment",
                     path.display()
                 );
             }
