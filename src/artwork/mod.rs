@@ -612,6 +612,13 @@ impl Importer {
             }
         }
         let geometry = match geometry {
+            Geometry::Stroke { local, mut style, transform }
+                if dash_gaps_closed(&style, transform, self.tolerance_mm) =>
+            {
+                self.warn(id, "the dash gaps are narrower than the tolerance once capped: stroked solid");
+                style.dash_pattern.clear();
+                Geometry::Stroke { local, style, transform }
+            }
             Geometry::Stroke { local, mut style, transform } if too_many_dashes(&local, &style) => {
                 self.warn(id, "the dash pattern would make over 100,000 dashes: stroked solid");
                 style.dash_pattern.clear();
@@ -734,6 +741,26 @@ fn too_many_dashes(path: &BezPath, style: &kurbo::Stroke) -> bool {
     let period: f64 = style.dash_pattern.iter().sum();
     let length: f64 = path.segments().map(|s| s.arclen(1e-3)).sum();
     period.is_nan() || period <= 0.0 || length / period > MAX_DASHES
+}
+
+/// Whether every gap of the dash pattern, less what the caps of its two dashes reach into it,
+/// is narrower than `tolerance_mm` at final size: the dashes then paint the solid stroke within
+/// tolerance. Outlining each dash instead means thousands of overlapping outlines whose union
+/// needs gigabytes (found by fuzzing: `stroke-dasharray="0.001"` on a 6-wide round-capped line).
+fn dash_gaps_closed(style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64) -> bool {
+    if style.dash_pattern.is_empty() {
+        return false;
+    }
+    let cap_reach = match style.start_cap {
+        kurbo::Cap::Butt => 0.0,
+        kurbo::Cap::Round | kurbo::Cap::Square => style.width,
+    };
+    // Gaps are the odd entries; an odd-length pattern repeats twice over, so every entry is a
+    // gap once.
+    let step = if style.dash_pattern.len() % 2 == 0 { 2 } else { 1 };
+    let skip = if step == 2 { 1 } else { 0 };
+    let widest_gap = style.dash_pattern.iter().skip(skip).step_by(step).fold(0.0f64, |m, &v| m.max(v));
+    (widest_gap - cap_reach) * transform_scale(transform) <= tolerance_mm
 }
 
 /// kurbo's stroke style for a usvg stroke. SVG 2's `miter-clip` join has no kurbo
@@ -884,6 +911,26 @@ mod tests {
                  <line x1="1" y1="5" x2="9" y2="5" stroke="black" stroke-width="1"/></svg>"#,
         );
         assert!((geom::shapes_area(&art.shapes[0].polygons) - 8.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn dashes_whose_gaps_the_caps_close_are_stroked_solid() {
+        let line = |dashes: &str| {
+            import_str(&format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+                     <line x1="2" y1="5" x2="8" y2="5" stroke="black" stroke-width="1"
+                           stroke-linecap="round" stroke-dasharray="{dashes}"/></svg>"#
+            ))
+        };
+        let solid = line("none");
+        // Gaps of 0.5 under round caps of radius 0.5: closed, one solid stroke.
+        let closed = line("0.01 0.5");
+        assert!((area(&closed) - area(&solid)).abs() < 1e-3, "{} vs {}", area(&closed), area(&solid));
+        assert_eq!(closed.warnings.len(), 1, "{:?}", closed.warnings);
+        // Gaps of 1.5: three separate dashes.
+        let open = line("0.5 1.5");
+        assert!(area(&open) < area(&solid) - 1.0, "{} vs {}", area(&open), area(&solid));
+        assert!(open.warnings.is_empty(), "{:?}", open.warnings);
     }
 
     #[test]

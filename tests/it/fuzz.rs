@@ -9,6 +9,8 @@
 //!   crash that is not a panic (an abort, a stack overflow, the OOM killer) leaves its input.
 //! - A panicking input, once shrunk, is in `<target>/tmp/fuzz-panic.svg`: minimise it by hand
 //!   if needed and save it in `tests/fuzz/crashes/` for [`crashes_do_not_panic`].
+//! - A case still running after `MEDALCAM_FUZZ_CASE_SECS` (default 60) is a hang: its input
+//!   is copied to `<target>/tmp/fuzz-hang.svg` and the process exits with code 3.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -400,6 +402,31 @@ fn path_numbers(d: &str) -> impl Iterator<Item = f64> + '_ {
     })
 }
 
+/// Starts a thread that ends the process when one case runs longer than
+/// `MEDALCAM_FUZZ_CASE_SECS` (default 60): a hang cannot fail a test any other way. Returns
+/// the start time of the running case (`None` between runs), for the test to update.
+fn watchdog() -> &'static Mutex<Option<Instant>> {
+    static CASE_STARTED: OnceLock<Mutex<Option<Instant>>> = OnceLock::new();
+    let mut first = false;
+    let case_started = CASE_STARTED.get_or_init(|| {
+        first = true;
+        Mutex::new(None)
+    });
+    if first {
+        let limit = std::env::var("MEDALCAM_FUZZ_CASE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let running = case_started.lock().ok().and_then(|c| c.map(|c| c.elapsed())).unwrap_or_default();
+            if running > Duration::from_secs(limit) {
+                let _ = std::fs::copy(tmp("fuzz-current.svg"), tmp("fuzz-hang.svg"));
+                eprintln!("fuzz: a case ran over {limit} s; its input is in {}", tmp("fuzz-hang.svg").display());
+                std::process::exit(3);
+            }
+        });
+    }
+    case_started
+}
+
 /// The seed of this run: `MEDALCAM_FUZZ_SEED`, else fixed for the default run, else random.
 fn run_seed() -> u64 {
     if let Some(seed) = std::env::var("MEDALCAM_FUZZ_SEED").ok().and_then(|s| s.parse().ok()) {
@@ -426,6 +453,7 @@ fn mutated_seeds_never_panic() {
     let slowest: Mutex<(Duration, Vec<u8>)> = Mutex::new((Duration::ZERO, Vec::new()));
     let outcomes: Mutex<std::collections::BTreeMap<String, usize>> = Mutex::default();
     let started = Instant::now();
+    let case_started = watchdog();
     let strategy = (0..seeds().len(), prop::collection::vec(mutation(), 1..4), 2.0..20.0f64, any::<bool>());
     let result = TestRunner::new(config).run(&strategy, |(seed, mutations, diameter, own_size)| {
         let mut svg = seeds()[seed].1.clone();
@@ -433,6 +461,9 @@ fn mutated_seeds_never_panic() {
             apply(&mut svg, m);
         }
         std::fs::write(tmp("fuzz-current.svg"), &svg).expect("write the current case");
+        if let Ok(mut c) = case_started.lock() {
+            *c = Some(Instant::now());
+        }
         // The SVG's own size half of the time (a mutated size can be metres: a scaled size
         // keeps the toolpath work bounded), else a diameter of 2 to 20 mm.
         let own_size = own_size
@@ -455,6 +486,9 @@ fn mutated_seeds_never_panic() {
         }
         Ok(())
     });
+    if let Ok(mut c) = case_started.lock() {
+        *c = None;
+    }
     let (time, svg) = slowest.into_inner().expect("not poisoned");
     std::fs::write(tmp("fuzz-slowest.svg"), &svg).expect("write the slowest case");
     eprintln!(
@@ -469,8 +503,9 @@ fn mutated_seeds_never_panic() {
     }
 }
 
-/// Engraves `path` with the CLI in a child process, with 4 GiB of address space and 60 s, so that an abort or a runaway allocation fails this test instead of the test binary
-/// or the machine. `Err` names how it ended if that was not exit code 0 or 2.
+/// Engraves `path` with the CLI in a child process, with 4 GiB of address space and 60 s, so
+/// that an abort or a runaway allocation fails this test instead of the test binary or the
+/// machine. `Err` names how it ended if that was not exit code 0 or 2.
 fn engrave_in_child(path: &Path, diameter: Option<&str>) -> Result<(), String> {
     let out = tmp(&format!("crash-{}.nc", std::process::id()));
     let mut cmd = std::process::Command::new("sh");
@@ -508,13 +543,13 @@ fn engrave_in_child(path: &Path, diameter: Option<&str>) -> Result<(), String> {
     Err(format!("{status}: {first}"))
 }
 
-fn check_crashes() {
-    let dir = root().join("tests/fuzz/crashes");
+fn check_crashes(dir: &str, at_least: usize) {
+    let dir = root().join(dir);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| d.map(|e| e.expect("entry").path()).filter(|p| p.extension().is_some_and(|e| e == "svg")).collect())
         .unwrap_or_default();
     paths.sort();
-    assert!(paths.len() >= 7, "the crash files are in {}", dir.display());
+    assert!(paths.len() >= at_least, "the crash files are in {}", dir.display());
     let mut failures = Vec::new();
     for path in paths {
         let name = path.file_name().expect("name").to_string_lossy().into_owned();
@@ -531,7 +566,7 @@ fn check_crashes() {
 /// program or a clear error, in a child process, so an abort or a stack overflow would show.
 #[test]
 fn crashes_do_not_panic() {
-    check_crashes();
+    check_crashes("tests/fuzz/crashes", 10);
 }
 
 #[test]
