@@ -35,6 +35,17 @@ pub struct JobFile {
     pub ramp_angle_deg: Option<f64>,
     /// Walls between pockets thinner than this are reported (default 0.3 mm).
     pub min_wall_mm: Option<f64>,
+    /// Draft of the pocket walls in degrees from vertical (default: the half angle of the
+    /// narrowest tapered tool, else 0).
+    pub draft_deg: Option<f64>,
+    /// Stock left on the walls by roughing passes, for the finishing pass (default 0.02 mm).
+    pub wall_allowance_mm: Option<f64>,
+    /// Stock left on the floor by roughing passes, for the finishing pass (default 0.01 mm).
+    pub floor_allowance_mm: Option<f64>,
+    /// Rest machining cuts only what earlier tools left thicker than this (default 0.01 mm).
+    pub rest_thicker_than_mm: Option<f64>,
+    /// Largest deviation of the cut from the artwork, in mm (default 0.005).
+    pub tolerance_mm: Option<f64>,
     /// The tools.
     #[serde(default)]
     pub tool: Vec<ToolFile>,
@@ -72,19 +83,29 @@ pub struct LayerFile {
 pub struct ToolFile {
     /// Tool number (`T` word).
     pub number: u32,
-    /// `"flat"`.
+    /// `"flat"`, `"ball"`, `"bull"`, `"vee"` or `"tapered-ball"`.
     pub kind: String,
-    /// Cutting diameter.
+    /// Cutting diameter (the largest, at the top of the cone for tapered kinds).
     pub diameter_mm: f64,
+    /// Vee: diameter of the flat tip; tapered ball: diameter of the ball.
+    pub tip_diameter_mm: Option<f64>,
+    /// Vee, tapered ball: included angle of the cone (or give `half-angle-deg`).
+    pub included_angle_deg: Option<f64>,
+    /// Vee, tapered ball: angle of the cone per side (or give `included-angle-deg`).
+    pub half_angle_deg: Option<f64>,
+    /// Bull: radius of the corner.
+    pub corner_radius_mm: Option<f64>,
+    /// Shank diameter (default: the cutting diameter).
+    pub shank_diameter_mm: Option<f64>,
     /// Number of flutes (default 2).
     pub flutes: Option<u32>,
     /// Length of the flutes: the deepest the tool can cut.
     pub flute_length_mm: Option<f64>,
-    /// Radial step as a fraction of the diameter (default 0.4).
+    /// Radial step as a fraction of the effective diameter at the step-down (default 0.4).
     pub stepover: Option<f64>,
-    /// Axial depth of one pass (default 0.1 x diameter).
+    /// Axial depth of one pass (default 0.1 x diameter; tapered kinds 0.3 x tip diameter).
     pub stepdown_mm: Option<f64>,
-    /// Feed per tooth (default 0.01 x diameter, for annealed die steel).
+    /// Feed per tooth (default 0.01 x effective diameter, for annealed die steel).
     pub chip_load_mm: Option<f64>,
     /// Spindle speed (default: the machine's maximum).
     pub spindle_rpm: Option<f64>,
@@ -135,8 +156,25 @@ pub struct Job {
     pub min_wall_mm: f64,
 }
 
-/// The default tool when the job names none: a 0.5 mm two-flute flat end mill.
-const DEFAULT_TOOL_DIAMETER_MM: f64 = 0.5;
+/// The tools when the job names none: the set domain.md §1.7 describes for a multi-level die,
+/// a 1 mm flat end mill to clear, a 0.3 mm flat end mill for what it leaves, and a 20 degree
+/// V-bit with a 0.1 mm tip for the corners and the drafted walls.
+const DEFAULT_TOOLS: &str = r#"
+[[tool]]
+number = 1
+kind = "flat"
+diameter-mm = 1.0
+[[tool]]
+number = 2
+kind = "flat"
+diameter-mm = 0.3
+[[tool]]
+number = 3
+kind = "vee"
+diameter-mm = 3.175
+tip-diameter-mm = 0.1
+included-angle-deg = 20
+"#;
 
 impl Job {
     /// Resolves a job from the job file, command-line overrides and the machine.
@@ -205,25 +243,48 @@ impl Job {
         if !(ramp_angle_deg > 0.0 && ramp_angle_deg <= 45.0) {
             return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
         }
-        let default_tool = ToolFile {
-            number: 1,
-            kind: "flat".into(),
-            diameter_mm: DEFAULT_TOOL_DIAMETER_MM,
-            flutes: None,
-            flute_length_mm: None,
-            stepover: None,
-            stepdown_mm: None,
-            chip_load_mm: None,
-            spindle_rpm: None,
-            feed_mm_per_min: None,
-            plunge_mm_per_min: None,
-        };
-        let tool_files = if file.tool.is_empty() { std::slice::from_ref(&default_tool) } else { &file.tool[..] };
+        let default_tools = JobFile::from_toml(DEFAULT_TOOLS)?.tool;
+        let tool_files = if file.tool.is_empty() { &default_tools[..] } else { &file.tool[..] };
         let tools = tool_files.iter().map(|t| resolve_tool(t, &machine, max_depth_mm)).collect::<Result<Vec<_>>>()?;
+        for (i, t) in tools.iter().enumerate() {
+            if tools[..i].iter().any(|u| u.number == t.number) {
+                return Err(setting(&format!("tool {}: number", t.number), "is given to two tools"));
+            }
+        }
+        let draft_deg = match file.draft_deg {
+            Some(d) if !(0.0..45.0).contains(&d) => return Err(setting("draft-deg", "must be at least 0 and below 45")),
+            Some(d) => d,
+            None => tools
+                .iter()
+                .filter(|t| t.kind.is_tapered())
+                .map(|t| t.included_angle_deg / 2.0)
+                .reduce(f64::min)
+                .unwrap_or(0.0),
+        };
+        let non_negative = |key: &str, value: Option<f64>, default: f64| match value {
+            Some(v) if !(v.is_finite() && v >= 0.0) => Err(setting(key, "must be a number of mm, 0 or more")),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let wall_allowance_mm = non_negative("wall-allowance-mm", file.wall_allowance_mm, 0.02)?;
+        let floor_allowance_mm = non_negative("floor-allowance-mm", file.floor_allowance_mm, 0.01)?;
+        let rest_thicker_than_mm = non_negative("rest-thicker-than-mm", file.rest_thicker_than_mm, 0.01)?;
+        let tolerance_mm = file.tolerance_mm.unwrap_or(0.005);
+        if !(0.001..=0.1).contains(&tolerance_mm) {
+            return Err(setting("tolerance-mm", "must be 0.001 to 0.1 mm"));
+        }
         Ok(Job {
             import: ImportOptions { diameter_mm, width_mm, height_mm, ..ImportOptions::default() },
             relief: ReliefOptions { target, max_depth_mm, default_depth, rules },
-            toolpath: ToolpathOptions { tools, ramp_angle_deg },
+            toolpath: ToolpathOptions {
+                tools,
+                ramp_angle_deg,
+                draft_deg,
+                wall_allowance_mm,
+                floor_allowance_mm,
+                rest_thicker_than_mm,
+                tolerance_mm,
+            },
             machine,
             min_wall_mm,
         })
@@ -293,60 +354,130 @@ fn positive(key: &str, value: f64) -> Result<()> {
     }
 }
 
-/// Resolves cutting data: rpm clamped to the machine, feed from chip load, clamped to the
-/// machine's maximum feed.
+/// Resolves the cutter's shape and cutting data: rpm clamped to the machine, feed from chip
+/// load, clamped to the machine's maximum feed.
 fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> {
     let key = |k: &str| format!("tool {}: {k}", t.number);
-    let kind = match t.kind.as_str() {
-        "flat" => ToolKind::Flat,
-        other => {
-            return Err(setting(&key("kind"), &format!("unknown kind `{other}` (this version cuts with \"flat\")")))
-        }
-    };
+    let kind = ToolKind::from_name(&t.kind).ok_or_else(|| {
+        setting(&key("kind"), &format!("unknown kind `{}` (expected flat, ball, bull, vee or tapered-ball)", t.kind))
+    })?;
     positive(&key("diameter-mm"), t.diameter_mm)?;
     if t.diameter_mm > 50.0 {
         return Err(setting(&key("diameter-mm"), "is larger than any engraving tool"));
+    }
+    let does_not_apply = |name: &str, given: bool| {
+        if given {
+            Err(setting(&key(name), &format!("does not apply to a {} tool", kind.name())))
+        } else {
+            Ok(())
+        }
+    };
+    let mut tip_diameter_mm = 0.0;
+    let mut included_angle_deg = 0.0;
+    let mut corner_radius_mm = 0.0;
+    match kind {
+        ToolKind::Flat | ToolKind::Ball | ToolKind::Bull => {
+            does_not_apply("tip-diameter-mm", t.tip_diameter_mm.is_some())?;
+            does_not_apply("included-angle-deg", t.included_angle_deg.is_some())?;
+            does_not_apply("half-angle-deg", t.half_angle_deg.is_some())?;
+        }
+        ToolKind::Vee | ToolKind::TaperedBall => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
+    }
+    match kind {
+        ToolKind::Flat => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
+        ToolKind::Ball => {
+            does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?;
+            corner_radius_mm = t.diameter_mm / 2.0;
+        }
+        ToolKind::Bull => {
+            let rc = t.corner_radius_mm.ok_or_else(|| setting(&key("corner-radius-mm"), "a bull tool needs one"))?;
+            if !(rc > 0.0 && rc <= t.diameter_mm / 2.0) {
+                return Err(setting(&key("corner-radius-mm"), "must be more than 0 and at most half the diameter"));
+            }
+            corner_radius_mm = rc;
+        }
+        ToolKind::Vee | ToolKind::TaperedBall => {
+            included_angle_deg = match (t.included_angle_deg, t.half_angle_deg) {
+                (Some(a), None) => a,
+                (None, Some(a)) => 2.0 * a,
+                _ => {
+                    return Err(setting(
+                        &key("included-angle-deg"),
+                        "give exactly one of included-angle-deg and half-angle-deg (vendors use both)",
+                    ))
+                }
+            };
+            if !(included_angle_deg > 0.0 && included_angle_deg < 180.0) {
+                return Err(setting(&key("included-angle-deg"), "must be more than 0 and less than 180 degrees"));
+            }
+            let tip = t.tip_diameter_mm.ok_or_else(|| setting(&key("tip-diameter-mm"), "a tapered tool needs one"))?;
+            let smallest = if kind == ToolKind::Vee { 0.0 } else { f64::MIN_POSITIVE };
+            if !(tip >= smallest && tip < t.diameter_mm) {
+                return Err(setting(&key("tip-diameter-mm"), "must be at least 0 and less than the diameter"));
+            }
+            tip_diameter_mm = tip;
+        }
     }
     let flutes = t.flutes.unwrap_or(2);
     if flutes == 0 || flutes > 12 {
         return Err(setting(&key("flutes"), "must be 1 to 12"));
     }
-    if let Some(length) = t.flute_length_mm {
-        positive(&key("flute-length-mm"), length)?;
-        if length < depth_mm {
-            return Err(setting(
-                &key("flute-length-mm"),
-                &format!("{length} mm is shorter than the {depth_mm} mm depth"),
-            ));
-        }
+    // Unstated, the flutes are taken as long enough.
+    let flute_length_mm = t.flute_length_mm.unwrap_or((3.0 * t.diameter_mm).max(depth_mm));
+    positive(&key("flute-length-mm"), flute_length_mm)?;
+    if flute_length_mm < depth_mm {
+        return Err(setting(
+            &key("flute-length-mm"),
+            &format!("{flute_length_mm} mm is shorter than the {depth_mm} mm depth"),
+        ));
     }
+    let shank_diameter_mm = t.shank_diameter_mm.unwrap_or(t.diameter_mm);
+    positive(&key("shank-diameter-mm"), shank_diameter_mm)?;
     let stepover = t.stepover.unwrap_or(0.4);
     if !(stepover > 0.0 && stepover <= 0.5) {
         // Above half the diameter, concentric rings can leave cusps of stock standing.
         return Err(setting(&key("stepover"), "must be more than 0 and at most 0.5 (of the diameter)"));
     }
-    let stepdown_mm = t.stepdown_mm.unwrap_or(0.1 * t.diameter_mm);
+    let default_stepdown = if kind.is_tapered() {
+        (0.3 * tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
+    } else {
+        0.1 * t.diameter_mm
+    };
+    let stepdown_mm = t.stepdown_mm.unwrap_or(default_stepdown);
     positive(&key("stepdown-mm"), stepdown_mm)?;
+    let mut tool = Tool {
+        number: t.number,
+        kind,
+        diameter_mm: t.diameter_mm,
+        tip_diameter_mm,
+        included_angle_deg,
+        corner_radius_mm,
+        flute_length_mm,
+        shank_diameter_mm,
+        flutes,
+        stepover_mm: 0.0,
+        stepdown_mm,
+        spindle_rpm: 0.0,
+        feed_mm_per_min: 0.0,
+        plunge_mm_per_min: 0.0,
+    };
+    // What engages at one step-down: the whole diameter for flat and bull tools, the
+    // section at the step-down height for the others.
+    let effective_diameter = 2.0 * tool.radius_at(stepdown_mm);
+    tool.stepover_mm = stepover * effective_diameter;
     let max = &machine.file;
     let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
     positive(&key("spindle-rpm"), spindle_rpm)?;
-    let chip_load = t.chip_load_mm.unwrap_or((0.01 * t.diameter_mm).clamp(0.002, 0.05));
+    let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));
     positive(&key("chip-load-mm"), chip_load)?;
     let feed = t.feed_mm_per_min.unwrap_or(chip_load * f64::from(flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
     positive(&key("feed-mm-per-min"), feed)?;
     let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
     positive(&key("plunge-mm-per-min"), plunge)?;
-    Ok(Tool {
-        number: t.number,
-        kind,
-        diameter_mm: t.diameter_mm,
-        flutes,
-        stepover_mm: stepover * t.diameter_mm,
-        stepdown_mm,
-        spindle_rpm,
-        feed_mm_per_min: feed,
-        plunge_mm_per_min: plunge,
-    })
+    tool.spindle_rpm = spindle_rpm;
+    tool.feed_mm_per_min = feed;
+    tool.plunge_mm_per_min = plunge;
+    Ok(tool)
 }
 
 #[cfg(test)]

@@ -331,22 +331,33 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
     let r = tool_diameter_mm / 2.0;
     // Thin stock touching the blank's edge is the blank's border, not a wall.
     let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
-    // The geometry of each level is independent: computed in parallel, reported in order.
-    let pieces: Vec<(Shapes, Shapes)> = relief
+    // Regions further apart than a wall can be thin are checked apart: every (level,
+    // cluster) is independent, computed in parallel and reported in order.
+    let units: Vec<(usize, Shapes)> = relief
         .levels
-        .par_iter()
-        .map(|level| {
+        .iter()
+        .enumerate()
+        .flat_map(|(k, level)| clusters(&level.area, min_wall_mm).into_iter().map(move |c| (k, c)))
+        .collect();
+    let found: Vec<(usize, Shapes, Shapes)> = units
+        .into_par_iter()
+        .map(|(k, cluster)| {
             // Within 1 um the check's answer is the same (it ignores findings thinner than
             // 5 um), and the offsets cost several times less on the sparser outline.
-            let area = geom::simplify_contours(&level.area, DESIGN_SIMPLIFY_MM);
+            let area = geom::simplify_contours(&cluster, DESIGN_SIMPLIFY_MM);
             let opening = geom::offset(&geom::offset(&area, -r), r);
             let narrow = geom::difference(&area, &opening);
-            let stock = geom::difference(&relief.blank, &area);
-            let wide_stock = geom::offset(&geom::offset(&stock, -min_wall_mm / 2.0), min_wall_mm / 2.0);
-            let thin = geom::difference(&geom::difference(&stock, &wide_stock), &border);
-            (narrow, thin)
+            // Stock narrower than the wall threshold is what closing the pockets by it fills.
+            let closing = geom::offset(&geom::offset(&area, min_wall_mm / 2.0), -min_wall_mm / 2.0);
+            let thin = geom::difference(&geom::difference(&closing, &area), &border);
+            (k, narrow, thin)
         })
         .collect();
+    let mut pieces: Vec<(Shapes, Shapes)> = relief.levels.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    for (k, narrow, thin) in found {
+        pieces[k].0.extend(narrow);
+        pieces[k].1.extend(thin);
+    }
     let mut findings = Vec::new();
     for (level, (narrow, thin)) in relief.levels.iter().zip(pieces) {
         let sources: Vec<String> = relief
@@ -410,6 +421,48 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
         }
     }
     findings
+}
+
+/// The shapes of `area` grouped so that shapes closer than `gap` mm (by bounding box) are in
+/// one group, in the order of their first shape.
+fn clusters(area: &Shapes, gap: f64) -> Vec<Shapes> {
+    let boxes: Vec<[f64; 4]> = area.iter().map(|s| geom::bounds(s.iter()).unwrap_or_default()).collect();
+    let mut parent: Vec<usize> = (0..area.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    // Sweep by min x: only boxes whose x ranges come within `gap` can touch.
+    let mut order: Vec<usize> = (0..area.len()).collect();
+    order.sort_by(|&a, &b| boxes[a][0].total_cmp(&boxes[b][0]));
+    for (n, &i) in order.iter().enumerate() {
+        for &j in &order[n + 1..] {
+            if boxes[j][0] > boxes[i][2] + gap {
+                break;
+            }
+            let (a, b) = (boxes[i], boxes[j]);
+            if a[1] <= b[3] + gap && b[1] <= a[3] + gap {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                if ri != rj {
+                    parent[ri.max(rj)] = ri.min(rj);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Shapes> = Vec::new();
+    let mut group_of: Vec<Option<usize>> = vec![None; area.len()];
+    for i in 0..area.len() {
+        let r = root(&mut parent, i);
+        let g = *group_of[r].get_or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(area[i].clone());
+    }
+    groups
 }
 
 /// CIE 1976 L* (0 black to 100 white) of an sRGB `#rrggbb` colour.

@@ -326,20 +326,9 @@ fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::toolpath::ToolKind;
 
     fn tool() -> Tool {
-        Tool {
-            number: 1,
-            kind: ToolKind::Flat,
-            diameter_mm: 1.0,
-            flutes: 2,
-            stepover_mm: 0.4,
-            stepdown_mm: 0.1,
-            spindle_rpm: 10000.0,
-            feed_mm_per_min: 100.0,
-            plunge_mm_per_min: 50.0,
-        }
+        Tool::flat(1, 1.0)
     }
 
     #[test]

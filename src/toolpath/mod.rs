@@ -24,66 +24,68 @@ use crate::progress::Progress;
 use crate::relief::Relief;
 use crate::Warning;
 
+mod tool;
+
+pub use tool::{Tool, ToolKind};
+
 /// A ring is ramped along for at most this many laps; a shorter ring is entered by a plunge.
 ///
 /// A ring this short is a tool-centre path around a nearly point-like pocket centre, where a
 /// ramp would only be a tight helix over the same spot.
 pub const MAX_RAMP_LAPS: f64 = 8.0;
 
-/// The shape of a cutter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolKind {
-    /// Flat end mill.
-    Flat,
-}
-
-impl ToolKind {
-    /// The name used in job files and reports.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            ToolKind::Flat => "flat",
-        }
-    }
-}
-
-/// A cutter with its resolved cutting data.
-#[derive(Debug, Clone)]
-pub struct Tool {
-    /// Tool number in the machine's magazine (`T` word).
-    pub number: u32,
-    /// Cutter shape.
-    pub kind: ToolKind,
-    /// Cutting diameter in mm.
-    pub diameter_mm: f64,
-    /// Number of flutes.
-    pub flutes: u32,
-    /// Radial step between rings, in mm.
-    pub stepover_mm: f64,
-    /// Maximum axial depth of one pass, in mm.
-    pub stepdown_mm: f64,
-    /// Spindle speed.
-    pub spindle_rpm: f64,
-    /// Feed for cutting moves.
-    pub feed_mm_per_min: f64,
-    /// Feed for plunges and ramps.
-    pub plunge_mm_per_min: f64,
-}
+/// Laps allowed for a tool under 1 mm, which never plunges: a shorter ring is left uncut.
+pub const MAX_RAMP_LAPS_SMALL_TOOL: f64 = 200.0;
 
 /// How to cut the relief.
 #[derive(Debug, Clone)]
 pub struct ToolpathOptions {
-    /// The tools; this stage uses the first.
+    /// The tools, in any order: they cut largest first.
     pub tools: Vec<Tool>,
     /// Ramp angle of entries, in degrees from horizontal.
     pub ramp_angle_deg: f64,
+    /// Draft of the pocket walls, in degrees from vertical.
+    pub draft_deg: f64,
+    /// Stock roughing passes leave on walls for the finishing pass, in mm.
+    pub wall_allowance_mm: f64,
+    /// Stock roughing passes leave on floors for the finishing pass, in mm.
+    pub floor_allowance_mm: f64,
+    /// Rest machining leaves what earlier tools left thinner than this, in mm.
+    pub rest_thicker_than_mm: f64,
+    /// The job tolerance, in mm: how far the cut may stray from the target (the budget is in
+    /// the module documentation).
+    pub tolerance_mm: f64,
 }
 
 impl ToolpathOptions {
-    /// Diameter of the smallest tool, in mm (0 without tools).
+    /// The defaults of a job file that gives only these tools.
+    #[must_use]
+    pub fn new(tools: Vec<Tool>) -> Self {
+        Self {
+            tools,
+            ramp_angle_deg: 2.0,
+            draft_deg: 0.0,
+            wall_allowance_mm: 0.02,
+            floor_allowance_mm: 0.01,
+            rest_thicker_than_mm: 0.01,
+            tolerance_mm: 0.005,
+        }
+    }
+
+    /// Diameter of the narrowest cut any tool makes at its tip (0 without tools): the floor
+    /// its tip leaves flat within the tolerance.
     #[must_use]
     pub fn smallest_tool_mm(&self) -> f64 {
-        self.tools.iter().map(|t| t.diameter_mm).reduce(f64::min).unwrap_or(0.0)
+        self.tools.iter().map(|t| 2.0 * t.floor_radius(self.tolerance_mm)).reduce(f64::min).unwrap_or(0.0)
+    }
+
+    /// The tools in cutting order: widest floor first, ties in the order given.
+    #[must_use]
+    pub fn cutting_order(&self) -> Vec<&Tool> {
+        let mut tools: Vec<&Tool> = self.tools.iter().collect();
+        let tol = self.tolerance_mm;
+        tools.sort_by(|a, b| b.floor_radius(tol).total_cmp(&a.floor_radius(tol)));
+        tools
     }
 }
 
@@ -146,52 +148,137 @@ pub fn check_size(relief: &Relief, options: &ToolpathOptions) -> Result<()> {
     Ok(())
 }
 
-/// Plans the toolpaths for every level of the relief.
+/// Plans the toolpaths for every level of the relief, every tool.
 ///
 /// # Errors
 ///
-/// [`Error::ToolTooLarge`] when the tool fits in no region of any level.
+/// [`Error::ToolTooLarge`] when no tool fits in any region of any level.
 pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> Result<Toolpaths> {
-    let tool =
-        options.tools.first().ok_or_else(|| Error::Setting { key: "tool".into(), reason: "no tool given".into() })?;
-    // Every (level, region) is independent: one parallel pass over all of them, collected in
-    // input order, then grouped by level.
-    let jobs: Vec<(usize, f64, f64, &Shape)> = relief
+    let tools = options.cutting_order();
+    let Some(&largest) = tools.first() else {
+        return Err(Error::Setting { key: "tool".into(), reason: "no tool given".into() });
+    };
+    let draft = options.draft_deg.to_radians();
+    // Every region of every level, with the regions of the shallower levels that hold it.
+    let units: Vec<Unit> = relief
         .levels
         .iter()
         .enumerate()
-        .flat_map(|(i, level)| {
-            let top = if i == 0 { 0.0 } else { relief.levels[i - 1].depth_mm };
-            level.area.iter().map(move |region| (i, top, level.depth_mm, region))
-        })
+        .flat_map(|(k, level)| level.area.iter().map(move |region| (k, region)))
+        .map(|(k, region)| Unit { level: k, region, holders: holders(relief, k, region) })
         .collect();
-    let bar = progress.stage("toolpaths", jobs.len() as u64);
-    let planned: Vec<(usize, RegionPlan)> = jobs
+    let bar = progress.stage("toolpaths", (units.len() * tools.len() * 2) as u64);
+    // Where each tool's centre may go at each region's floor, all in one parallel pass.
+    let domains: Vec<Vec<Shapes>> = units
         .par_iter()
         .progress_with(bar.clone())
-        .map(|&(i, top, depth, region)| (i, plan_region(region, tool, top, depth, options.ramp_angle_deg)))
+        .map(|unit| {
+            let floor = relief.levels[unit.level].depth_mm;
+            tools.iter().map(|tool| unit.domain(relief, floor, |h| tool.wall_clearance(h, draft))).collect()
+        })
         .collect();
-    let mut per_level: Vec<Vec<RegionPlan>> = relief.levels.iter().map(|_| Vec::new()).collect();
-    for (i, plan) in planned {
-        per_level[i].push(plan);
-    }
+    // Then what each tool cuts in each region, given what the tools before it could reach.
+    let planned: Vec<Vec<RegionPlan>> = units
+        .par_iter()
+        .zip(&domains)
+        .progress_with(bar.clone())
+        .map(|(unit, domains)| {
+            (0..tools.len()).map(|j| unit.plan(relief, options, &tools, j, domains)).collect::<Vec<_>>()
+        })
+        .collect();
     let mut operations = Vec::new();
-    for (level, plans) in relief.levels.iter().zip(per_level) {
-        let paths = order_regions(plans);
-        if !paths.is_empty() {
-            operations.push(Operation { tool: tool.clone(), depth_mm: level.depth_mm, paths });
+    for (j, tool) in tools.iter().enumerate() {
+        for (k, level) in relief.levels.iter().enumerate() {
+            let plans: Vec<RegionPlan> = units
+                .iter()
+                .zip(&planned)
+                .filter(|(unit, _)| unit.level == k)
+                .map(|(_, plans)| plans[j].clone())
+                .collect();
+            let paths = order_regions(plans);
+            if !paths.is_empty() {
+                operations.push(Operation { tool: (*tool).clone(), depth_mm: level.depth_mm, paths });
+            }
         }
     }
     bar.finish_and_clear();
     if operations.is_empty() {
-        return Err(Error::ToolTooLarge { number: tool.number, diameter_mm: tool.diameter_mm });
+        return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
     }
     Ok(Toolpaths { operations, warnings: Vec::new() })
 }
 
-/// The paths of one region, all step-downs.
-struct RegionPlan {
-    paths: Vec<Path>,
+/// One region of one level, with the region of every shallower level that holds it
+/// (`holders[m]` for level m < `level`).
+struct Unit<'a> {
+    level: usize,
+    region: &'a Shape,
+    holders: Vec<&'a Shape>,
+}
+
+/// The region of each level above `k` that holds `region` (levels are nested, so exactly
+/// one does; a region touching its holder's edge is matched by distance).
+fn holders<'a>(relief: &'a Relief, k: usize, region: &Shape) -> Vec<&'a Shape> {
+    let probe = region[0][0];
+    let b = geom::bounds(region.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
+    relief.levels[..k]
+        .iter()
+        .map(|level| {
+            let candidates: Vec<&Shape> = level
+                .area
+                .iter()
+                .filter(|s| {
+                    geom::bounds(s.iter()).is_some_and(|c| {
+                        c[0] <= b[0] + 1e-6 && c[1] <= b[1] + 1e-6 && c[2] >= b[2] - 1e-6 && c[3] >= b[3] - 1e-6
+                    })
+                })
+                .collect();
+            match candidates[..] {
+                [one] => one,
+                _ => candidates
+                    .iter()
+                    .copied()
+                    .find(|s| geom::shape_contains(s, probe))
+                    .or_else(|| {
+                        candidates.iter().copied().min_by(|a, b| {
+                            let da = geom::boundary_distance(std::slice::from_ref(*a), probe);
+                            let db = geom::boundary_distance(std::slice::from_ref(*b), probe);
+                            da.total_cmp(&db)
+                        })
+                    })
+                    .unwrap_or(&level.area[0]),
+            }
+        })
+        .collect()
+}
+
+impl Unit<'_> {
+    /// The top of this unit's level: the floor of the level above, or the die face.
+    fn top(&self, relief: &Relief) -> f64 {
+        if self.level == 0 {
+            0.0
+        } else {
+            relief.levels[self.level - 1].depth_mm
+        }
+    }
+
+    /// The points at least `clearance(h)` inside every wall around the unit at depth `z`,
+    /// where h is how far the wall's top is above `z`: the region's own wall and those of its
+    /// holders. Erosions compose, so each wall is one offset of its region.
+    fn domain(&self, relief: &Relief, z: f64, clearance: impl Fn(f64) -> f64) -> Shapes {
+        let own = clearance(z - self.top(relief));
+        let region = vec![self.region.clone()];
+        let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
+        for (m, holder) in self.holders.iter().enumerate() {
+            let top = if m == 0 { 0.0 } else { relief.levels[m - 1].depth_mm };
+            let c = clearance(z - top);
+            // The holder holds the region, so its offset by no more holds the region's.
+            if c > own + 1e-9 && !domain.is_empty() {
+                domain = geom::intersect(&domain, &geom::offset(&vec![(*holder).clone()], -c));
+            }
+        }
+        domain
+    }
 }
 
 /// One offset ring of the tool-centre area, with its place in the nesting tree.
@@ -200,41 +287,104 @@ struct Ring {
     children: Vec<usize>,
 }
 
-fn plan_region(region: &Shape, tool: &Tool, top_mm: f64, depth_mm: f64, ramp_angle_deg: f64) -> RegionPlan {
-    let radius = tool.diameter_mm / 2.0;
-    let region_shapes: Shapes = vec![region.clone()];
-    let (rings, roots) = offset_rings(&region_shapes, radius, tool.stepover_mm);
-    if roots.is_empty() {
-        return RegionPlan { paths: Vec::new() };
-    }
-    let order = cutting_order(&rings, &roots);
-    let domain: Shapes = roots.iter().map(|&i| rings[i].shape.clone()).collect();
-    let passes = ((depth_mm - top_mm) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
-    let ramp_slope = ramp_angle_deg.to_radians().tan();
-    let mut cutter = Cutter { paths: Vec::new(), at: None, domain: &domain, max_slot_mm: tool.diameter_mm };
-    let mut z_from = -top_mm;
-    for pass in 1..=passes as usize {
-        let z = -(top_mm + (depth_mm - top_mm) * pass as f64 / passes);
-        cutter.pass(&rings, &order, z_from, z, ramp_slope);
-        z_from = z;
-    }
-    RegionPlan { paths: cutter.paths }
+/// The paths of one tool in one region, all step-downs.
+#[derive(Debug, Clone, Default)]
+struct RegionPlan {
+    paths: Vec<Path>,
 }
 
-/// The offset rings of `area` at tool radius plus multiples of the stepover, as a tree: a
-/// ring's children are the rings of the next offset that lie inside it.
+impl Unit<'_> {
+    /// What tool `j` of `tools` (in cutting order) cuts in this unit: the whole domain for the
+    /// first tool; for the others, only where the earlier tools, whose tool-centre domains
+    /// are `domains[..j]`, left material thicker than the rest threshold. Roughing passes
+    /// step down to the floor allowance, keeping the wall allowance; one finishing pass cuts
+    /// the floor and walls to size. Tapered tools then finish the drafted walls at every
+    /// step-down.
+    fn plan(&self, relief: &Relief, options: &ToolpathOptions, tools: &[&Tool], j: usize, domains: &[Shapes]) -> RegionPlan {
+        let tool = tools[j];
+        let domain = &domains[j];
+        if domain.is_empty() {
+            return RegionPlan::default();
+        }
+        let tol = options.tolerance_mm;
+        let draft = options.draft_deg.to_radians();
+        let floor = relief.levels[self.level].depth_mm;
+        let top = self.top(relief);
+        let reach = tool.floor_radius(tol);
+        let centres = if j == 0 {
+            domain.clone()
+        } else {
+            // The cavity at the floor, less the floor every earlier tool could reach.
+            let cavity = self.domain(relief, floor, |h| h * draft.tan());
+            let reached: Vec<Shape> = (0..j)
+                .flat_map(|i| geom::offset(&domains[i], tools[i].floor_radius(tol)))
+                .collect();
+            let rest = geom::difference(&cavity, &geom::union(&reached));
+            let thin = options.rest_thicker_than_mm;
+            let thick = if thin > 0.0 { geom::offset(&geom::offset(&rest, -thin / 2.0), thin / 2.0) } else { rest };
+            if thick.is_empty() {
+                return RegionPlan::default();
+            }
+            // Centres whose floor reaches the rest, less a quarter of the threshold: what is
+            // left by that is thinner than the threshold.
+            geom::intersect(domain, &geom::offset(&thick, reach - thin / 4.0))
+        };
+        let allowance = options.wall_allowance_mm;
+        // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
+        let stepover = tool.stepover_mm.min(1.9 * reach);
+        let (rings, roots) = offset_rings(centres, allowance, stepover);
+        if roots.is_empty() {
+            return RegionPlan::default();
+        }
+        let finish_order = cutting_order(&rings, &roots);
+        let rough_roots: Vec<usize> =
+            if allowance > 0.0 { roots.iter().flat_map(|&r| rings[r].children.clone()).collect() } else { roots };
+        let rough_order = cutting_order(&rings, &rough_roots);
+        let ramp_slope = options.ramp_angle_deg.to_radians().tan();
+        let mut cutter = Cutter::new(domain, 2.0 * reach, tool.diameter_mm < 1.0);
+        let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
+        let mut depths = Vec::new();
+        if rough_bottom - top > 1e-6 {
+            let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
+            depths.extend((1..=passes as usize).map(|p| top + (rough_bottom - top) * p as f64 / passes));
+        }
+        let mut z_from = -top;
+        for &d in &depths {
+            cutter.pass(&rings, &rough_order, z_from, -d, ramp_slope);
+            z_from = -d;
+        }
+        cutter.pass(&rings, &finish_order, z_from, -floor, ramp_slope);
+        if tool.kind.is_tapered() {
+            // The cone finishes the drafted walls above each step-down at once: a contour at
+            // the edge of that depth's domain.
+            let mut z_from = -top;
+            for &d in depths.iter().chain([&floor]) {
+                let walls = self.domain(relief, d, |h| tool.wall_clearance(h, draft));
+                let rings: Vec<Ring> = walls.into_iter().map(|shape| Ring { shape, children: Vec::new() }).collect();
+                let order: Vec<usize> = (0..rings.len()).collect();
+                cutter.domain = None;
+                cutter.pass(&rings, &order, z_from, -d, ramp_slope);
+                z_from = -d;
+            }
+        }
+        RegionPlan { paths: cutter.paths }
+    }
+}
+
+/// The rings of the tool-centre area `centres` as a tree: ring 0 is `centres` itself, ring 1
+/// is `first_step` inside it (none when 0), and each further ring `stepover` inside the one
+/// before; a ring's children are the rings of the next step that lie inside it.
 ///
-/// The first ring, which bounds where the tool centre may go, is offset from the area itself.
-/// Each further ring is offset from the ring before and simplified by [`RING_SIMPLIFY_MM`]:
-/// erosion composes exactly, the simplification keeps vertex counts from doubling level after
-/// level (deps.md section 4.3), and its error, at most k x 1 um after k rings, is far
-/// below the k x stepover that separates ring k from the first ring; between neighbouring
-/// rings it changes the stepover by at most 2 um.
-fn offset_rings(area: &Shapes, radius: f64, stepover: f64) -> (Vec<Ring>, Vec<usize>) {
+/// Each ring after the first is offset from the ring before and simplified by
+/// [`RING_SIMPLIFY_MM`]: erosion composes exactly, the simplification keeps vertex counts
+/// from doubling level after level (deps.md section 4.3), and its error, at most k x 1 um
+/// after k rings, is far below the k x stepover that separates ring k from the first ring;
+/// between neighbouring rings it changes the stepover by at most 2 um.
+fn offset_rings(centres: Shapes, first_step: f64, stepover: f64) -> (Vec<Ring>, Vec<usize>) {
     let mut rings: Vec<Ring> = Vec::new();
     let mut roots = Vec::new();
     let mut previous: Vec<usize> = Vec::new();
-    let mut shapes = geom::offset(area, -radius);
+    let mut shapes = centres;
     for step in 0.. {
         if shapes.is_empty() {
             break;
@@ -265,7 +415,8 @@ fn offset_rings(area: &Shapes, radius: f64, stepover: f64) -> (Vec<Ring>, Vec<us
             current.push(index);
         }
         let last: Shapes = current.iter().map(|&i| rings[i].shape.clone()).collect();
-        shapes = geom::simplify_contours(&geom::offset(&last, -stepover), RING_SIMPLIFY_MM);
+        let step_mm = if step == 0 && first_step > 0.0 { first_step } else { stepover };
+        shapes = geom::simplify_contours(&geom::offset(&last, -step_mm), RING_SIMPLIFY_MM);
         previous = current;
     }
     (rings, roots)
@@ -294,13 +445,23 @@ struct Cutter<'a> {
     paths: Vec<Path>,
     /// Tool position and whether everything around it at its depth is already cleared.
     at: Option<([f64; 3], bool)>,
-    /// Where the tool centre may go at cutting depth.
-    domain: &'a Shapes,
+    /// Where the tool centre may go at every depth cut; `None`: unknown, so every path is
+    /// reached from above.
+    domain: Option<&'a Shapes>,
     /// Longest link allowed through uncut material.
     max_slot_mm: f64,
+    /// Whether a straight plunge is forbidden (tools under 1 mm): a ring with no room to ramp
+    /// is then left uncut.
+    no_plunge: bool,
+    /// Rings left uncut for want of room to ramp into them.
+    skipped: usize,
 }
 
-impl Cutter<'_> {
+impl<'a> Cutter<'a> {
+    fn new(domain: &'a Shapes, max_slot_mm: f64, no_plunge: bool) -> Self {
+        Self { paths: Vec::new(), at: None, domain: Some(domain), max_slot_mm, no_plunge, skipped: 0 }
+    }
+
     /// Cuts every ring once at depth `z`, entering from the floor at `z_from`.
     fn pass(&mut self, rings: &[Ring], order: &[usize], z_from: f64, z: f64, ramp_slope: f64) {
         for &index in order {
@@ -322,7 +483,7 @@ impl Cutter<'_> {
     /// floor at `z_from` and ramp down from there.
     fn link(&self, first: Point, z_from: f64, z: f64) -> Option<bool> {
         let (p, cleared) = self.at?;
-        let inside = self.domain.iter().any(|s| geom::shape_contains_segment(s, [p[0], p[1]], first));
+        let inside = self.domain?.iter().any(|s| geom::shape_contains_segment(s, [p[0], p[1]], first));
         if !inside {
             return None;
         }
@@ -347,7 +508,10 @@ impl Cutter<'_> {
         let (mut points, start_index, retract) = if self.link(ring[0], z_from, z) == Some(false) {
             (vec![[ring[0][0], ring[0][1], z]], 0, false)
         } else {
-            let (points, start_index) = self.entry(&ring, z_from, z, ramp_slope);
+            let Some((points, start_index)) = self.entry(&ring, z_from, z, ramp_slope) else {
+                self.skipped += 1;
+                return;
+            };
             let retract = self.link([points[0][0], points[0][1]], z_from, z) != Some(true);
             (points, start_index, retract)
         };
@@ -362,17 +526,26 @@ impl Cutter<'_> {
 
     /// The moves that take the tool from the floor at `z_from` down to `z` on `ring`, and the
     /// ring vertex they end on. A ramp along the ring is used when it is long enough for
-    /// [`MAX_RAMP_LAPS`] laps, or when no helix fits; otherwise a helix inside the tool-centre
-    /// area around the ring, then a short link to the ring.
-    fn entry(&self, ring: &[Point], z_from: f64, z: f64, slope: f64) -> (Vec<[f64; 3]>, usize) {
+    /// [`MIN_RING_LAPS_BEFORE_HELIX`] laps, or when no helix fits; otherwise a helix inside
+    /// the tool-centre area around the ring, then a short link to the ring. `None` when only
+    /// a plunge would do and plunges are forbidden.
+    fn entry(&self, ring: &[Point], z_from: f64, z: f64, slope: f64) -> Option<(Vec<[f64; 3]>, usize)> {
         let mut points = Vec::new();
         let perimeter: f64 = (0..ring.len()).map(|i| dist(ring[i], ring[(i + 1) % ring.len()])).sum();
         let needed = (z_from - z) / slope.max(1e-6);
-        if perimeter * MIN_RING_LAPS_BEFORE_HELIX >= needed {
-            ramp_into(ring, z_from, z, slope, &mut points);
+        let ramp = |points: &mut Vec<[f64; 3]>| {
+            let max_laps = if self.no_plunge { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
+            ramp_into(ring, z_from, z, slope, max_laps, points);
+            if self.no_plunge && points.len() == 2 && points[0][2] > points[1][2] {
+                return None;
+            }
             let end = *points.last().expect("ramp_into emits at least one point");
-            return (points, points_index(ring, end));
+            Some((std::mem::take(points), points_index(ring, end)))
+        };
+        if perimeter * MIN_RING_LAPS_BEFORE_HELIX >= needed {
+            return ramp(&mut points);
         }
+        let Some(domain) = self.domain else { return ramp(&mut points) };
         let n = ring.len() as f64;
         let center = [ring.iter().map(|p| p[0]).sum::<f64>() / n, ring.iter().map(|p| p[1]).sum::<f64>() / n];
         for fraction in HELIX_DIAMETER_FRACTIONS {
@@ -385,17 +558,15 @@ impl Cutter<'_> {
                 .collect();
             let fits = (0..circle.len()).all(|k| {
                 let (a, b) = (circle[k], circle[(k + 1) % circle.len()]);
-                self.domain.iter().any(|s| geom::shape_contains_segment(s, a, b))
+                domain.iter().any(|s| geom::shape_contains_segment(s, a, b))
             });
             if fits {
                 helix(&circle, z_from, z, slope, &mut points);
                 points.push([ring[0][0], ring[0][1], z]);
-                return (points, 0);
+                return Some((points, 0));
             }
         }
-        ramp_into(ring, z_from, z, slope, &mut points);
-        let end = *points.last().expect("ramp_into emits at least one point");
-        (points, points_index(ring, end))
+        ramp(&mut points)
     }
 }
 
@@ -434,9 +605,9 @@ fn points_index(ring: &[Point], p: [f64; 3]) -> usize {
 }
 
 /// Appends a ramp along the closed `ring` from `z_from` down to `z`, starting at vertex 0 and
-/// ending on a vertex. A ring too short to ramp within [`MAX_RAMP_LAPS`] laps is entered by a
+/// ending on a vertex. A ring too short to ramp within `max_laps` laps is entered by a
 /// straight plunge at its first vertex.
-fn ramp_into(ring: &[Point], z_from: f64, z: f64, slope: f64, out: &mut Vec<[f64; 3]>) {
+fn ramp_into(ring: &[Point], z_from: f64, z: f64, slope: f64, max_laps: f64, out: &mut Vec<[f64; 3]>) {
     let drop = z_from - z;
     let length_needed = drop / slope.max(1e-6);
     let perimeter: f64 = (0..ring.len()).map(|i| dist(ring[i], ring[(i + 1) % ring.len()])).sum();
@@ -444,7 +615,7 @@ fn ramp_into(ring: &[Point], z_from: f64, z: f64, slope: f64, out: &mut Vec<[f64
     if drop <= 0.0 {
         return;
     }
-    if perimeter * MAX_RAMP_LAPS < length_needed {
+    if perimeter * max_laps < length_needed || perimeter < 1e-6 {
         out.push([ring[0][0], ring[0][1], z]);
         return;
     }
