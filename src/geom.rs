@@ -30,8 +30,24 @@ pub const GRID_SCALE: f64 = 65536.0;
 ///
 /// 0.1265 rad (7.2 degrees) keeps the sag of a join chord, `R (1 - cos(a/2))`, at 0.2 % of the
 /// offset: 0.5 um for a 0.25 mm tool radius. Offsets are therefore inscribed in the exact
-/// offset by at most that, which is inside the toolpath tolerance budget.
+/// offset by at most that, which is inside the toolpath tolerance budget. Offsets so small
+/// that 0.2 % is below [`JOIN_SAG_MM`] use the coarser step that sags by that much.
 pub const ROUND_JOIN_STEP: f64 = 0.1265;
+
+/// Sag of round joins allowed whatever the offset, in mm (0.25 um): a finer step on a
+/// micron offset only adds vertices, which make later booleans slow.
+pub const JOIN_SAG_MM: f64 = 0.000_25;
+
+/// The arc step of round joins for an offset of `distance` mm.
+fn join_step(distance: f64) -> f64 {
+    let relative = JOIN_SAG_MM / distance.abs().max(1e-12);
+    if relative <= 0.002 {
+        ROUND_JOIN_STEP
+    } else {
+        // sag = d (1 - cos(a / 2)), at most half a turn a step.
+        (2.0 * (1.0 - relative.min(1.0)).acos()).min(std::f64::consts::FRAC_PI_2)
+    }
+}
 
 /// Signed area of a contour (positive when counter-clockwise).
 #[must_use]
@@ -80,14 +96,15 @@ pub fn difference(a: &Shapes, b: &Shapes) -> Shapes {
 
 /// Offsets shapes by `distance` mm: negative shrinks (moves inward), positive grows.
 ///
-/// The result is always computed from `shapes` themselves, never from an earlier offset:
-/// repeated offsets of offsets multiply vertices (deps.md section 4.3).
+/// Round joins are inscribed in the exact offset by at most 0.2 % of the distance or
+/// [`JOIN_SAG_MM`], whichever is more. Repeated offsets of offsets multiply vertices
+/// (deps.md section 4.3): simplify between them.
 #[must_use]
 pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
     if shapes.is_empty() {
         return Vec::new();
     }
-    let style = OutlineStyle::new(distance).line_join(LineJoin::Round(ROUND_JOIN_STEP));
+    let style = OutlineStyle::new(distance).line_join(LineJoin::Round(join_step(distance)));
     shapes.outline_fixed_scale(&style, GRID_SCALE).unwrap_or_default()
 }
 

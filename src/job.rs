@@ -252,7 +252,9 @@ impl Job {
             }
         }
         let draft_deg = match file.draft_deg {
-            Some(d) if !(0.0..45.0).contains(&d) => return Err(setting("draft-deg", "must be at least 0 and below 45")),
+            Some(d) if !(0.0..45.0).contains(&d) => {
+                return Err(setting("draft-deg", "must be at least 0 and below 45"))
+            }
             Some(d) => d,
             None => tools
                 .iter()
@@ -438,11 +440,8 @@ fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> 
         // Above half the diameter, concentric rings can leave cusps of stock standing.
         return Err(setting(&key("stepover"), "must be more than 0 and at most 0.5 (of the diameter)"));
     }
-    let default_stepdown = if kind.is_tapered() {
-        (0.3 * tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
-    } else {
-        0.1 * t.diameter_mm
-    };
+    let default_stepdown =
+        if kind.is_tapered() { (0.3 * tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm) } else { 0.1 * t.diameter_mm };
     let stepdown_mm = t.stepdown_mm.unwrap_or(default_stepdown);
     positive(&key("stepdown-mm"), stepdown_mm)?;
     let mut tool = Tool {
@@ -533,6 +532,69 @@ mod tests {
         let tool = &job.toolpath.tools[0];
         assert_eq!(tool.spindle_rpm, 8100.0);
         assert!((tool.feed_mm_per_min - 0.01 * 2.0 * 8100.0).abs() < 1e-9);
+    }
+
+    fn resolve(text: &str) -> Result<Job> {
+        Job::resolve(&JobFile::from_toml(text)?, &Overrides::default(), haas())
+    }
+
+    #[test]
+    fn the_default_tool_set_drafts_walls_with_its_vee() {
+        let job = resolve("").unwrap();
+        let kinds: Vec<_> = job.toolpath.tools.iter().map(|t| (t.number, t.kind, t.diameter_mm)).collect();
+        assert_eq!(kinds, [(1, ToolKind::Flat, 1.0), (2, ToolKind::Flat, 0.3), (3, ToolKind::Vee, 3.175)]);
+        assert_eq!(job.toolpath.draft_deg, 10.0);
+        assert_eq!(resolve("draft-deg = 0\n").unwrap().toolpath.draft_deg, 0.0);
+        let flat = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1.0\n";
+        assert_eq!(resolve(flat).unwrap().toolpath.draft_deg, 0.0);
+    }
+
+    #[test]
+    fn tapered_angles_are_stated_as_included_or_per_side() {
+        let vee = |angle: &str| {
+            format!("[[tool]]\nnumber = 4\nkind = \"vee\"\ndiameter-mm = 3\ntip-diameter-mm = 0.1\n{angle}")
+        };
+        let included = resolve(&vee("included-angle-deg = 30\n")).unwrap();
+        let half = resolve(&vee("half-angle-deg = 15\n")).unwrap();
+        assert_eq!(included.toolpath.tools[0].included_angle_deg, 30.0);
+        assert_eq!(half.toolpath.tools[0].included_angle_deg, 30.0);
+        for bad in ["", "included-angle-deg = 30\nhalf-angle-deg = 15\n"] {
+            let err = resolve(&vee(bad)).unwrap_err().to_string();
+            assert!(err.contains("tool 4: included-angle-deg") && err.contains("exactly one"), "{err}");
+        }
+        let err = resolve(&vee("included-angle-deg = 180\n")).unwrap_err().to_string();
+        assert!(err.contains("less than 180"), "{err}");
+    }
+
+    #[test]
+    fn each_kind_takes_only_its_own_dimensions() {
+        let tool =
+            |kind: &str, extra: &str| format!("[[tool]]\nnumber = 2\nkind = \"{kind}\"\ndiameter-mm = 1\n{extra}");
+        let err = resolve(&tool("flat", "tip-diameter-mm = 0.1\n")).unwrap_err().to_string();
+        assert!(err.contains("tool 2: tip-diameter-mm") && err.contains("flat"), "{err}");
+        let err = resolve(&tool("bull", "")).unwrap_err().to_string();
+        assert!(err.contains("corner-radius-mm"), "{err}");
+        let err = resolve(&tool("bull", "corner-radius-mm = 0.6\n")).unwrap_err().to_string();
+        assert!(err.contains("half the diameter"), "{err}");
+        let bull = resolve(&tool("bull", "corner-radius-mm = 0.2\n")).unwrap();
+        assert_eq!(bull.toolpath.tools[0].corner_radius_mm, 0.2);
+        let ball = resolve(&tool("ball", "")).unwrap();
+        assert_eq!(ball.toolpath.tools[0].corner_radius_mm, 0.5);
+        let err = resolve(&tool("drill", "")).unwrap_err().to_string();
+        assert!(err.contains("unknown kind `drill`"), "{err}");
+        let err = resolve(&tool("tapered-ball", "half-angle-deg = 5\n")).unwrap_err().to_string();
+        assert!(err.contains("tip-diameter-mm"), "{err}");
+        let twice = format!("{}{}", tool("flat", ""), tool("flat", ""));
+        let err = resolve(&twice).unwrap_err().to_string();
+        assert!(err.contains("tool 2: number"), "{err}");
+    }
+
+    #[test]
+    fn stepover_is_a_fraction_of_the_effective_diameter() {
+        let vee = "[[tool]]\nnumber = 1\nkind = \"vee\"\ndiameter-mm = 3\ntip-diameter-mm = 0.1\nincluded-angle-deg = 20\nstepdown-mm = 0.05\n";
+        let tool = resolve(vee).unwrap().toolpath.tools[0].clone();
+        let effective = 0.1 + 2.0 * 0.05 * 10f64.to_radians().tan();
+        assert!((tool.stepover_mm - 0.4 * effective).abs() < 1e-12, "{}", tool.stepover_mm);
     }
 
     #[test]

@@ -37,10 +37,19 @@ pub struct Report {
 pub struct ReportTool {
     /// `T` number.
     pub number: u32,
-    /// `"flat"`.
+    /// `"flat"`, `"ball"`, `"bull"`, `"vee"` or `"tapered-ball"`.
     pub kind: &'static str,
     /// Cutting diameter.
     pub diameter_mm: f64,
+    /// Vee: flat tip diameter; tapered ball: ball diameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tip_diameter_mm: Option<f64>,
+    /// Vee, tapered ball: included angle of the cone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub included_angle_deg: Option<f64>,
+    /// Bull: corner radius; ball: half the diameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corner_radius_mm: Option<f64>,
     /// Spindle speed.
     pub spindle_rpm: f64,
     /// Cutting feed.
@@ -54,6 +63,10 @@ pub struct ReportLevel {
     pub depth_mm: f64,
     /// Area cut to at least this depth.
     pub area_mm2: f64,
+    /// Area of the level's floor the tools reach (engrave only): the rest of the floor is
+    /// where no tool of the job fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached_mm2: Option<f64>,
 }
 
 /// One region.
@@ -79,7 +92,11 @@ pub struct ReportProgram {
 /// The levels of a relief, for reports.
 #[must_use]
 pub fn levels(relief: &Relief) -> Vec<ReportLevel> {
-    relief.levels.iter().map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area) }).collect()
+    relief
+        .levels
+        .iter()
+        .map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area), reached_mm2: None })
+        .collect()
 }
 
 /// The regions of a relief, for reports.
@@ -107,6 +124,9 @@ impl Report {
                     number: op.tool.number,
                     kind: op.tool.kind.name(),
                     diameter_mm: op.tool.diameter_mm,
+                    tip_diameter_mm: op.tool.kind.is_tapered().then_some(op.tool.tip_diameter_mm),
+                    included_angle_deg: op.tool.kind.is_tapered().then_some(op.tool.included_angle_deg),
+                    corner_radius_mm: (op.tool.corner_radius_mm > 0.0).then_some(op.tool.corner_radius_mm),
                     spindle_rpm: op.tool.spindle_rpm,
                     feed_mm_per_min: op.tool.feed_mm_per_min,
                 });
@@ -119,7 +139,11 @@ impl Report {
             mirrored: engraving.relief.target.mirrored(),
             placement: engraving.relief.placement.as_coeffs(),
             tools,
-            levels: levels(&engraving.relief),
+            levels: levels(&engraving.relief)
+                .into_iter()
+                .zip(&engraving.toolpaths.reached)
+                .map(|(level, reached)| ReportLevel { reached_mm2: Some(geom::shapes_area(reached)), ..level })
+                .collect(),
             regions: regions(&engraving.relief),
             program: ReportProgram { bytes: engraving.program.len(), lines: engraving.program.lines().count() },
             warnings: engraving.warnings.clone(),

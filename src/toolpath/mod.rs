@@ -96,6 +96,9 @@ pub struct Toolpaths {
     pub operations: Vec<Operation>,
     /// Findings of the planning (regions too narrow are the relief's design check's).
     pub warnings: Vec<Warning>,
+    /// Per level of the relief, the area of its floor some tool reaches within the tolerance:
+    /// the rest is where no tool of the job fits.
+    pub reached: Vec<Shapes>,
 }
 
 /// The moves of one tool on one level.
@@ -167,7 +170,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         .flat_map(|(k, level)| level.area.iter().map(move |region| (k, region)))
         .map(|(k, region)| Unit { level: k, region, holders: holders(relief, k, region) })
         .collect();
-    let bar = progress.stage("toolpaths", (units.len() * tools.len() * 2) as u64);
+    let bar = progress.stage("toolpaths", (units.len() * 2) as u64);
     // Where each tool's centre may go at each region's floor, all in one parallel pass.
     let domains: Vec<Vec<Shapes>> = units
         .par_iter()
@@ -178,34 +181,48 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         })
         .collect();
     // Then what each tool cuts in each region, given what the tools before it could reach.
-    let planned: Vec<Vec<RegionPlan>> = units
+    let planned: Vec<UnitPlan> = units
         .par_iter()
         .zip(&domains)
         .progress_with(bar.clone())
-        .map(|(unit, domains)| {
-            (0..tools.len()).map(|j| unit.plan(relief, options, &tools, j, domains)).collect::<Vec<_>>()
-        })
+        .map(|(unit, domains)| unit.plan(relief, options, &tools, domains))
         .collect();
     let mut operations = Vec::new();
+    let mut warnings = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
+        let mut skipped = 0;
         for (k, level) in relief.levels.iter().enumerate() {
             let plans: Vec<RegionPlan> = units
                 .iter()
                 .zip(&planned)
                 .filter(|(unit, _)| unit.level == k)
-                .map(|(_, plans)| plans[j].clone())
+                .map(|(_, plan)| plan.plans[j].clone())
                 .collect();
+            skipped += plans.iter().map(|p| p.skipped).sum::<usize>();
             let paths = order_regions(plans);
             if !paths.is_empty() {
                 operations.push(Operation { tool: (*tool).clone(), depth_mm: level.depth_mm, paths });
             }
         }
+        if skipped > 0 {
+            warnings.push(Warning::new(
+                "",
+                &format!(
+                    "T{}: {skipped} pocket centres left uncut: no room to ramp in, and a tool under 1 mm never plunges",
+                    tool.number
+                ),
+            ));
+        }
+    }
+    let mut reached: Vec<Shapes> = relief.levels.iter().map(|_| Vec::new()).collect();
+    for (unit, plan) in units.iter().zip(planned) {
+        reached[unit.level].extend(plan.reached);
     }
     bar.finish_and_clear();
     if operations.is_empty() {
         return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
     }
-    Ok(Toolpaths { operations, warnings: Vec::new() })
+    Ok(Toolpaths { operations, warnings, reached })
 }
 
 /// One region of one level, with the region of every shallower level that holds it
@@ -269,16 +286,33 @@ impl Unit<'_> {
         let own = clearance(z - self.top(relief));
         let region = vec![self.region.clone()];
         let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
+        let Some(b) = geom::bounds(self.region.iter()) else { return Vec::new() };
         for (m, holder) in self.holders.iter().enumerate() {
             let top = if m == 0 { 0.0 } else { relief.levels[m - 1].depth_mm };
             let c = clearance(z - top);
             // The holder holds the region, so its offset by no more holds the region's.
-            if c > own + 1e-9 && !domain.is_empty() {
-                domain = geom::intersect(&domain, &geom::offset(&vec![(*holder).clone()], -c));
+            if c <= own + 1e-9 || domain.is_empty() {
+                continue;
+            }
+            // Only the holder's walls within c of the region matter: cut the holder to the
+            // region's box grown by 2c. The cut edges then move in by c, which keeps them
+            // c away from the box, so outside the region and its domain.
+            let grow = 2.0 * c + 0.01;
+            let window = [b[0] - grow, b[1] - grow, b[2] + grow, b[3] + grow];
+            let near = geom::intersect(&vec![(*holder).clone()], &vec![vec![rectangle(window)]]);
+            let whole_window =
+                (geom::shapes_area(&near) - (window[2] - window[0]) * (window[3] - window[1])).abs() < 1e-9;
+            if !whole_window {
+                domain = geom::intersect(&domain, &geom::offset(&near, -c));
             }
         }
         domain
     }
+}
+
+/// The counter-clockwise rectangle `[min_x, min_y, max_x, max_y]`.
+fn rectangle(r: [f64; 4]) -> Contour {
+    vec![[r[0], r[1]], [r[2], r[1]], [r[2], r[3]], [r[0], r[3]]]
 }
 
 /// One offset ring of the tool-centre area, with its place in the nesting tree.
@@ -291,51 +325,82 @@ struct Ring {
 #[derive(Debug, Clone, Default)]
 struct RegionPlan {
     paths: Vec<Path>,
+    /// Rings left uncut for want of room to ramp into them.
+    skipped: usize,
+}
+
+/// What all the tools cut in one unit.
+struct UnitPlan {
+    /// One plan per tool, in cutting order.
+    plans: Vec<RegionPlan>,
+    /// The floor the tools reach.
+    reached: Shapes,
 }
 
 impl Unit<'_> {
-    /// What tool `j` of `tools` (in cutting order) cuts in this unit: the whole domain for the
-    /// first tool; for the others, only where the earlier tools, whose tool-centre domains
-    /// are `domains[..j]`, left material thicker than the rest threshold. Roughing passes
+    /// What every tool (`tools`, in cutting order, with their tool-centre domains at the
+    /// floor) cuts in this unit: the whole domain for the first tool; for each other, only
+    /// where the earlier tools left material thicker than the rest threshold. Roughing passes
     /// step down to the floor allowance, keeping the wall allowance; one finishing pass cuts
-    /// the floor and walls to size. Tapered tools then finish the drafted walls at every
-    /// step-down.
-    fn plan(&self, relief: &Relief, options: &ToolpathOptions, tools: &[&Tool], j: usize, domains: &[Shapes]) -> RegionPlan {
-        let tool = tools[j];
-        let domain = &domains[j];
-        if domain.is_empty() {
-            return RegionPlan::default();
-        }
+    /// the floor and walls to size; a tapered tool's finishing pass ends with the contour of
+    /// its whole domain, where its cone finishes the drafted walls.
+    fn plan(&self, relief: &Relief, options: &ToolpathOptions, tools: &[&Tool], domains: &[Shapes]) -> UnitPlan {
         let tol = options.tolerance_mm;
         let draft = options.draft_deg.to_radians();
         let floor = relief.levels[self.level].depth_mm;
-        let top = self.top(relief);
-        let reach = tool.floor_radius(tol);
-        let centres = if j == 0 {
-            domain.clone()
-        } else {
-            // The cavity at the floor, less the floor every earlier tool could reach.
-            let cavity = self.domain(relief, floor, |h| h * draft.tan());
-            let reached: Vec<Shape> = (0..j)
-                .flat_map(|i| geom::offset(&domains[i], tools[i].floor_radius(tol)))
-                .collect();
-            let rest = geom::difference(&cavity, &geom::union(&reached));
-            let thin = options.rest_thicker_than_mm;
-            let thick = if thin > 0.0 { geom::offset(&geom::offset(&rest, -thin / 2.0), thin / 2.0) } else { rest };
-            if thick.is_empty() {
-                return RegionPlan::default();
+        let mut cavity: Option<Shapes> = None;
+        // What the tools so far reach at the floor.
+        let mut reached: Shapes = Vec::new();
+        let mut plans = Vec::with_capacity(tools.len());
+        for (j, (tool, domain)) in tools.iter().zip(domains).enumerate() {
+            if domain.is_empty() {
+                plans.push(RegionPlan::default());
+                continue;
             }
-            // Centres whose floor reaches the rest, less a quarter of the threshold: what is
-            // left by that is thinner than the threshold.
-            geom::intersect(domain, &geom::offset(&thick, reach - thin / 4.0))
-        };
+            let reach = tool.floor_radius(tol);
+            let centres = if j == 0 {
+                domain.clone()
+            } else {
+                let cavity = cavity.get_or_insert_with(|| self.domain(relief, floor, |h| h * draft.tan()));
+                let rest = geom::difference(cavity, &reached);
+                let thin = options.rest_thicker_than_mm;
+                let thick = if thin > 0.0 { geom::offset(&geom::offset(&rest, -thin / 2.0), thin / 2.0) } else { rest };
+                // Dilations of dense outlines are slow (every segment's piece overlaps its
+                // neighbours'): simplify first, far within the rest threshold.
+                let thick = geom::simplify_contours(&thick, REST_SIMPLIFY_MM);
+                // Centres whose floor reaches the rest, less a quarter of the threshold: what
+                // that misses is thinner than the threshold.
+                if thick.is_empty() {
+                    Vec::new()
+                } else {
+                    geom::intersect(domain, &geom::offset(&thick, reach - thin / 4.0))
+                }
+            };
+            let simple = geom::simplify_contours(domain, REST_SIMPLIFY_MM);
+            let mut all = std::mem::take(&mut reached);
+            all.extend(geom::offset(&simple, reach));
+            reached = geom::union(&all);
+            plans.push(self.pocket(relief, options, tool, domain, centres));
+        }
+        UnitPlan { plans, reached }
+    }
+
+    /// The passes of `tool` over the tool-centre area `centres` within `domain`.
+    fn pocket(
+        &self,
+        relief: &Relief,
+        options: &ToolpathOptions,
+        tool: &Tool,
+        domain: &Shapes,
+        centres: Shapes,
+    ) -> RegionPlan {
+        let floor = relief.levels[self.level].depth_mm;
+        let top = self.top(relief);
+        let reach = tool.floor_radius(options.tolerance_mm);
         let allowance = options.wall_allowance_mm;
         // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
         let stepover = tool.stepover_mm.min(1.9 * reach);
         let (rings, roots) = offset_rings(centres, allowance, stepover);
-        if roots.is_empty() {
-            return RegionPlan::default();
-        }
         let finish_order = cutting_order(&rings, &roots);
         let rough_roots: Vec<usize> =
             if allowance > 0.0 { roots.iter().flat_map(|&r| rings[r].children.clone()).collect() } else { roots };
@@ -343,31 +408,23 @@ impl Unit<'_> {
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();
         let mut cutter = Cutter::new(domain, 2.0 * reach, tool.diameter_mm < 1.0);
         let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
-        let mut depths = Vec::new();
-        if rough_bottom - top > 1e-6 {
-            let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
-            depths.extend((1..=passes as usize).map(|p| top + (rough_bottom - top) * p as f64 / passes));
-        }
         let mut z_from = -top;
-        for &d in &depths {
-            cutter.pass(&rings, &rough_order, z_from, -d, ramp_slope);
-            z_from = -d;
+        if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
+            let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
+            for p in 1..=passes as usize {
+                let z = -(top + (rough_bottom - top) * p as f64 / passes);
+                cutter.pass(&rings, &rough_order, z_from, z, ramp_slope);
+                z_from = z;
+            }
         }
         cutter.pass(&rings, &finish_order, z_from, -floor, ramp_slope);
         if tool.kind.is_tapered() {
-            // The cone finishes the drafted walls above each step-down at once: a contour at
-            // the edge of that depth's domain.
-            let mut z_from = -top;
-            for &d in depths.iter().chain([&floor]) {
-                let walls = self.domain(relief, d, |h| tool.wall_clearance(h, draft));
-                let rings: Vec<Ring> = walls.into_iter().map(|shape| Ring { shape, children: Vec::new() }).collect();
-                let order: Vec<usize> = (0..rings.len()).collect();
-                cutter.domain = None;
-                cutter.pass(&rings, &order, z_from, -d, ramp_slope);
-                z_from = -d;
-            }
+            let walls: Vec<Ring> =
+                domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
+            let order: Vec<usize> = (0..walls.len()).collect();
+            cutter.pass(&walls, &order, -top, -floor, ramp_slope);
         }
-        RegionPlan { paths: cutter.paths }
+        RegionPlan { paths: cutter.paths, skipped: cutter.skipped }
     }
 }
 
@@ -421,6 +478,10 @@ fn offset_rings(centres: Shapes, first_step: f64, stepover: f64) -> (Vec<Ring>, 
     }
     (rings, roots)
 }
+
+/// Simplification of the outlines rest machining dilates, in mm: what it misses is far below
+/// the rest threshold, and the tool-centre domain it is cut to stays exact.
+const REST_SIMPLIFY_MM: f64 = 0.001;
 
 /// Simplification of each ring before the next is offset from it, in mm.
 const RING_SIMPLIFY_MM: f64 = 0.001;
@@ -678,4 +739,111 @@ fn order_regions(planned: Vec<RegionPlan>) -> Vec<Path> {
         out.extend(paths);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relief::{Level, Target};
+
+    fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> Shape {
+        vec![rectangle([x0, y0, x1, y1])]
+    }
+
+    fn relief(levels: Vec<(f64, Shapes)>) -> Relief {
+        Relief {
+            target: Target::Die,
+            placement: kurbo::Affine::IDENTITY,
+            regions: Vec::new(),
+            levels: levels.into_iter().map(|(depth_mm, area)| Level { depth_mm, area }).collect(),
+            blank: vec![square(-20.0, -20.0, 20.0, 20.0)],
+        }
+    }
+
+    fn vee() -> Tool {
+        Tool {
+            kind: ToolKind::Vee,
+            diameter_mm: 3.0,
+            tip_diameter_mm: 0.1,
+            included_angle_deg: 20.0,
+            stepdown_mm: 0.03,
+            stepover_mm: 0.04,
+            ..Tool::flat(3, 3.0)
+        }
+    }
+
+    fn cutting_points(toolpaths: &Toolpaths, number: u32) -> Vec<[f64; 3]> {
+        toolpaths
+            .operations
+            .iter()
+            .filter(|op| op.tool.number == number)
+            .flat_map(|op| op.paths.iter().flat_map(|p| p.points.iter().copied()))
+            .collect()
+    }
+
+    #[test]
+    fn a_smaller_tool_cuts_only_what_the_larger_left() {
+        let relief = relief(vec![(0.2, vec![square(-2.0, -2.0, 2.0, 2.0)])]);
+        let options = ToolpathOptions::new(vec![Tool::flat(2, 0.3), Tool::flat(1, 1.0)]);
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        // Largest first, whatever the order given.
+        assert_eq!(toolpaths.operations[0].tool.number, 1);
+        let small = cutting_points(&toolpaths, 2);
+        assert!(!small.is_empty());
+        // The 1 mm tool leaves only the corners, where the 0.3 mm tool's centre comes within
+        // (0.5 - 0.15) * sqrt(2) + a little of the corner's own centre position.
+        for p in &small {
+            let corner = [p[0].abs() - 1.85, p[1].abs() - 1.85];
+            assert!(corner[0] > -0.5 && corner[1] > -0.5, "the 0.3 mm tool cuts away from the corners at {p:?}");
+        }
+        // All the floor is reached but for the 0.15 mm corner radius the small tool leaves.
+        let reached = geom::shapes_area(&toolpaths.reached[0]);
+        let left = 4.0 * (0.15f64.powi(2) - std::f64::consts::PI * 0.15f64.powi(2) / 4.0);
+        assert!((16.0 - reached - left).abs() < 0.002, "reached {reached}");
+    }
+
+    #[test]
+    fn no_position_of_a_vee_crosses_the_drafted_walls() {
+        // Two nested levels: a 4 mm square 0.2 deep holding a 2 mm square 0.4 deep.
+        let relief = relief(vec![(0.2, vec![square(-2.0, -2.0, 2.0, 2.0)]), (0.4, vec![square(-1.0, -1.0, 1.0, 1.0)])]);
+        let mut options = ToolpathOptions::new(vec![Tool::flat(1, 0.5), vee()]);
+        options.draft_deg = 10.0;
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        for op in &toolpaths.operations {
+            let tool = &op.tool;
+            for p in op.paths.iter().flat_map(|p| &p.points) {
+                let depth = -p[2];
+                // Distance to each square's wall, and the cutter's radius where that wall's
+                // top is: it must clear the wall leaning back by the draft.
+                for (half, top) in [(2.0, 0.0), (1.0, 0.2)] {
+                    if depth <= top + 1e-9 {
+                        continue;
+                    }
+                    let inside = half - p[0].abs().max(p[1].abs());
+                    let need = tool.wall_clearance(depth - top, 10f64.to_radians());
+                    assert!(inside >= need - 2e-3, "T{} at {p:?}: {inside} from a wall, needs {need}", tool.number);
+                }
+            }
+        }
+        // The vee reaches into the corners, closer than the flat's radius.
+        let vee_points = cutting_points(&toolpaths, 3);
+        let closest = vee_points.iter().map(|p| 2.0 - p[0].abs().max(p[1].abs())).fold(f64::INFINITY, f64::min);
+        assert!(closest < 0.1, "the vee never comes near the outer wall: {closest}");
+    }
+
+    #[test]
+    fn small_tools_never_plunge() {
+        let relief = relief(vec![(0.3, vec![square(-1.0, -1.0, 1.0, 1.0), square(3.0, 3.0, 3.32, 3.32)])]);
+        let options = ToolpathOptions::new(vec![Tool::flat(1, 0.3)]);
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        for op in &toolpaths.operations {
+            for path in &op.paths {
+                for w in path.points.windows(2) {
+                    let horizontal = (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
+                    let drop = w[0][2] - w[1][2];
+                    assert!(drop <= horizontal * 2f64.to_radians().tan() + 1e-9, "a plunge of {drop} mm at {:?}", w[0]);
+                }
+            }
+        }
+    }
 }
