@@ -29,6 +29,8 @@
 //! - **No panic on any input**: a word the simulator does not understand, a number that is
 //!   not finite or is beyond 1e9, an unknown tool or one without a usable shape, and a grid
 //!   that is empty or larger than [`MAX_CELLS`] are errors.
+//!
+//! [`Heightmap::check_depth`] compares a simulated die with the depth each cell should have.
 
 use rayon::prelude::*;
 
@@ -112,6 +114,60 @@ impl Heightmap {
             }
         });
         inside
+    }
+}
+
+/// How a simulated die compares with the depth each cell should have.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DepthCheck {
+    /// Cells cut below their target by more than the tolerance.
+    pub overcut_cells: usize,
+    /// The deepest cut below a target, in mm (0 when no cell is below its target).
+    pub worst_overcut_mm: f64,
+    /// The cell of the worst overcut, `[column, row]`: the first in row-major order.
+    pub worst_overcut_cell: Option<[usize; 2]>,
+    /// Cells left above their target by more than the tolerance.
+    pub above_target_cells: usize,
+    /// The most material left above a target, in mm (0 when every cell reaches its target).
+    pub worst_left_mm: f64,
+    /// The cell of the most material left, `[column, row]`: the first in row-major order.
+    pub worst_left_cell: Option<[usize; 2]>,
+}
+
+impl Heightmap {
+    /// Compares the die with `target`, the Z each cell should end at (laid out like
+    /// [`Heightmap::z`]; NaN for a cell not to check). A cell within `tolerance_mm` of its
+    /// target counts neither as overcut nor as left above; the worst values cover every
+    /// checked cell.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `target` does not have one value per cell.
+    pub fn check_depth(&self, target: &[f64], tolerance_mm: f64) -> Result<DepthCheck> {
+        if target.len() != self.z.len() {
+            return Err(Error::Config(format!(
+                "depth check: {} target depths for {} cells",
+                target.len(),
+                self.z.len()
+            )));
+        }
+        let mut check = DepthCheck::default();
+        for (k, (&z, &goal)) in self.z.iter().zip(target).enumerate() {
+            if goal.is_nan() {
+                continue;
+            }
+            let cell = Some([k % self.nx, k / self.nx]);
+            let (over, left) = (goal - z, z - goal);
+            if over > check.worst_overcut_mm {
+                (check.worst_overcut_mm, check.worst_overcut_cell) = (over, cell);
+            }
+            if left > check.worst_left_mm {
+                (check.worst_left_mm, check.worst_left_cell) = (left, cell);
+            }
+            check.overcut_cells += usize::from(over > tolerance_mm);
+            check.above_target_cells += usize::from(left > tolerance_mm);
+        }
+        Ok(check)
     }
 }
 
@@ -981,6 +1037,28 @@ mod tests {
         ] {
             assert!(simulate("", &[tool()], bounds, cell).is_err(), "{bounds:?} {cell}");
         }
+    }
+
+    #[test]
+    fn the_depth_check_finds_overcut_and_material_left() {
+        let hm = slot(&tool(), 0.2, [-3.0, -1.0, 3.0, 1.0], 0.05);
+        // The slot's own depth where it is, the face elsewhere: nothing to report.
+        let exact: Vec<f64> = hm.z.clone();
+        let check = hm.check_depth(&exact, 1e-6).unwrap();
+        assert_eq!(check, DepthCheck::default());
+        // A target 0.1 deep everywhere: the slot is 0.1 too deep, the rest 0.1 short.
+        let target = vec![-0.1; hm.z.len()];
+        let check = hm.check_depth(&target, 1e-6).unwrap();
+        let slot_cells = hm.z.iter().filter(|&&z| z < 0.0).count();
+        assert_eq!(check.overcut_cells, slot_cells);
+        assert_eq!(check.above_target_cells, hm.z.len() - slot_cells);
+        assert!((check.worst_overcut_mm - 0.1).abs() < 1e-9 && (check.worst_left_mm - 0.1).abs() < 1e-9);
+        let [ix, iy] = check.worst_overcut_cell.unwrap();
+        assert!(hm.z[iy * hm.nx + ix] < 0.0);
+        // NaN targets are not checked.
+        let check = hm.check_depth(&vec![f64::NAN; hm.z.len()], 1e-6).unwrap();
+        assert_eq!(check, DepthCheck::default());
+        assert!(hm.check_depth(&target[1..], 1e-6).is_err());
     }
 
     fn any_tool() -> impl Strategy<Value = Tool> {
