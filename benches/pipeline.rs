@@ -8,9 +8,12 @@ use medalcam::machine::Machine;
 use medalcam::Progress;
 
 fn job(diameter_mm: f64) -> Job {
+    job_with(&JobFile::default(), diameter_mm)
+}
+
+fn job_with(file: &JobFile, diameter_mm: f64) -> Job {
     let machine = Machine::built_in("haas").expect("built-in").expect("valid");
-    Job::resolve(&JobFile::default(), &Overrides { diameter_mm: Some(diameter_mm), ..Default::default() }, machine)
-        .expect("job")
+    Job::resolve(file, &Overrides { diameter_mm: Some(diameter_mm), ..Default::default() }, machine).expect("job")
 }
 
 fn engrave(c: &mut Criterion) {
@@ -115,5 +118,32 @@ fn relief(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, engrave, import, relief);
+/// Simulates the 40 mm medal's program at 0.01 mm cells: with the default tools (two flat end
+/// mills and a V-bit), and with two flat end mills only.
+fn simulate(c: &mut Criterion) {
+    let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+    let flat_only = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1.0\n\
+                     [[tool]]\nnumber = 2\nkind = \"flat\"\ndiameter-mm = 0.3\n";
+    let mut group = c.benchmark_group("simulate");
+    group.sample_size(10);
+    for (name, file) in
+        [("medal-40mm", JobFile::default()), ("medal-40mm-flat", JobFile::from_toml(flat_only).expect("job file"))]
+    {
+        let engraving =
+            medalcam::engrave(&svg, "medal-40mm.svg", &job_with(&file, 40.0), &Progress::hidden()).expect("engraves");
+        let tools: Vec<_> = engraving.toolpaths.operations.iter().map(|op| op.tool.clone()).collect();
+        let b =
+            medalcam::geom::bounds(engraving.relief.levels.iter().flat_map(|l| l.area.iter().flatten())).expect("area");
+        let bounds = [b[0] - 1.0, b[1] - 1.0, b[2] + 1.0, b[3] + 1.0];
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                medalcam::simulation::simulate(std::hint::black_box(&engraving.program), &tools, bounds, 0.01)
+                    .expect("simulates")
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engrave, import, relief, simulate);
 criterion_main!(benches);

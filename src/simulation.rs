@@ -2,20 +2,64 @@
 //!
 //! The simulator reads the program as the control would (the subset medalcam writes: G0, G1,
 //! G2, G3 in absolute XY-plane mode, T/M6 tool changes, G53 machine moves as retracts) and
-//! sweeps each tool's true shape along every move: the heightmap cell at `c` ends at the
-//! lowest tool tip that passed over it. A flat end mill of radius r at a segment A-B reaches
-//! `c` over the parameter interval where the axis is within r of `c`; the lowest Z on that
-//! interval is at one of its ends, so the sweep is exact for straight moves. Arcs are swept
-//! as chords within 0.5 um. Rows are simulated in parallel bands, each band applying the
-//! moves in program order, so the result does not depend on the thread count.
+//! sweeps each tool's true shape along every move. The shape is [`Tool::height_at`], the
+//! height of the cutting surface above the tip at a distance from the axis, for every
+//! [`ToolKind`]. A straight move from A to B, with the tip at `z(t)` above the XY point `p(t)`,
+//! leaves the cell at `c` at `min over t in [0, 1] of z(t) + height_at(|c - p(t)|)`, or
+//! untouched where that is not below the cell. Guarantees:
+//!
+//! - **Straight moves are exact** for every kind and any Z change (level moves, ramps,
+//!   plunges). Every cutter is convex (its profile does not decrease and does not bend
+//!   down), so along a move the height over `c` is a convex function of the position. Its
+//!   minimum over the part of the move that covers `c` is at an end of that part, at a kink
+//!   of the profile (the edge of a flat tip), or where the derivative vanishes: in closed
+//!   form on a sphere (ball, tapered ball) and a cone (vee, tapered ball), and by bisection
+//!   on the torus of a bull nose, stopped when the error it can leave is under 1e-7 mm. The
+//!   simulated cell is a point the cutter passed through, so it is never below the true
+//!   sweep, and it is above it by at most 1e-7 mm plus floating-point rounding (about 1e-12
+//!   mm). Cuts of under 1e-9 mm are ignored, a cell within 1 nm of the cutter's rim counts as
+//!   outside it (so that rounding cannot put it inside one move and outside the next), and a
+//!   move shorter than 1 nm in XY is swept as a plunge for a flat end mill.
+//! - **Arcs** (G2/G3, helical too) are swept as chords whose ends lie on the arc and which
+//!   stray at most 0.5 um from it in XY: the die is the arc's exact sweep up to a horizontal
+//!   shift of at most 0.5 um, so floors are exact and a flank of slope `s` may be off by
+//!   `s` x 0.5 um in Z.
+//! - **Determinism**: rows are simulated in parallel bands, each band applying the moves in
+//!   program order, so the result does not depend on the thread count.
+//! - **No panic on any input**: a word the simulator does not understand, a number that is
+//!   not finite or is beyond 1e9, an unknown tool or one without a usable shape, and a grid
+//!   that is empty or larger than [`MAX_CELLS`] are errors.
+//!
+//! [`Heightmap::check_depth`] compares a simulated die with the depth each cell should have.
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::toolpath::Tool;
+use crate::toolpath::{Tool, ToolKind};
 
 /// Stock height above which nothing is cut: the die face.
 const STOCK_TOP: f64 = 0.0;
+
+/// The largest heightmap [`simulate`] builds, in cells (2 GiB of depths).
+pub const MAX_CELLS: usize = 1 << 28;
+
+/// The largest magnitude of a number in a program, in its unit (mm for coordinates).
+const MAX_WORD: f64 = 1e9;
+
+/// Rows per parallel band.
+const BAND_ROWS: usize = 16;
+
+/// A cut shallower than this, in mm, leaves the cell as it is.
+const MIN_CUT: f64 = 1e-9;
+
+/// A cell this close to the rim of a cutter, in mm, counts as outside it, so that rounding
+/// does not put a cell on the rim inside one move's sweep and outside the next's: a retract
+/// from a cut would count as a rapid through the stock.
+const RIM: f64 = 1e-9;
+
+/// The bisection on a bull nose's torus stops when the error it can leave in Z is under
+/// this, in mm.
+const TORUS_TOLERANCE: f64 = 1e-7;
 
 /// Cut depths in a regular grid over the die.
 #[derive(Debug, Clone)]
@@ -73,6 +117,60 @@ impl Heightmap {
     }
 }
 
+/// How a simulated die compares with the depth each cell should have.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DepthCheck {
+    /// Cells cut below their target by more than the tolerance.
+    pub overcut_cells: usize,
+    /// The deepest cut below a target, in mm (0 when no cell is below its target).
+    pub worst_overcut_mm: f64,
+    /// The cell of the worst overcut, `[column, row]`: the first in row-major order.
+    pub worst_overcut_cell: Option<[usize; 2]>,
+    /// Cells left above their target by more than the tolerance.
+    pub above_target_cells: usize,
+    /// The most material left above a target, in mm (0 when every cell reaches its target).
+    pub worst_left_mm: f64,
+    /// The cell of the most material left, `[column, row]`: the first in row-major order.
+    pub worst_left_cell: Option<[usize; 2]>,
+}
+
+impl Heightmap {
+    /// Compares the die with `target`, the Z each cell should end at (laid out like
+    /// [`Heightmap::z`]; NaN for a cell not to check). A cell within `tolerance_mm` of its
+    /// target counts neither as overcut nor as left above; the worst values cover every
+    /// checked cell.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `target` does not have one value per cell.
+    pub fn check_depth(&self, target: &[f64], tolerance_mm: f64) -> Result<DepthCheck> {
+        if target.len() != self.z.len() {
+            return Err(Error::Config(format!(
+                "depth check: {} target depths for {} cells",
+                target.len(),
+                self.z.len()
+            )));
+        }
+        let mut check = DepthCheck::default();
+        for (k, (&z, &goal)) in self.z.iter().zip(target).enumerate() {
+            if goal.is_nan() {
+                continue;
+            }
+            let cell = Some([k % self.nx, k / self.nx]);
+            let (over, left) = (goal - z, z - goal);
+            if over > check.worst_overcut_mm {
+                (check.worst_overcut_mm, check.worst_overcut_cell) = (over, cell);
+            }
+            if left > check.worst_left_mm {
+                (check.worst_left_mm, check.worst_left_cell) = (left, cell);
+            }
+            check.overcut_cells += usize::from(over > tolerance_mm);
+            check.above_target_cells += usize::from(left > tolerance_mm);
+        }
+        Ok(check)
+    }
+}
+
 /// The simulated die and what the simulation noticed.
 #[derive(Debug, Clone)]
 pub struct Simulation {
@@ -82,13 +180,110 @@ pub struct Simulation {
     pub rapid_cuts: usize,
 }
 
+/// A cutter's profile as the sweep uses it: [`Tool::height_at`] split into its pieces, each
+/// computed with the same expression, so with the same value within the cutting radius.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Profile {
+    /// Cutting radius.
+    radius: f64,
+    /// Radius of the flat tip (height 0 up to it); may be negative for a bull nose whose
+    /// corner radius exceeds its radius.
+    flat: f64,
+    /// A sphere (`flat` 0) or a torus from the flat tip out.
+    round: Option<Round>,
+    /// A cone out to the cutting radius.
+    cone: Option<Cone>,
+}
+
+/// The round part of a profile: a section circle of radius `rc` whose centre is `flat` from
+/// the axis and `rc` above the tip, up to `end` from the axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Round {
+    rc: f64,
+    end: f64,
+}
+
+/// The conical part of a profile: height `h0` at `r0` from the axis, rising by `1 / tan`
+/// per mm outwards.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cone {
+    r0: f64,
+    h0: f64,
+    tan: f64,
+}
+
+impl Profile {
+    fn new(tool: &Tool) -> Self {
+        let radius = tool.radius();
+        match tool.kind {
+            ToolKind::Flat => Self { radius, flat: radius, round: None, cone: None },
+            ToolKind::Ball | ToolKind::Bull => {
+                let rc = tool.corner_radius_mm;
+                Self { radius, flat: radius - rc, round: Some(Round { rc, end: f64::INFINITY }), cone: None }
+            }
+            ToolKind::Vee => {
+                let tip = tool.tip_diameter_mm / 2.0;
+                let cone = Cone { r0: tip, h0: 0.0, tan: tool.half_angle().tan() };
+                Self { radius, flat: tip, round: None, cone: Some(cone) }
+            }
+            ToolKind::TaperedBall => {
+                let (rt, a) = (tool.tip_diameter_mm / 2.0, tool.half_angle());
+                let tangent_r = rt * a.cos();
+                Self {
+                    radius,
+                    flat: 0.0,
+                    round: Some(Round { rc: rt, end: tangent_r }),
+                    cone: Some(Cone { r0: tangent_r, h0: rt * (1.0 - a.sin()), tan: a.tan() }),
+                }
+            }
+        }
+    }
+
+    /// Whether the numbers describe a cutter: a positive finite radius, the rest not NaN.
+    fn is_valid(&self) -> bool {
+        let round = self.round.is_none_or(|r| !r.rc.is_nan() && !r.end.is_nan());
+        let cone = self.cone.is_none_or(|c| !c.r0.is_nan() && !c.h0.is_nan() && !c.tan.is_nan());
+        self.radius.is_finite() && self.radius > 0.0 && !self.flat.is_nan() && round && cone
+    }
+
+    /// Height of the cutting surface above the tip at `r` from the axis, `r` taken as at most
+    /// the cutting radius (rounding may put a point of the rim a hair outside it).
+    fn height(&self, r: f64) -> f64 {
+        let r = r.min(self.radius);
+        if r <= self.flat {
+            return 0.0;
+        }
+        if let Some(Round { rc, end }) = self.round {
+            if r <= end {
+                let d = r - self.flat;
+                return rc - (rc * rc - d * d).max(0.0).sqrt();
+            }
+        }
+        match self.cone {
+            Some(Cone { r0, h0, tan }) => h0 + (r - r0) / tan,
+            None => 0.0,
+        }
+    }
+}
+
 /// One straight move of one tool.
 #[derive(Debug, Clone, Copy)]
 struct Move {
     from: [f64; 3],
     to: [f64; 3],
-    radius: f64,
+    /// Index of the tool's profile.
+    tool: usize,
     rapid: bool,
+    /// How far from the path the cutter can go below the die face, in mm: its radius where
+    /// it crosses the face at the move's lowest point (plus 1 nm for rounding), at most its
+    /// cutting radius. Nothing is cut farther out, since no cell is above the face.
+    reach: f64,
+}
+
+impl Move {
+    fn new(from: [f64; 3], to: [f64; 3], tool: usize, rapid: bool) -> Self {
+        Self { from, to, tool, rapid, reach: 0.0 }
+    }
 }
 
 /// Simulates `program` over the rectangle `bounds` (`[min_x, min_y, max_x, max_y]`) with
@@ -96,33 +291,45 @@ struct Move {
 ///
 /// # Errors
 ///
-/// [`Error::Config`] for a word the simulator does not understand or a tool missing from
-/// `tools`.
+/// [`Error::Config`] for a word the simulator does not understand, a number that is not
+/// finite or beyond 1e9, a tool missing from `tools` or without a usable shape, and a grid
+/// that is not finite, empty or larger than [`MAX_CELLS`].
 pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -> Result<Simulation> {
-    let moves = parse(program, tools)?;
-    let nx = ((bounds[2] - bounds[0]) / cell_mm).ceil() as usize + 1;
-    let ny = ((bounds[3] - bounds[1]) / cell_mm).ceil() as usize + 1;
+    let profiles: Vec<Profile> = tools.iter().map(Profile::new).collect();
+    let mut moves = parse(program, tools, &profiles)?;
+    for m in &mut moves {
+        let depth = STOCK_TOP - m.from[2].min(m.to[2]);
+        if depth > 0.0 {
+            m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
+        }
+    }
+    let (nx, ny) = grid_size(bounds, cell_mm)?;
     let origin = [bounds[0], bounds[1]];
     let mut z = vec![STOCK_TOP; nx * ny];
-    let band_rows = 16;
     let mut rapid_cuts: Vec<usize> = z
-        .par_chunks_mut(nx * band_rows)
+        .par_chunks_mut(nx * BAND_ROWS)
         .enumerate()
         .map(|(band, cells)| {
-            let row0 = band * band_rows;
-            let rows = cells.len() / nx;
-            let y_lo = origin[1] + row0 as f64 * cell_mm;
-            let y_hi = y_lo + (rows.saturating_sub(1)) as f64 * cell_mm;
+            let grid = Band { origin, cell: cell_mm, nx, row0: band * BAND_ROWS };
+            let y_lo = origin[1] + grid.row0 as f64 * cell_mm;
+            let y_hi = y_lo + (cells.len() / nx).saturating_sub(1) as f64 * cell_mm;
             let mut rapid_cuts = Vec::new();
             for (index, m) in moves.iter().enumerate() {
                 if m.from[2].min(m.to[2]) >= STOCK_TOP {
                     continue;
                 }
-                let (lo, hi) = (m.from[1].min(m.to[1]) - m.radius, m.from[1].max(m.to[1]) + m.radius);
+                let profile = &profiles[m.tool];
+                let r = m.reach;
+                let (lo, hi) = (m.from[1].min(m.to[1]) - r, m.from[1].max(m.to[1]) + r);
                 if hi < y_lo || lo > y_hi {
                     continue;
                 }
-                if sweep(m, cells, nx, row0, origin, cell_mm) && m.rapid {
+                let removed = if profile.cone.is_none() && profile.round.is_none() {
+                    sweep_flat(m, r, cells, &grid)
+                } else {
+                    sweep_profile(m, profile, r, cells, &grid)
+                };
+                if removed && m.rapid {
                     rapid_cuts.push(index);
                 }
             }
@@ -136,23 +343,69 @@ pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -
     Ok(Simulation { heightmap: Heightmap { origin, cell_mm, nx, ny, z }, rapid_cuts: rapid_cuts.len() })
 }
 
-/// Sweeps one move over a band of rows; returns whether it removed material.
-fn sweep(m: &Move, cells: &mut [f64], nx: usize, row0: usize, origin: [f64; 2], cell: f64) -> bool {
-    let rows = cells.len() / nx;
-    let r = m.radius;
+/// Columns and rows of the grid over `bounds`.
+fn grid_size(bounds: [f64; 4], cell_mm: f64) -> Result<(usize, usize)> {
+    let bad = |why: &str| Err(Error::Config(format!("simulation grid: {why}")));
+    if !(cell_mm.is_finite() && cell_mm > 0.0) {
+        return bad(&format!("cell size {cell_mm} mm is not a positive number"));
+    }
+    if bounds.iter().any(|b| !b.is_finite()) || bounds[2] < bounds[0] || bounds[3] < bounds[1] {
+        return bad(&format!("bounds {bounds:?} are not a rectangle"));
+    }
+    let nx = ((bounds[2] - bounds[0]) / cell_mm).ceil() + 1.0;
+    let ny = ((bounds[3] - bounds[1]) / cell_mm).ceil() + 1.0;
+    if nx * ny > MAX_CELLS as f64 {
+        return bad(&format!("{nx} x {ny} cells is more than {MAX_CELLS}"));
+    }
+    Ok((nx as usize, ny as usize))
+}
+
+/// Where a band of rows lies in the heightmap.
+struct Band {
+    origin: [f64; 2],
+    cell: f64,
+    nx: usize,
+    /// Index of the band's first row in the heightmap.
+    row0: usize,
+}
+
+impl Band {
+    /// The band's cells (columns `c0..c1`, band rows `r0..r1`) that a tool of radius `r`
+    /// can reach along `m`.
+    fn window(&self, m: &Move, r: f64, rows: usize) -> (usize, usize, usize, usize) {
+        let (ax, ay, bx, by) = (m.from[0], m.from[1], m.to[0], m.to[1]);
+        let last = (self.nx - 1) as f64;
+        let col = |x: f64| ((x - self.origin[0]) / self.cell).floor().clamp(0.0, last) as usize;
+        let row = |y: f64, extra: f64| {
+            let i = ((y - self.origin[1]) / self.cell).floor() - self.row0 as f64 + extra;
+            i.clamp(0.0, rows as f64) as usize
+        };
+        let (c0, c1) = (col(ax.min(bx) - r), (col(ax.max(bx) + r) + 1).min(self.nx));
+        (c0, c1, row(ay.min(by) - r, 0.0), row(ay.max(by) + r, 2.0))
+    }
+
+    /// The centre of column `ix`, band row `iy`.
+    fn center(&self, ix: usize, iy: usize) -> [f64; 2] {
+        [self.origin[0] + ix as f64 * self.cell, self.origin[1] + (self.row0 + iy) as f64 * self.cell]
+    }
+}
+
+/// Sweeps a flat end mill of radius `r` along one move over a band of rows; returns whether
+/// it removed material.
+///
+/// The tool reaches `c` over the parameter interval where its axis is within `r` of `c`; Z
+/// is linear in the parameter, so the lowest tip on that interval is at one of its ends.
+fn sweep_flat(m: &Move, r: f64, cells: &mut [f64], grid: &Band) -> bool {
+    let nx = grid.nx;
+    let (c0, c1, r0, r1) = grid.window(m, r, cells.len() / nx);
     let (ax, ay, bx, by) = (m.from[0], m.from[1], m.to[0], m.to[1]);
-    let col = |x: f64| ((x - origin[0]) / cell).floor().clamp(0.0, (nx - 1) as f64) as usize;
-    let row = |y: f64| ((y - origin[1]) / cell).floor() as isize - row0 as isize;
-    let (c0, c1) = (col(ax.min(bx) - r), col(ax.max(bx) + r) + 1);
-    let r0 = row(ay.min(by) - r).clamp(0, rows as isize) as usize;
-    let r1 = (row(ay.max(by) + r) + 2).clamp(0, rows as isize) as usize;
     let (dx, dy) = (bx - ax, by - ay);
     let a = dx * dx + dy * dy;
+    let r = (r - RIM).max(0.0);
     let mut removed = false;
     for iy in r0..r1 {
-        let cy = origin[1] + (row0 + iy) as f64 * cell;
-        for ix in c0..c1.min(nx) {
-            let cx = origin[0] + ix as f64 * cell;
+        for ix in c0..c1 {
+            let [cx, cy] = grid.center(ix, iy);
             let (fx, fy) = (ax - cx, ay - cy);
             let c = fx * fx + fy * fy - r * r;
             let (t0, t1) = if a < 1e-18 {
@@ -176,7 +429,7 @@ fn sweep(m: &Move, cells: &mut [f64], nx: usize, row0: usize, origin: [f64; 2], 
             let z_at = |t: f64| m.from[2] + (m.to[2] - m.from[2]) * t;
             let low = z_at(t0).min(z_at(t1));
             let cell_z = &mut cells[iy * nx + ix];
-            if low < *cell_z - 1e-9 {
+            if low < *cell_z - MIN_CUT {
                 *cell_z = low;
                 removed = true;
             }
@@ -185,16 +438,164 @@ fn sweep(m: &Move, cells: &mut [f64], nx: usize, row0: usize, origin: [f64; 2], 
     removed
 }
 
+/// Sweeps any cutter, reaching `reach` from the path, along one move over a band of rows;
+/// returns whether it removed material.
+fn sweep_profile(m: &Move, profile: &Profile, reach: f64, cells: &mut [f64], grid: &Band) -> bool {
+    let nx = grid.nx;
+    let (c0, c1, r0, r1) = grid.window(m, reach, cells.len() / nx);
+    let segment = Segment::new(m);
+    let mut removed = false;
+    for iy in r0..r1 {
+        for ix in c0..c1 {
+            let cell_z = &mut cells[iy * nx + ix];
+            let Some(low) = segment.lowest(profile, grid.center(ix, iy), *cell_z - MIN_CUT) else {
+                continue;
+            };
+            if low < *cell_z - MIN_CUT {
+                *cell_z = low;
+                removed = true;
+            }
+        }
+    }
+    removed
+}
+
+/// A straight move prepared for the sweep: its start, its XY length and direction, its
+/// change of Z.
+struct Segment {
+    from: [f64; 3],
+    len: f64,
+    unit: [f64; 2],
+    dz: f64,
+}
+
+impl Segment {
+    fn new(m: &Move) -> Self {
+        let (dx, dy) = (m.to[0] - m.from[0], m.to[1] - m.from[1]);
+        let len = dx.hypot(dy);
+        let unit = if len > 0.0 { [dx / len, dy / len] } else { [0.0, 0.0] };
+        Self { from: m.from, len, unit, dz: m.to[2] - m.from[2] }
+    }
+
+    /// The lowest point the cutting surface reaches over `c` along the move, if the cutter
+    /// covers `c` and could go below `above`.
+    ///
+    /// With `s` the distance along the move, `along` the foot of `c` on the move's line and
+    /// `across` the distance of `c` from that line, the surface over `c` is at
+    /// `f(s) = z(s) + h(sqrt(across^2 + (s - along)^2))`, convex in `s`. Its minimum over the
+    /// interval `[lo, hi]` where the cutter covers `c` is its unconstrained minimum clamped to
+    /// the interval. That minimum lies on the low side of `along` (behind it when the move
+    /// climbs, ahead when it descends), `v` from it, where `h' v / r` equals the slope
+    /// `kappa = |dz| / len`: at `v` 0 when the profile is flat there, at the edge of a flat
+    /// tip (a kink), or at the one root on a sphere, a cone or a torus.
+    fn lowest(&self, p: &Profile, c: [f64; 2], above: f64) -> Option<f64> {
+        let (fx, fy) = (c[0] - self.from[0], c[1] - self.from[1]);
+        let z_low = self.from[2].min(self.from[2] + self.dz);
+        let radius = (p.radius - RIM).max(0.0);
+        if self.len == 0.0 {
+            let r = (fx * fx + fy * fy).sqrt();
+            return (r <= radius).then(|| z_low + p.height(r));
+        }
+        let along = fx * self.unit[0] + fy * self.unit[1];
+        let across = (fx * self.unit[1] - fy * self.unit[0]).abs();
+        if across > radius {
+            return None;
+        }
+        let w = (radius * radius - across * across).sqrt();
+        let (lo, hi) = ((along - w).max(0.0), (along + w).min(self.len));
+        if lo > hi {
+            return None;
+        }
+        let r_at = |s: f64| (across * across + (s - along) * (s - along)).sqrt();
+        // The surface cannot be lower than the lowest tip plus the profile at the nearest
+        // approach: exact for a level move, a cheap bound for a ramp.
+        let floor = z_low + p.height(r_at(along.clamp(lo, hi)));
+        if self.dz == 0.0 || floor >= above {
+            return (floor < above).then_some(floor);
+        }
+        let f = |s: f64| {
+            let s = s.clamp(lo, hi);
+            self.from[2] + self.dz * (s / self.len) + p.height(r_at(s))
+        };
+        let kappa = self.dz.abs() / self.len;
+        let toward = if self.dz > 0.0 { -1.0 } else { 1.0 };
+        // On the move's line (`across` 0) a vee with a sharp tip has a kink at `along`: the
+        // cone's root is then 0, so `along` is among the candidates.
+        let mut best = f(lo).min(f(hi));
+        let mut try_v = |v: f64| best = best.min(f(along + toward * v));
+        let e2 = across * across;
+        if p.flat > across {
+            try_v((p.flat * p.flat - e2).sqrt());
+        }
+        if let Some(Round { rc, end }) = p.round {
+            if p.flat == 0.0 {
+                // Sphere: -kappa + v / sqrt(rc^2 - e^2 - v^2) = 0.
+                if rc > across {
+                    try_v(((rc * rc - e2) / (1.0 / (kappa * kappa) + 1.0)).sqrt());
+                }
+            } else {
+                try_v(torus_root(p.flat, rc, end.min(p.radius), across, kappa));
+            }
+        }
+        if let Some(cone) = p.cone {
+            // Cone: -kappa + v / (r tan) = 0, so v / r = kappa tan.
+            let q = kappa * cone.tan;
+            if q < 1.0 {
+                try_v(q * across / (1.0 - q * q).sqrt());
+            }
+        }
+        Some(best)
+    }
+}
+
+/// Where `-kappa + h'(r) v / r` vanishes on a torus (section circle of radius `rc` centred
+/// `flat` from the axis) between `r = max(flat, across)` and `r_end`, with
+/// `r = sqrt(across^2 + v^2)`; an end of that range if it does not vanish there.
+///
+/// The function increases with `v` (the profile is convex); bisection keeps `lo` on its
+/// negative side, where it is at least `-kappa`, so the height at `lo` exceeds the minimum by
+/// at most `kappa (hi - lo)`: under [`TORUS_TOLERANCE`] on return.
+fn torus_root(flat: f64, rc: f64, r_end: f64, across: f64, kappa: f64) -> f64 {
+    let e2 = across * across;
+    let slope = |v: f64| {
+        let r = (e2 + v * v).sqrt();
+        let d = r - flat;
+        // v / r tends to 1 at the axis (only reached when the torus starts there).
+        let ratio = if r > 0.0 { v / r } else { 1.0 };
+        d * ratio / (rc * rc - d * d).max(0.0).sqrt() - kappa
+    };
+    let r_start = flat.max(across).max(0.0);
+    let (mut lo, mut hi) = ((r_start * r_start - e2).max(0.0).sqrt(), (r_end * r_end - e2).max(0.0).sqrt());
+    if slope(lo).is_nan() || slope(lo) >= 0.0 {
+        return lo;
+    }
+    if slope(hi) < 0.0 {
+        return hi;
+    }
+    for _ in 0..200 {
+        if (hi - lo) * kappa <= TORUS_TOLERANCE {
+            break;
+        }
+        let mid = 0.5 * (lo + hi);
+        if slope(mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// Reads the program into straight moves.
-fn parse(program: &str, tools: &[Tool]) -> Result<Vec<Move>> {
+fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move>> {
     let mut moves = Vec::new();
     let mut at = [0.0, 0.0, 50.0];
     let mut motion = 0u8;
-    let mut radius: Option<f64> = None;
+    let mut tool: Option<usize> = None;
     let mut pending_tool: Option<u32> = None;
     for (number, raw) in program.lines().enumerate() {
         let line = strip_comments(raw);
-        let words = words(&line).map_err(|w| Error::Config(format!("line {}: cannot read `{w}`", number + 1)))?;
+        let words = words(&line).map_err(|why| Error::Config(format!("line {}: {why}", number + 1)))?;
         let mut target = at;
         let mut has_axis = false;
         let (mut i, mut j) = (0.0, 0.0);
@@ -222,12 +623,14 @@ fn parse(program: &str, tools: &[Tool]) -> Result<Vec<Move>> {
                 'T' => pending_tool = Some(value as u32),
                 'M' if value == 6.0 => {
                     let n = pending_tool.ok_or_else(|| Error::Config(format!("line {}: M6 without T", number + 1)))?;
-                    let tool = tools.iter().find(|t| t.number == n);
-                    radius = Some(
-                        tool.ok_or_else(|| Error::Config(format!("line {}: unknown tool T{n}", number + 1)))?
-                            .diameter_mm
-                            / 2.0,
-                    );
+                    let index = tools
+                        .iter()
+                        .position(|t| t.number == n)
+                        .ok_or_else(|| Error::Config(format!("line {}: unknown tool T{n}", number + 1)))?;
+                    if !profiles[index].is_valid() {
+                        return Err(Error::Config(format!("line {}: tool T{n} has no usable shape", number + 1)));
+                    }
+                    tool = Some(index);
                 }
                 _ => {}
             }
@@ -240,13 +643,13 @@ fn parse(program: &str, tools: &[Tool]) -> Result<Vec<Move>> {
         if !has_axis || non_motion_g {
             continue;
         }
-        let Some(r) = radius else {
+        let Some(tool) = tool else {
             at = target;
             continue;
         };
         match motion {
-            0 | 1 => moves.push(Move { from: at, to: target, radius: r, rapid: motion == 0 }),
-            _ => arc_moves(at, target, [at[0] + i, at[1] + j], motion == 2, r, &mut moves),
+            0 | 1 => moves.push(Move::new(at, target, tool, motion == 0)),
+            _ => arc_moves(at, target, [at[0] + i, at[1] + j], motion == 2, tool, &mut moves),
         }
         at = target;
     }
@@ -254,7 +657,7 @@ fn parse(program: &str, tools: &[Tool]) -> Result<Vec<Move>> {
 }
 
 /// Splits an XY arc (helical in Z) into chords within 0.5 um of the arc.
-fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, radius: f64, out: &mut Vec<Move>) {
+fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, tool: usize, out: &mut Vec<Move>) {
     let r = (from[0] - center[0]).hypot(from[1] - center[1]);
     let a0 = (from[1] - center[1]).atan2(from[0] - center[0]);
     let a1 = (to[1] - center[1]).atan2(to[0] - center[0]);
@@ -275,7 +678,7 @@ fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, ra
         } else {
             [center[0] + r * a.cos(), center[1] + r * a.sin(), from[2] + (to[2] - from[2]) * t]
         };
-        out.push(Move { from: previous, to: p, radius, rapid: false });
+        out.push(Move::new(previous, p, tool, false));
         previous = p;
     }
 }
@@ -295,7 +698,8 @@ fn strip_comments(line: &str) -> String {
     out
 }
 
-/// Splits a block into (letter, value) words; `%` lines and O-numbers read as no words.
+/// Splits a block into (letter, value) words; `%` lines and O-numbers read as no words. The
+/// error says which word cannot be read.
 fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
     let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() || compact == "%" {
@@ -306,9 +710,9 @@ fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
     while let Some((start, c)) = chars.next() {
         let letter = c.to_ascii_uppercase();
         if !letter.is_ascii_alphabetic() {
-            return Err(compact[start..].to_string());
+            return Err(format!("cannot read `{}`", &compact[start..]));
         }
-        let mut end = start + 1;
+        let mut end = start + c.len_utf8();
         while let Some(&(i, d)) = chars.peek() {
             if d.is_ascii_digit() || d == '.' || d == '-' || d == '+' {
                 end = i + 1;
@@ -317,7 +721,11 @@ fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
                 break;
             }
         }
-        let value: f64 = compact[start + 1..end].parse().map_err(|_| compact[start..end].to_string())?;
+        let word = &compact[start..end];
+        let value: f64 = compact[start + c.len_utf8()..end].parse().map_err(|_| format!("cannot read `{word}`"))?;
+        if value.is_nan() || value.abs() > MAX_WORD {
+            return Err(format!("`{word}` is beyond {MAX_WORD:e}"));
+        }
         out.push((letter, value));
     }
     Ok(out)
@@ -325,28 +733,236 @@ fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn tool() -> Tool {
         Tool::flat(1, 1.0)
     }
 
+    fn cutter(kind: ToolKind, diameter: f64, tip: f64, angle: f64, rc: f64) -> Tool {
+        Tool {
+            kind,
+            diameter_mm: diameter,
+            tip_diameter_mm: tip,
+            included_angle_deg: angle,
+            corner_radius_mm: rc,
+            ..Tool::flat(1, diameter)
+        }
+    }
+
+    fn ball(diameter: f64) -> Tool {
+        cutter(ToolKind::Ball, diameter, 0.0, 0.0, diameter / 2.0)
+    }
+
+    /// The depth of the cell nearest (`x`, `y`).
+    fn at(hm: &Heightmap, x: f64, y: f64) -> f64 {
+        let ix = ((x - hm.origin[0]) / hm.cell_mm).round() as usize;
+        let iy = ((y - hm.origin[1]) / hm.cell_mm).round() as usize;
+        hm.z[iy * hm.nx + ix]
+    }
+
+    /// A slot along X from -2 to 2 at `depth`, entered by a plunge at X-2.
+    fn slot(tool: &Tool, depth: f64, bounds: [f64; 4], cell: f64) -> Heightmap {
+        let program = format!("T1 M6\nG0 Z5.\nG0 X-2. Y0.\nG1 Z{:.4} F50.\nG1 X2.\nG0 Z5.\n", -depth);
+        simulate(&program, std::slice::from_ref(tool), bounds, cell).unwrap().heightmap
+    }
+
+    /// The lowest point of the cutting surface over `c` along the move, sampled at 10,000
+    /// steps of t, and a bound on how far the true minimum may lie below the sample: the
+    /// surface is convex in t, so it stays above the sample minus its largest change to a
+    /// neighbouring sample. None when no sample covers `c`, or when the sample's neighbour is
+    /// off the cutter (no bound then).
+    fn brute(tool: &Tool, from: [f64; 3], to: [f64; 3], c: [f64; 2]) -> Option<(f64, Option<f64>)> {
+        let n = 10_000;
+        let values: Vec<f64> = (0..=n)
+            .map(|i| {
+                let t = f64::from(i) / f64::from(n);
+                let p = [from[0] + (to[0] - from[0]) * t, from[1] + (to[1] - from[1]) * t];
+                from[2] + (to[2] - from[2]) * t + tool.height_at((c[0] - p[0]).hypot(c[1] - p[1]))
+            })
+            .collect();
+        let (i, &best) = values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
+        if !best.is_finite() {
+            return None;
+        }
+        let neighbours = [i.checked_sub(1), (i < values.len() - 1).then_some(i + 1)];
+        let mut error = Some(0.0f64);
+        for v in neighbours.into_iter().flatten().map(|j| values[j]) {
+            error = if v.is_finite() { error.map(|e| e.max(v - best)) } else { None };
+        }
+        Some((best, error))
+    }
+
+    fn lowest(tool: &Tool, from: [f64; 3], to: [f64; 3], c: [f64; 2]) -> Option<f64> {
+        let m = Move::new(from, to, 0, false);
+        Segment::new(&m).lowest(&Profile::new(tool), c, f64::INFINITY)
+    }
+
     #[test]
     fn a_slot_is_as_wide_as_the_tool_and_as_deep_as_the_move() {
-        let program = "T1 M6\nG0 Z5.\nG0 X-2. Y0.\nG1 Z-0.2 F50.\nG1 X2.\nG0 Z5.\n";
-        let sim = simulate(program, &[tool()], [-4.0, -2.0, 4.0, 2.0], 0.05).unwrap();
-        let hm = &sim.heightmap;
-        let at = |x: f64, y: f64| {
-            let ix = ((x - hm.origin[0]) / hm.cell_mm).round() as usize;
-            let iy = ((y - hm.origin[1]) / hm.cell_mm).round() as usize;
-            hm.z[iy * hm.nx + ix]
-        };
-        assert!((at(0.0, 0.0) + 0.2).abs() < 1e-9);
-        assert!((at(0.0, 0.45) + 0.2).abs() < 1e-9);
-        assert_eq!(at(0.0, 0.55), 0.0);
-        assert!((at(2.45, 0.0) + 0.2).abs() < 1e-9);
-        assert_eq!(at(2.55, 0.0), 0.0);
-        assert_eq!(sim.rapid_cuts, 0);
+        let hm = slot(&tool(), 0.2, [-4.0, -2.0, 4.0, 2.0], 0.05);
+        assert!((at(&hm, 0.0, 0.0) + 0.2).abs() < 1e-9);
+        assert!((at(&hm, 0.0, 0.45) + 0.2).abs() < 1e-9);
+        assert_eq!(at(&hm, 0.0, 0.55), 0.0);
+        assert!((at(&hm, 2.45, 0.0) + 0.2).abs() < 1e-9);
+        assert_eq!(at(&hm, 2.55, 0.0), 0.0);
+    }
+
+    #[test]
+    fn the_profile_is_the_tools_height_at_every_radius() {
+        for t in [
+            tool(),
+            ball(1.0),
+            cutter(ToolKind::Bull, 1.0, 0.0, 0.0, 0.2),
+            cutter(ToolKind::Vee, 3.175, 0.1, 20.0, 0.0),
+            cutter(ToolKind::Vee, 2.0, 0.0, 90.0, 0.0),
+            cutter(ToolKind::TaperedBall, 3.0, 0.2, 20.0, 0.0),
+        ] {
+            let p = Profile::new(&t);
+            for i in 0..=1000 {
+                let r = t.radius() * f64::from(i) / 1000.0;
+                assert_eq!(p.height(r), t.height_at(r), "{:?} at {r}", t.kind);
+            }
+        }
+    }
+
+    #[test]
+    fn a_ball_leaves_a_circular_slot() {
+        let (r, d) = (0.5, 0.2);
+        let hm = slot(&ball(2.0 * r), d, [-1.0, -1.0, 1.0, 1.0], 0.01);
+        let mut checked = 0;
+        for iy in 0..hm.ny {
+            let y = hm.cell_center(0, iy)[1];
+            let expected = (-d + r - (r * r - y * y).max(0.0).sqrt()).min(0.0);
+            let z = at(&hm, 0.0, y);
+            if y.abs() < r {
+                assert!((z - expected).abs() < 1e-9, "y {y}: {z}, expected {expected}");
+                checked += usize::from(expected < 0.0);
+            } else {
+                assert_eq!(z, 0.0, "y {y}");
+            }
+        }
+        // The slot is 2 sqrt(r^2 - (r - d)^2) = 0.8 mm wide at the face: 79 cells of 10 um,
+        // give or take the two on its edges.
+        assert!((79..=81).contains(&checked), "{checked}");
+    }
+
+    #[test]
+    fn a_vee_groove_is_as_wide_as_the_domain_table_says() {
+        // domain.md 2.2: t 0.1, 20 degrees included, 0.3 deep: 0.206 mm wide at the face.
+        let (tip, angle, d) = (0.1, 20.0f64, 0.3);
+        let v = cutter(ToolKind::Vee, 3.175, tip, angle, 0.0);
+        let cell = 0.001;
+        let hm = slot(&v, d, [-0.05, -0.3, 0.05, 0.3], cell);
+        let width = tip + 2.0 * d * (angle / 2.0).to_radians().tan();
+        assert!((width - 0.206).abs() < 5e-4, "{width}");
+        let mut cut = 0;
+        for iy in 0..hm.ny {
+            let y = hm.cell_center(0, iy)[1];
+            let z = at(&hm, 0.0, y);
+            let flank = (y.abs() - tip / 2.0).max(0.0) / (angle / 2.0).to_radians().tan();
+            assert!((z - (flank - d).min(0.0)).abs() < 1e-9, "y {y}: {z}");
+            cut += usize::from(z < 0.0);
+        }
+        let measured = cut as f64 * cell;
+        assert!((measured - width).abs() <= cell, "groove {measured} mm wide, expected {width}");
+    }
+
+    #[test]
+    fn a_bull_nose_leaves_a_flat_floor_then_its_torus() {
+        let (diameter, rc, d) = (1.0, 0.2, 0.3);
+        let hm = slot(&cutter(ToolKind::Bull, diameter, 0.0, 0.0, rc), d, [-0.1, -0.7, 0.1, 0.7], 0.005);
+        let flat = diameter / 2.0 - rc;
+        let mut floor = 0;
+        for iy in 0..hm.ny {
+            let y = hm.cell_center(0, iy)[1];
+            let z = at(&hm, 0.0, y);
+            let u = y.abs() - flat;
+            if (u - rc).abs() < 1e-6 {
+                // On the rim: the wall's top edge, cut or not as rounding puts the cell.
+                continue;
+            }
+            let expected = if u <= 0.0 {
+                floor += 1;
+                -d
+            } else if u <= rc {
+                -d + rc - (rc * rc - u * u).sqrt()
+            } else {
+                0.0
+            };
+            assert!((z - expected).abs() < 1e-9, "y {y}: {z}, expected {expected}");
+        }
+        // The flat floor is D - 2 rc = 0.6 mm wide: 121 cells of 5 um, give or take the two on
+        // its edges.
+        assert!((119..=121).contains(&floor), "{floor}");
+    }
+
+    #[test]
+    fn a_tapered_ball_groove_follows_its_profile() {
+        let t = cutter(ToolKind::TaperedBall, 3.0, 0.2, 20.0, 0.0);
+        let d = 0.5;
+        let hm = slot(&t, d, [-0.1, -0.3, 0.1, 0.3], 0.002);
+        for iy in 0..hm.ny {
+            let y = hm.cell_center(0, iy)[1];
+            let z = at(&hm, 0.0, y);
+            let expected = (t.height_at(y.abs()) - d).min(0.0);
+            assert!((z - expected).abs() < 1e-9, "y {y}: {z}, expected {expected}");
+        }
+        // domain.md 2.2: 0.34 mm wide half a millimetre up.
+        let wide = hm.z.iter().filter(|&&z| z < 0.0).count() / hm.nx;
+        assert!((wide as f64 * 0.002 - 0.34).abs() < 0.01, "{wide}");
+    }
+
+    #[test]
+    fn a_ramp_with_a_ball_cuts_the_exact_lowest_point() {
+        let b = ball(1.0);
+        let (from, to) = ([-1.0, 0.1, 0.1], [1.0, -0.2, -0.4]);
+        let program =
+            format!("T1 M6\nG0 X{} Y{} Z{}\nG1 X{} Y{} Z{}\n", from[0], from[1], from[2], to[0], to[1], to[2]);
+        let hm = simulate(&program, std::slice::from_ref(&b), [-1.6, -0.8, 1.6, 0.7], 0.02).unwrap().heightmap;
+        let mut cut = 0;
+        for iy in 0..hm.ny {
+            for ix in 0..hm.nx {
+                let c = hm.cell_center(ix, iy);
+                let z = hm.z[iy * hm.nx + ix];
+                let Some((best, error)) = brute(&b, from, to, c) else {
+                    assert!(z >= -1e-9, "{c:?}: cut to {z} where the ball never goes below the face");
+                    continue;
+                };
+                let best = best.min(0.0);
+                assert!(z <= best + 1e-9, "{c:?}: {z} above the sampled {best}");
+                if let Some(error) = error {
+                    assert!(z >= best - error - 1e-6, "{c:?}: {z} below the sampled {best} - {error}");
+                }
+                cut += usize::from(best < 0.0);
+            }
+        }
+        assert!(cut > 1000, "{cut}");
+    }
+
+    #[test]
+    fn arcs_are_swept_with_the_true_shape() {
+        // A full circle of radius 2 with a ball of radius 0.5, 0.2 deep: a circular trough.
+        let (r, d) = (0.5, 0.2);
+        let program = "T1 M6\nG0 X2. Y0.\nG1 Z-0.2\nG2 X2. Y0. I-2. J0.\nG0 Z5.\n";
+        let hm = simulate(program, &[ball(2.0 * r)], [-2.6, -2.6, 2.6, 2.6], 0.01).unwrap().heightmap;
+        let mut checked = 0;
+        for iy in 0..hm.ny {
+            for ix in 0..hm.nx {
+                let c = hm.cell_center(ix, iy);
+                let u = c[0].hypot(c[1]) - 2.0;
+                let expected = (-d + r - (r * r - u * u).max(0.0).sqrt()).min(0.0);
+                // On a flank of slope 0.75 (|u| 0.3) the 0.5 um chord error is 0.375 um in Z.
+                if u.abs() <= 0.3 {
+                    let z = hm.z[iy * hm.nx + ix];
+                    assert!((z - expected).abs() < 0.4e-3, "{c:?}: {z}, expected {expected}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 
     #[test]
@@ -354,5 +970,146 @@ mod tests {
         let program = "T1 M6\nG0 X0. Y0. Z-0.1\n";
         let sim = simulate(program, &[tool()], [-2.0, -2.0, 2.0, 2.0], 0.1).unwrap();
         assert_eq!(sim.rapid_cuts, 1);
+    }
+
+    #[test]
+    fn a_rapid_through_stock_is_counted_for_every_kind() {
+        // A flat end mill of 1 mm clears a slot 0.2 deep, then a rapid of each kind runs
+        // along it: inside the slot at 0.05 deep (each cutter is narrower than 1 mm there,
+        // though 1.2 mm or more across), then below its floor.
+        let flat = Tool::flat(1, 1.0);
+        for t in [
+            ball(1.2),
+            cutter(ToolKind::Bull, 1.2, 0.0, 0.0, 0.3),
+            cutter(ToolKind::Vee, 3.175, 0.1, 20.0, 0.0),
+            cutter(ToolKind::TaperedBall, 3.0, 0.2, 20.0, 0.0),
+        ] {
+            let tools = [flat.clone(), Tool { number: 2, ..t }];
+            let slot = "T1 M6\nG0 X-1.5 Y0. Z1.\nG1 Z-0.2\nG1 X1.5\nG0 Z1.\nT2 M6\nG0 X-1. Y0.\n";
+            let run = |rapid: &str| {
+                let program = format!("{slot}{rapid}G0 Z1.\n");
+                simulate(&program, &tools, [-3.0, -2.0, 3.0, 2.0], 0.01).unwrap().rapid_cuts
+            };
+            assert_eq!(run("G0 Z-0.05\nG0 X1.\n"), 0, "{:?} inside the slot", tools[1].kind);
+            assert_eq!(run("G0 Z-0.05\nG0 X1. Z-0.21\n"), 1, "{:?} below the floor", tools[1].kind);
+            assert_eq!(run("G0 Z-0.25\n"), 1, "{:?} plunging", tools[1].kind);
+        }
+    }
+
+    #[test]
+    fn the_result_does_not_depend_on_the_thread_count() {
+        let tools = [
+            Tool { number: 1, ..ball(1.0) },
+            Tool { number: 2, ..cutter(ToolKind::Vee, 3.175, 0.1, 20.0, 0.0) },
+            Tool { number: 3, ..cutter(ToolKind::Bull, 1.0, 0.0, 0.0, 0.2) },
+        ];
+        let program = "T1 M6\nG0 X-3. Y-3.\nG1 Z-0.3 X3. Y2.\nG2 X1. Y0. I-1. J-1.\n\
+                       T2 M6\nG0 X-3. Y3. Z0.1\nG1 X3. Y-3. Z-0.2\nG1 Y3.\n\
+                       T3 M6\nG0 X0. Y-3. Z0.\nG1 Y3. Z-0.25\nG0 Z5.\n";
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| simulate(program, &tools, [-4.0, -4.0, 4.0, 4.0], 0.01).unwrap())
+        };
+        let (one, four) = (run(1), run(4));
+        assert!(one.heightmap.z.iter().zip(&four.heightmap.z).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_eq!(one.rapid_cuts, four.rapid_cuts);
+    }
+
+    #[test]
+    fn unreadable_programs_and_grids_are_errors() {
+        let bounds = [-1.0, -1.0, 1.0, 1.0];
+        let huge = format!("T1 M6\nG1 X1{}\n", "0".repeat(400));
+        for program in [huge.as_str(), "T1 M6\nG1 X20000000000.\n", "T1 M6\nG1 X1..2\n", "T1 M6\nG1 X1 *5\n"] {
+            assert!(matches!(simulate(program, &[tool()], bounds, 0.1), Err(Error::Config(_))), "{program}");
+        }
+        let no_shape = Tool { diameter_mm: f64::NAN, ..tool() };
+        assert!(simulate("T1 M6\nG1 X1 Z-1\n", &[no_shape], bounds, 0.1).is_err());
+        assert!(simulate("T2 M6\n", &[tool()], bounds, 0.1).is_err());
+        for (bounds, cell) in [
+            (bounds, 0.0),
+            (bounds, f64::NAN),
+            ([0.0, 0.0, f64::INFINITY, 1.0], 0.1),
+            ([1.0, 0.0, 0.0, 1.0], 0.1),
+            ([-1e6, -1e6, 1e6, 1e6], 0.01),
+        ] {
+            assert!(simulate("", &[tool()], bounds, cell).is_err(), "{bounds:?} {cell}");
+        }
+    }
+
+    #[test]
+    fn the_depth_check_finds_overcut_and_material_left() {
+        let hm = slot(&tool(), 0.2, [-3.0, -1.0, 3.0, 1.0], 0.05);
+        // The slot's own depth where it is, the face elsewhere: nothing to report.
+        let exact: Vec<f64> = hm.z.clone();
+        let check = hm.check_depth(&exact, 1e-6).unwrap();
+        assert_eq!(check, DepthCheck::default());
+        // A target 0.1 deep everywhere: the slot is 0.1 too deep, the rest 0.1 short.
+        let target = vec![-0.1; hm.z.len()];
+        let check = hm.check_depth(&target, 1e-6).unwrap();
+        let slot_cells = hm.z.iter().filter(|&&z| z < 0.0).count();
+        assert_eq!(check.overcut_cells, slot_cells);
+        assert_eq!(check.above_target_cells, hm.z.len() - slot_cells);
+        assert!((check.worst_overcut_mm - 0.1).abs() < 1e-9 && (check.worst_left_mm - 0.1).abs() < 1e-9);
+        let [ix, iy] = check.worst_overcut_cell.unwrap();
+        assert!(hm.z[iy * hm.nx + ix] < 0.0);
+        // NaN targets are not checked.
+        let check = hm.check_depth(&vec![f64::NAN; hm.z.len()], 1e-6).unwrap();
+        assert_eq!(check, DepthCheck::default());
+        assert!(hm.check_depth(&target[1..], 1e-6).is_err());
+    }
+
+    fn any_tool() -> impl Strategy<Value = Tool> {
+        (0usize..5, 0.1f64..3.2, 0.0f64..1.0, 5.0f64..120.0).prop_map(|(kind, d, share, angle)| match kind {
+            0 => Tool::flat(1, d),
+            1 => ball(d),
+            2 => cutter(ToolKind::Bull, d, 0.0, 0.0, (0.05 + 0.45 * share) * d),
+            3 => cutter(ToolKind::Vee, d, 0.9 * share * d, angle, 0.0),
+            _ => cutter(ToolKind::TaperedBall, d, (0.05 + 0.85 * share) * d, angle / 2.0, 0.0),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// The sweep of one straight move is the brute-force minimum over 10,000 steps: never
+        /// above it, and below it by no more than its sampling error and 1 um.
+        #[test]
+        fn one_move_matches_brute_force(
+            t in any_tool(),
+            from in (-1.0f64..1.0, -1.0f64..1.0, -1.0f64..0.5),
+            step in (-2.0f64..2.0, -2.0f64..2.0, -1.0f64..1.0),
+            shape in 0usize..4,
+            cells in proptest::collection::vec((0.0f64..1.0, 0.0f64..1.0), 24),
+        ) {
+            let from = [from.0, from.1, from.2];
+            // 0: any move, 1: level, 2: plunge, 3: short and steep.
+            let to = match shape {
+                1 => [from[0] + step.0, from[1] + step.1, from[2]],
+                2 => [from[0], from[1], from[2] + step.2],
+                3 => [from[0] + step.0 * 0.01, from[1] + step.1 * 0.01, from[2] + step.2],
+                _ => [from[0] + step.0, from[1] + step.1, from[2] + step.2],
+            };
+            let r = t.radius();
+            let (x0, y0) = (from[0].min(to[0]) - r, from[1].min(to[1]) - r);
+            let (w, h) = ((from[0] - to[0]).abs() + 2.0 * r, (from[1] - to[1]).abs() + 2.0 * r);
+            for (u, v) in cells {
+                let c = [x0 + u * w, y0 + v * h];
+                let exact = lowest(&t, from, to, c);
+                match (brute(&t, from, to, c), exact) {
+                    (Some((best, error)), Some(z)) => {
+                        prop_assert!(z <= best + 1e-9, "{:?} {c:?}: {z} above the sampled {best}", t.kind);
+                        if let Some(error) = error {
+                            prop_assert!(z >= best - error - 1e-6, "{:?} {c:?}: {z} below {best} - {error}", t.kind);
+                        }
+                    }
+                    (Some((best, _)), None) => prop_assert!(false, "{:?} {c:?}: missed, sampled {best}", t.kind),
+                    // The cutter covers c only between two samples.
+                    (None, _) => {}
+                }
+            }
+        }
     }
 }
