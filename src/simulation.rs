@@ -17,9 +17,9 @@
 //!   on the torus of a bull nose, stopped when the error it can leave is under 1e-7 mm. The
 //!   simulated cell is a point the cutter passed through, so it is never below the true
 //!   sweep, and it is above it by at most 1e-7 mm plus floating-point rounding (about 1e-12
-//!   mm). Cuts of under 1e-9 mm are ignored, a cell within 1 nm of the cutter's rim counts as
-//!   outside it (so that rounding cannot put it inside one move and outside the next), and a
-//!   move shorter than 1 nm in XY is swept as a plunge for a flat end mill.
+//!   mm). Cuts of under 1e-9 mm are ignored, a cell within 1e-9 mm of the cutter's rim counts
+//!   as outside it (so that rounding cannot put it inside one move and outside the next), and
+//!   a flat end mill's move shorter than 1e-9 mm in XY is swept as a plunge.
 //! - **Arcs** (G2/G3, helical too) are swept as chords whose ends lie on the arc and which
 //!   stray at most 0.5 um from it in XY: the die is the arc's exact sweep up to a horizontal
 //!   shift of at most 0.5 um, so floors are exact and a flank of slope `s` may be off by
