@@ -230,14 +230,18 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
 struct Unit<'a> {
     level: usize,
     region: &'a Shape,
-    holders: Vec<&'a Shape>,
+    holders: Vec<Option<&'a Shape>>,
 }
 
-/// The region of each level above `k` that holds `region` (levels are nested, so exactly
-/// one does; a region touching its holder's edge is matched by distance).
-fn holders<'a>(relief: &'a Relief, k: usize, region: &Shape) -> Vec<&'a Shape> {
+/// The region of each level above `k` that holds `region` (levels are nested, so one does; a
+/// region touching its holder's edge is matched by distance). `None` where no region's box
+/// holds the region's, which nesting rules out but rounding could bring about: no wall of that
+/// level is then near the region.
+fn holders<'a>(relief: &'a Relief, k: usize, region: &Shape) -> Vec<Option<&'a Shape>> {
     let probe = region[0][0];
     let b = geom::bounds(region.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
+    // The levels come from separate booleans on a 15 nm grid: allow a few steps of slack.
+    let slack = 1e-4;
     relief.levels[..k]
         .iter()
         .map(|level| {
@@ -246,24 +250,20 @@ fn holders<'a>(relief: &'a Relief, k: usize, region: &Shape) -> Vec<&'a Shape> {
                 .iter()
                 .filter(|s| {
                     geom::bounds(s.iter()).is_some_and(|c| {
-                        c[0] <= b[0] + 1e-6 && c[1] <= b[1] + 1e-6 && c[2] >= b[2] - 1e-6 && c[3] >= b[3] - 1e-6
+                        c[0] <= b[0] + slack && c[1] <= b[1] + slack && c[2] >= b[2] - slack && c[3] >= b[3] - slack
                     })
                 })
                 .collect();
             match candidates[..] {
-                [one] => one,
-                _ => candidates
-                    .iter()
-                    .copied()
-                    .find(|s| geom::shape_contains(s, probe))
-                    .or_else(|| {
-                        candidates.iter().copied().min_by(|a, b| {
-                            let da = geom::boundary_distance(std::slice::from_ref(*a), probe);
-                            let db = geom::boundary_distance(std::slice::from_ref(*b), probe);
-                            da.total_cmp(&db)
-                        })
+                [] => None,
+                [one] => Some(one),
+                _ => candidates.iter().copied().find(|s| geom::shape_contains(s, probe)).or_else(|| {
+                    candidates.iter().copied().min_by(|a, b| {
+                        let da = geom::boundary_distance(std::slice::from_ref(*a), probe);
+                        let db = geom::boundary_distance(std::slice::from_ref(*b), probe);
+                        da.total_cmp(&db)
                     })
-                    .unwrap_or(&level.area[0]),
+                }),
             }
         })
         .collect()
@@ -288,6 +288,7 @@ impl Unit<'_> {
         let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
         let Some(b) = geom::bounds(self.region.iter()) else { return Vec::new() };
         for (m, holder) in self.holders.iter().enumerate() {
+            let Some(holder) = holder else { continue };
             let top = if m == 0 { 0.0 } else { relief.levels[m - 1].depth_mm };
             let c = clearance(z - top);
             // The holder holds the region, so its offset by no more holds the region's.
@@ -376,7 +377,8 @@ impl Unit<'_> {
                     geom::intersect(domain, &geom::offset(&thick, reach - thin / 4.0))
                 }
             };
-            let simple = geom::simplify_contours(domain, REST_SIMPLIFY_MM);
+            // What this tool cuts to the floor: its pocketed centres grown by its reach.
+            let simple = geom::simplify_contours(&centres, REST_SIMPLIFY_MM);
             let mut all = std::mem::take(&mut reached);
             all.extend(geom::offset(&simple, reach));
             reached = geom::union(&all);
@@ -597,7 +599,8 @@ impl<'a> Cutter<'a> {
         let ramp = |points: &mut Vec<[f64; 3]>| {
             let max_laps = if self.no_plunge { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
             ramp_into(ring, z_from, z, slope, max_laps, points);
-            if self.no_plunge && points.len() == 2 && points[0][2] > points[1][2] {
+            let plunge = points.len() == 2 && points[0][..2] == points[1][..2] && points[0][2] > points[1][2];
+            if self.no_plunge && plunge {
                 return None;
             }
             let end = *points.last().expect("ramp_into emits at least one point");
