@@ -454,13 +454,13 @@ fn clusters(area: &Shapes, gap: f64) -> Vec<Shapes> {
     }
     let mut groups: Vec<Shapes> = Vec::new();
     let mut group_of: Vec<Option<usize>> = vec![None; area.len()];
-    for i in 0..area.len() {
+    for (i, shape) in area.iter().enumerate() {
         let r = root(&mut parent, i);
         let g = *group_of[r].get_or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[g].push(area[i].clone());
+        groups[g].push(shape.clone());
     }
     groups
 }

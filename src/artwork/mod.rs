@@ -757,7 +757,7 @@ fn dash_gaps_closed(style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64)
     };
     // Gaps are the odd entries; an odd-length pattern repeats twice over, so every entry is a
     // gap once.
-    let step = if style.dash_pattern.len() % 2 == 0 { 2 } else { 1 };
+    let step = if style.dash_pattern.len().is_multiple_of(2) { 2 } else { 1 };
     let skip = if step == 2 { 1 } else { 0 };
     let widest_gap = style.dash_pattern.iter().skip(skip).step_by(step).fold(0.0f64, |m, &v| m.max(v));
     (widest_gap - cap_reach) * transform_scale(transform) <= tolerance_mm
