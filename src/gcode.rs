@@ -6,6 +6,13 @@
 //! the program is returned, so a program that would raise an alarm is never written. Words
 //! are modal: a word is written only when its value changes. Comments are sanitised to
 //! letters, digits and `space . , = _ - + : /`, so names from the SVG cannot break a block.
+//!
+//! With `arcs = true` in the profile, runs of points at one Z that lie on a circle within
+//! `arc-tolerance-mm` are written as one G2/G3 block in the XY plane with incremental I and J
+//! (the profile's `program-start` selects G17, and G91.1 where the dialect needs it), at the
+//! current Z and the feed of the lines they replace. Each arc is checked against the
+//! control's arc rules after rounding and written as lines where it fails one ([`arcs`]), so
+//! no block reads as a full circle or trips a radius-mismatch alarm.
 
 use std::fmt::Write as _;
 
@@ -13,6 +20,10 @@ use crate::error::{Error, Result};
 use crate::machine::Machine;
 use crate::relief::Target;
 use crate::toolpath::{Path, Tool, Toolpaths};
+
+pub mod arcs;
+
+use arcs::{Arc, ArcLimits, Piece};
 
 /// What the program header says about the job.
 #[derive(Debug, Clone)]
@@ -108,18 +119,21 @@ pub fn sanitize_comment(text: &str, uppercase: bool) -> String {
 /// The program text with the modal state of the control.
 struct Writer<'a> {
     machine: &'a Machine,
+    /// What arcs may be written; `None`: lines only.
+    arcs: Option<ArcLimits>,
     out: String,
-    /// Last motion word (`G0`/`G1`).
+    /// Last motion word (`G0`/`G1`/`G2`/`G3`).
     motion: Option<&'static str>,
-    /// Last written X, Y, Z (rounded text) and F.
+    /// Last written X, Y, Z (rounded text).
     xyz: [Option<String>; 3],
-    /// Last rounded position as numbers, for travel checks.
+    /// Last written F (rounded text).
     feed: Option<String>,
 }
 
 impl<'a> Writer<'a> {
     fn new(machine: &'a Machine) -> Self {
-        Self { machine, out: String::new(), motion: None, xyz: [None, None, None], feed: None }
+        let arcs = ArcLimits::of(&machine.file);
+        Self { machine, arcs, out: String::new(), motion: None, xyz: [None, None, None], feed: None }
     }
 
     fn line(&mut self, text: &str) -> Result<()> {
@@ -230,14 +244,112 @@ impl<'a> Writer<'a> {
         } else {
             self.feed_to(first.map(Some), tool.feed_mm_per_min)?;
         }
-        let mut previous = first;
-        for &p in &path.points[1..] {
-            let descends = p[2] < previous[2] - 1e-9;
-            let feed = if descends { tool.plunge_mm_per_min } else { tool.feed_mm_per_min };
-            self.feed_to(p.map(Some), feed)?;
-            previous = p;
+        let points = &path.points;
+        let pieces = match &self.arcs {
+            Some(limits) => arcs::fit(points, limits),
+            None => (1..points.len()).map(Piece::Line).collect(),
+        };
+        for piece in pieces {
+            match piece {
+                Piece::Line(k) => self.segment(points[k - 1], points[k], tool)?,
+                Piece::Arc(arc) => self.arc_or_lines(&points[arc.from..=arc.to], &arc, tool, true)?,
+            }
         }
         Ok(())
+    }
+
+    /// Writes the run `arc` replaces as that arc, else (`split`) as two arcs over its halves,
+    /// else as lines.
+    fn arc_or_lines(&mut self, run: &[[f64; 3]], arc: &Arc, tool: &Tool, split: bool) -> Result<()> {
+        if self.arc(run, arc, tool.feed_mm_per_min)? {
+            return Ok(());
+        }
+        let middle = run.len() / 2;
+        let halves = [&run[..=middle], &run[middle..]];
+        match self.arcs {
+            Some(limits) if split && middle > arcs::MIN_SEGMENTS => {
+                for half in halves {
+                    match arcs::arc_over(half, &limits) {
+                        Some(arc) => self.arc_or_lines(half, &arc, tool, false)?,
+                        None => self.lines(half, tool)?,
+                    }
+                }
+                Ok(())
+            }
+            _ => self.lines(run, tool),
+        }
+    }
+
+    fn lines(&mut self, run: &[[f64; 3]], tool: &Tool) -> Result<()> {
+        for pair in run.windows(2) {
+            self.segment(pair[0], pair[1], tool)?;
+        }
+        Ok(())
+    }
+
+    /// A straight cutting move from `from` to `to`: at the plunge feed where it descends.
+    fn segment(&mut self, from: [f64; 3], to: [f64; 3], tool: &Tool) -> Result<()> {
+        let descends = to[2] < from[2] - 1e-9;
+        let feed = if descends { tool.plunge_mm_per_min } else { tool.feed_mm_per_min };
+        self.feed_to(to.map(Some), feed)
+    }
+
+    /// Writes `arc` over `run` as one G2/G3 block from the control's rounded position, at its
+    /// Z. `Ok(false)`, with nothing written, where the arc fails a rule of [`arcs::block`], leaves
+    /// the Z, the travel or the line length: the caller then writes the run as lines.
+    fn arc(&mut self, run: &[[f64; 3]], arc: &Arc, feed: f64) -> Result<bool> {
+        let Some(limits) = self.arcs else { return Ok(false) };
+        let file = &self.machine.file;
+        let value = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
+        let (Some(x), Some(y), Some(z)) = (value(&self.xyz[0]), value(&self.xyz[1]), self.xyz[2].as_deref()) else {
+            return Ok(false);
+        };
+        let Some(end) = run.last() else { return Ok(false) };
+        if !end[2].is_finite() || number(end[2], file.decimals) != z {
+            return Ok(false);
+        }
+        let Some(block) = arcs::block([x, y], run, arc, &limits, file.decimals) else { return Ok(false) };
+        let [x0, y0, x1, y1] = block.bounds;
+        let inside = |v: f64, [min, max]: [f64; 2]| v >= min && v <= max;
+        if !(inside(x0, file.travel_x_mm)
+            && inside(x1, file.travel_x_mm)
+            && inside(y0, file.travel_y_mm)
+            && inside(y1, file.travel_y_mm))
+        {
+            return Ok(false);
+        }
+        if feed > file.max_feed_mm_per_min {
+            return Err(Error::Limit(format!(
+                "feed {feed} mm/min is above the machine's {}",
+                file.max_feed_mm_per_min
+            )));
+        }
+        let motion = if block.clockwise { "G2" } else { "G3" };
+        let mut line = String::new();
+        if self.motion != Some(motion) {
+            line.push_str(motion);
+        }
+        for (axis, text) in block.end.iter().enumerate() {
+            if self.xyz[axis].as_deref() != Some(text.as_str()) {
+                let _ = write!(line, " {}{}", ["X", "Y"][axis], text);
+            }
+        }
+        let _ = write!(line, " I{} J{}", block.ij[0], block.ij[1]);
+        let feed_text = number(feed, file.feed_decimals);
+        if self.feed.as_deref() != Some(feed_text.as_str()) {
+            let _ = write!(line, " F{feed_text}");
+        }
+        let line = line.trim_start();
+        if line.len() > file.max_line_length {
+            return Ok(false);
+        }
+        self.line(line)?;
+        self.motion = Some(motion);
+        let [x_text, y_text] = block.end;
+        self.xyz[0] = Some(x_text);
+        self.xyz[1] = Some(y_text);
+        self.feed = Some(feed_text);
+        Ok(true)
     }
 
     fn retract(&mut self) -> Result<()> {
@@ -342,5 +454,224 @@ mod tests {
     #[test]
     fn comments_cannot_close_early() {
         assert_eq!(sanitize_comment("a(b)c;d\ne", true), "A_B_C_D_E");
+    }
+
+    use crate::toolpath::Operation;
+    use proptest::prelude::*;
+
+    /// The built-in LinuxCNC profile with `arcs` and other keys set.
+    fn machine(arcs: bool, keys: &[(&str, &str)]) -> Machine {
+        let (_, text) = crate::machine::BUILT_IN[1];
+        let text: String = text
+            .lines()
+            .map(|line| match keys.iter().find(|(key, _)| line.starts_with(&format!("{key} ="))) {
+                Some((key, value)) => format!("{key} = {value}\n"),
+                None if line.starts_with("arcs =") => format!("arcs = {arcs}\n"),
+                None => format!("{line}\n"),
+            })
+            .collect();
+        Machine::from_toml("linuxcnc", &text).unwrap()
+    }
+
+    fn arc_blocks(program: &str) -> Vec<&str> {
+        program.lines().filter(|l| l.contains(" I") && l.contains(" J")).collect()
+    }
+
+    fn program(paths: Vec<Path>, machine: &Machine) -> String {
+        let operations = vec![Operation { tool: Tool::flat(1, 1.0), depth_mm: 0.2, paths }];
+        let info = ProgramInfo { title: "test".into(), target: Target::Die };
+        emit(&Toolpaths { operations, warnings: Vec::new() }, machine, &info).unwrap()
+    }
+
+    /// One move of a program: straight, or an arc about `center` (radius from the start)
+    /// turning `sweep` radians, counter-clockwise positive.
+    #[derive(Debug)]
+    struct Move {
+        from: [f64; 3],
+        to: [f64; 3],
+        arc: Option<([f64; 2], f64)>,
+        feed: f64,
+    }
+
+    /// Reads the motion blocks of a program written by [`emit`].
+    fn moves(program: &str) -> Vec<Move> {
+        let (mut at, mut motion, mut feed, mut out) = ([0.0, 0.0, 50.0], 0, 0.0, Vec::new());
+        for line in program.lines().filter(|l| !l.starts_with(['(', '%', 'T'])) {
+            let (mut to, mut ij) = (at, [0.0, 0.0]);
+            for word in line.split_whitespace() {
+                let (letter, value) = word.split_at(1);
+                let value: f64 = value.parse().unwrap();
+                match letter {
+                    "G" if [0.0, 1.0, 2.0, 3.0].contains(&value) => motion = value as u8,
+                    "X" => to[0] = value,
+                    "Y" => to[1] = value,
+                    "Z" => to[2] = value,
+                    "I" => ij[0] = value,
+                    "J" => ij[1] = value,
+                    "F" => feed = value,
+                    _ => {}
+                }
+            }
+            if to == at && motion < 2 {
+                continue;
+            }
+            let arc = (motion >= 2).then(|| {
+                let c = [at[0] + ij[0], at[1] + ij[1]];
+                let a0 = (at[1] - c[1]).atan2(at[0] - c[0]);
+                let a1 = (to[1] - c[1]).atan2(to[0] - c[0]);
+                let turn = (a1 - a0).rem_euclid(std::f64::consts::TAU);
+                (c, if motion == 2 { turn - std::f64::consts::TAU } else { turn })
+            });
+            out.push(Move { from: at, to, arc, feed });
+            at = to;
+        }
+        out
+    }
+
+    /// Distance from `p` to the path a move cuts, with the radius of an arc going from the
+    /// radius at its start to the radius at its end as LinuxCNC interpolates it.
+    fn distance(p: [f64; 3], m: &Move) -> f64 {
+        let d = |a: [f64; 3], b: [f64; 3]| (a[0] - b[0]).hypot(a[1] - b[1]).hypot(a[2] - b[2]);
+        match m.arc {
+            None => {
+                let ab = [m.to[0] - m.from[0], m.to[1] - m.from[1], m.to[2] - m.from[2]];
+                let len2 = ab.iter().map(|v| v * v).sum::<f64>();
+                let t = if len2 > 0.0 {
+                    ((0..3).map(|k| (p[k] - m.from[k]) * ab[k]).sum::<f64>() / len2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                d(p, [m.from[0] + t * ab[0], m.from[1] + t * ab[1], m.from[2] + t * ab[2]])
+            }
+            Some((c, sweep)) => {
+                let r0 = (m.from[0] - c[0]).hypot(m.from[1] - c[1]);
+                let r1 = (m.to[0] - c[0]).hypot(m.to[1] - c[1]);
+                let a0 = (m.from[1] - c[1]).atan2(m.from[0] - c[0]);
+                let along =
+                    (sweep.signum() * ((p[1] - c[1]).atan2(p[0] - c[0]) - a0)).rem_euclid(std::f64::consts::TAU);
+                let ends = d(p, m.from).min(d(p, m.to));
+                if along > sweep.abs() {
+                    return ends;
+                }
+                let r = r0 + (r1 - r0) * along / sweep.abs();
+                let radial = ((p[0] - c[0]).hypot(p[1] - c[1]) - r).abs();
+                radial.hypot(p[2] - m.from[2]).min(ends)
+            }
+        }
+    }
+
+    /// Whether every point of every path lies within `tolerance` of the program's moves.
+    fn assert_follows(paths: &[Path], program: &str, tolerance: f64) {
+        let moves = moves(program);
+        for p in paths.iter().flat_map(|path| &path.points) {
+            let best = moves.iter().map(|m| distance(*p, m)).fold(f64::INFINITY, f64::min);
+            assert!(best <= tolerance, "{p:?} is {best} mm from the program");
+        }
+    }
+
+    fn ring(center: [f64; 2], r: f64, from_deg: f64, step_deg: f64, n: usize, z: f64) -> Vec<[f64; 3]> {
+        (0..n)
+            .map(|k| {
+                let a = (from_deg + step_deg * k as f64).to_radians();
+                [center[0] + r * a.cos(), center[1] + r * a.sin(), z]
+            })
+            .collect()
+    }
+
+    /// A helix down to -0.2 then a lap, and a rounded square: the shapes the planner makes.
+    fn typical_paths() -> Vec<Path> {
+        let mut helix = ring([1.0, 1.0], 0.2, 0.0, 360.0 / 32.0, 65, 0.0);
+        for (k, p) in helix.iter_mut().enumerate() {
+            p[2] = -0.2 * (k as f64 / 32.0).min(1.0);
+        }
+        let mut square = Vec::new();
+        for (corner, c) in [[2.0, 2.0], [-2.0, 2.0], [-2.0, -2.0], [2.0, -2.0]].into_iter().enumerate() {
+            square.extend(ring(c, 0.4, 90.0 * corner as f64, 90.0 / 13.0, 14, -0.2));
+        }
+        square.push(square[0]);
+        vec![Path { retract: true, points: helix }, Path { retract: false, points: square }]
+    }
+
+    #[test]
+    fn arcs_replace_circular_runs_at_the_same_z_and_feed() {
+        let paths = typical_paths();
+        let with = program(paths.clone(), &machine(true, &[]));
+        let without = program(paths.clone(), &machine(false, &[]));
+        assert!(arc_blocks(&without).is_empty());
+        let arcs = arc_blocks(&with);
+        // Two half laps of the helix at the floor and the four corners of the square.
+        assert_eq!(arcs.len(), 6, "{with}");
+        assert!(arcs.iter().all(|l| !l.contains('Z')), "{arcs:?}");
+        assert!(with.lines().count() < without.lines().count() - 60);
+        for m in moves(&with).iter().filter(|m| m.arc.is_some()) {
+            assert_eq!(m.feed, 200.0);
+            assert!(m.arc.is_some_and(|(_, sweep)| sweep.abs() <= std::f64::consts::PI + 1e-9));
+        }
+        // Lines within the rounding of the points, arcs within the fit tolerance and one unit.
+        assert_follows(&paths, &without, 0.0008);
+        assert_follows(&paths, &with, 0.002);
+    }
+
+    #[test]
+    fn an_arc_that_would_round_to_a_full_circle_is_written_as_lines() {
+        // A 0.3 um circle: its ends round onto each other, so the run stays G1 (and the G1
+        // blocks that round to no move are dropped).
+        let tiny = machine(true, &[("arc-min-chord-mm", "0.0"), ("arc-min-radius-mm", "0.00001")]);
+        let points = ring([0.5, 0.5], 0.0003, 0.0, 30.0, 10, -0.1);
+        let text = program(vec![Path { retract: true, points }], &tiny);
+        assert!(arc_blocks(&text).is_empty(), "{text}");
+        // With 6 decimals the same circle is arcs.
+        let fine = machine(true, &[("arc-min-chord-mm", "0.0"), ("arc-min-radius-mm", "0.00001"), ("decimals", "6")]);
+        let points = ring([0.5, 0.5], 0.0003, 0.0, 30.0, 10, -0.1);
+        assert!(!arc_blocks(&program(vec![Path { retract: true, points }], &fine)).is_empty());
+    }
+
+    #[test]
+    fn half_laps_that_round_over_the_sweep_limit_are_split() {
+        // Laps of 32 segments: greedily two arcs of exactly 180 degrees, which rounding
+        // pushes over the limit about half the time.
+        let paths: Vec<Path> = (0..40)
+            .map(|k| {
+                let c = [0.1237 * f64::from(k), -0.0731 * f64::from(k)];
+                Path {
+                    retract: true,
+                    points: ring(c, 0.15 + 0.001 * f64::from(k), 7.0 * f64::from(k), 11.25, 33, -0.1),
+                }
+            })
+            .collect();
+        let text = program(paths.clone(), &machine(true, &[]));
+        let blocks = arc_blocks(&text);
+        assert!(blocks.len() > 80, "{} arcs", blocks.len());
+        let flat_lines =
+            moves(&text).iter().filter(|m| m.arc.is_none() && m.from[2] == -0.1 && m.to[2] == -0.1).count();
+        assert!(flat_lines < 40, "{} arcs, {flat_lines} lines", blocks.len());
+        assert_follows(&paths, &text, 0.002);
+    }
+
+    proptest! {
+        /// Noisy circular runs with straight parts: every point of the toolpath is within the
+        /// arc tolerance plus one unit of the last decimal of the program's moves.
+        #[test]
+        fn every_point_is_within_tolerance_of_the_program(
+            r in 0.05f64..8.0,
+            step_deg in 1.0f64..12.0,
+            noise in prop::collection::vec(-0.0012f64..0.0012, 4..60),
+            kinks in prop::collection::vec(0usize..60, 0..3),
+        ) {
+            let mut points = ring([0.3, -0.2], r, 0.0, step_deg, noise.len(), -0.1);
+            for (p, dr) in points.iter_mut().zip(&noise) {
+                let (x, y) = (p[0] - 0.3, p[1] + 0.2);
+                let k = (r + dr) / r;
+                (p[0], p[1]) = (0.3 + x * k, -0.2 + y * k);
+            }
+            for kink in kinks {
+                if let Some(p) = points.get_mut(kink) {
+                    p[0] += 0.05;
+                }
+            }
+            let paths = vec![Path { retract: true, points }];
+            let text = program(paths.clone(), &machine(true, &[]));
+            assert_follows(&paths, &text, 0.002);
+        }
     }
 }

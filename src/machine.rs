@@ -56,10 +56,59 @@ pub struct MachineFile {
     pub tool_change: Vec<String>,
     /// Lines at the end of the program.
     pub program_end: Vec<String>,
+    /// Write G2/G3 arcs where the toolpath is circular (`program-start` must select G17);
+    /// without the key, lines only.
+    #[serde(default)]
+    pub arcs: bool,
+    /// Largest distance between an arc and the points and chords it replaces.
+    #[serde(default = "default_arc_tolerance")]
+    pub arc_tolerance_mm: f64,
+    /// Largest sweep of one arc, in degrees (below 360).
+    #[serde(default = "default_arc_max_sweep")]
+    pub arc_max_sweep_deg: f64,
+    /// Shortest distance between the start and end of an arc.
+    #[serde(default = "default_arc_min_chord")]
+    pub arc_min_chord_mm: f64,
+    /// Smallest arc radius.
+    #[serde(default = "default_arc_min_radius")]
+    pub arc_min_radius_mm: f64,
+    /// Largest arc radius.
+    #[serde(default = "default_arc_max_radius")]
+    pub arc_max_radius_mm: f64,
+    /// Largest difference the control accepts between the radii to an arc's start and end,
+    /// after rounding.
+    #[serde(default = "default_arc_radius_tolerance")]
+    pub arc_radius_tolerance_mm: f64,
 }
 
 fn default_program_digits() -> usize {
     4
+}
+
+// Arc defaults: the most cautious of the values in the domain reference (§4.1, §4.2).
+
+fn default_arc_tolerance() -> f64 {
+    0.001
+}
+
+fn default_arc_max_sweep() -> f64 {
+    180.0
+}
+
+fn default_arc_min_chord() -> f64 {
+    0.25
+}
+
+fn default_arc_min_radius() -> f64 {
+    0.01
+}
+
+fn default_arc_max_radius() -> f64 {
+    1000.0
+}
+
+fn default_arc_radius_tolerance() -> f64 {
+    0.002
 }
 
 /// A validated machine profile.
@@ -119,6 +168,25 @@ impl Machine {
                 return bad(key, "must be [min, max] with min < max");
             }
         }
+        for (key, value, min, max) in [
+            ("arc-tolerance-mm", file.arc_tolerance_mm, 0.0, 0.1),
+            ("arc-max-sweep-deg", file.arc_max_sweep_deg, 0.0, 359.0),
+            ("arc-min-radius-mm", file.arc_min_radius_mm, 0.0, f64::INFINITY),
+            ("arc-radius-tolerance-mm", file.arc_radius_tolerance_mm, 0.0, 1.0),
+        ] {
+            if !(value > min && value <= max) {
+                return bad(key, &format!("must be above {min} and at most {max}"));
+            }
+        }
+        if !(file.arc_min_chord_mm >= 0.0 && file.arc_min_chord_mm.is_finite()) {
+            return bad("arc-min-chord-mm", "must be a number of at least 0");
+        }
+        if !(file.arc_max_radius_mm > file.arc_min_radius_mm && file.arc_max_radius_mm.is_finite()) {
+            return bad("arc-max-radius-mm", "must be a number above arc-min-radius-mm");
+        }
+        if file.arcs && !file.program_start.iter().any(|line| selects_g17(line)) {
+            return bad("arcs", "arcs are in the XY plane: program-start must select it with G17");
+        }
         if file.clearance_z_mm > file.travel_z_mm[1] {
             return bad("clearance-z-mm", "is above the Z travel");
         }
@@ -142,6 +210,16 @@ impl Machine {
     }
 }
 
+/// Whether a block holds the word G17 (not G170, G17.1).
+fn selects_g17(line: &str) -> bool {
+    let line = line.to_ascii_uppercase();
+    line.match_indices("G17").any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + 3..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphabetic()) && !after.is_some_and(|c| c.is_ascii_digit() || c == '.')
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +237,27 @@ mod tests {
         let text = BUILT_IN[0].1.replace("max-rpm", "max-rmp");
         let err = Machine::from_toml("x", &text).unwrap_err().to_string();
         assert!(err.contains("max-rmp") && err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn arcs_need_g17_and_sane_limits() {
+        let text = BUILT_IN[1].1.replace("G17 ", "");
+        let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+        assert!(err.contains("G17"), "{err}");
+        Machine::from_toml("x", &text.replace("arcs = true", "arcs = false")).unwrap();
+        for (from, to) in [
+            ("arc-max-sweep-deg = 180.0", "arc-max-sweep-deg = 360.0"),
+            ("arc-tolerance-mm = 0.001", "arc-tolerance-mm = 0.0"),
+            ("arc-max-radius-mm = 1000.0", "arc-max-radius-mm = 0.001"),
+            ("arc-min-chord-mm = 0.01", "arc-min-chord-mm = -1.0"),
+        ] {
+            let text = BUILT_IN[1].1.replace(from, to);
+            assert_ne!(text, BUILT_IN[1].1, "{from}");
+            let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+            assert!(err.contains(from.split(' ').next().unwrap()), "{err}");
+        }
+        assert!(selects_g17("G0 G17 G90") && selects_g17("g17") && selects_g17("G90G17"));
+        assert!(!selects_g17("G170") && !selects_g17("G17.1") && !selects_g17("G90 (NO G) G1"));
     }
 
     #[test]

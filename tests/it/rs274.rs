@@ -1,5 +1,5 @@
 //! Every program of the `linuxcnc` profile parses in LinuxCNC's own interpreter, `rs274`
-//! (Debian package linuxcnc-uspace; `.ci/run` installs it).
+//! (Debian package linuxcnc-uspace; `.ci/run` installs it), G2/G3 arcs included.
 
 use std::process::Command;
 
@@ -9,6 +9,7 @@ use crate::util::{engrave, CASES};
 fn linuxcnc_programs_parse_in_rs274() {
     let dir = tempfile::tempdir().expect("temp dir");
     let table = dir.path().join("tool.tbl");
+    let mut arcs = 0;
     for case in CASES {
         let engraving = engrave(case, "linuxcnc");
         let tools: String = engraving
@@ -40,5 +41,7 @@ fn linuxcnc_programs_parse_in_rs274() {
             complaints.join("\n")
         );
         assert!(text.contains("PROGRAM_END"), "{}: rs274 did not reach the end", case.sample);
+        arcs += text.matches("ARC_FEED").count();
     }
+    assert!(arcs > 0, "no program has an arc: the G2/G3 blocks went untested");
 }
