@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 use crate::machine::Machine;
 use crate::relief::Target;
-use crate::toolpath::{Path, Tool, Toolpaths};
+use crate::toolpath::{Path, Tool, ToolKind, Toolpaths};
 
 pub mod arcs;
 
@@ -184,8 +184,15 @@ impl<'a> Writer<'a> {
                 .map(|o| o.depth_mm)
                 .fold(0.0, f64::max);
             let t = &op.tool;
+            let shape = match t.kind {
+                ToolKind::Flat | ToolKind::Ball => String::new(),
+                ToolKind::Bull => format!(" R={}", number(t.corner_radius_mm, 3)),
+                ToolKind::Vee | ToolKind::TaperedBall => {
+                    format!(" TIP={} A={}", number(t.tip_diameter_mm, 3), number(t.included_angle_deg, 3))
+                }
+            };
             self.comment(&format!(
-                "T{} D={} {} ZMIN={} S{} F{}",
+                "T{} D={} {}{shape} ZMIN={} S{} F{}",
                 t.number,
                 number(t.diameter_mm, 3),
                 t.kind.name(),
@@ -480,7 +487,7 @@ mod tests {
     fn program(paths: Vec<Path>, machine: &Machine) -> String {
         let operations = vec![Operation { tool: Tool::flat(1, 1.0), depth_mm: 0.2, paths }];
         let info = ProgramInfo { title: "test".into(), target: Target::Die };
-        emit(&Toolpaths { operations, warnings: Vec::new() }, machine, &info).unwrap()
+        emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new() }, machine, &info).unwrap()
     }
 
     /// One move of a program: straight, or an arc about `center` (radius from the start)

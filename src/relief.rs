@@ -374,7 +374,7 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
         let kinds = [
             // A round tool always leaves its radius in an inside corner: only a piece longer
             // than the tool or larger than a tool-radius square is a feature it cannot cut.
-            (narrow, format!("narrower than the {d} mm tool: stays uncut"), d, (d / 2.0).powi(2)),
+            (narrow, format!("narrower than the {d:.3} mm tool: stays uncut"), d, (d / 2.0).powi(2)),
             // A wall is long; the tip of a sharp stock corner is not a wall.
             (thin, format!("wall thinner than {min_wall_mm} mm between pockets"), 2.0 * min_wall_mm, f64::INFINITY),
         ];

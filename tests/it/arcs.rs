@@ -53,19 +53,23 @@ fn arcs_cut_what_the_lines_cut() {
     let (a, l) = (&a.heightmap, &l.heightmap);
     // Where the depths differ, the arcs moved a wall by less than one cell: each depth lies
     // within the range of depths the other die has within one cell.
-    let (mut differ, mut cut, mut moved) = (0usize, 0usize, Vec::new());
+    let (mut cut, mut moved) = (0usize, Vec::new());
     for iy in 0..a.ny {
         for ix in 0..a.nx {
             let k = iy * a.nx + ix;
             cut += usize::from(a.z[k] < -Z_EPS);
-            if (a.z[k] - l.z[k]).abs() > Z_EPS {
-                differ += 1;
-                if !near(l, ix, iy, a.z[k]) || !near(a, ix, iy, l.z[k]) {
-                    moved.push(a.cell_center(ix, iy));
-                }
+            if (a.z[k] - l.z[k]).abs() > Z_EPS && (!near(l, ix, iy, a.z[k]) || !near(a, ix, iy, l.z[k])) {
+                moved.push(a.cell_center(ix, iy));
             }
         }
     }
     assert!(moved.is_empty(), "{} cells differ by more than one cell, e.g. at {:?}", moved.len(), moved[0]);
-    assert!(differ * 500 < cut, "{differ} of {cut} cut cells differ");
+    // Beyond rounding, the arcs may move the path sideways by the arc tolerance plus rounding
+    // (0.002 mm), which on a tool's flank of slope s moves the surface by 0.002 s in depth:
+    // 0.011 mm on a 20 degree V-bit's.
+    // (Vertical walls, where a sideways move shows only at the wall, are the check above.)
+    let steepest = tools.iter().filter(|t| t.kind.is_tapered()).map(|t| 1.0 / t.half_angle().tan()).fold(0.0, f64::max);
+    let flank_eps = Z_EPS + 0.002 * steepest;
+    let far: Vec<usize> = (0..a.z.len()).filter(|&k| (a.z[k] - l.z[k]).abs() > flank_eps).collect();
+    assert!(far.len() * 500 < cut, "{} of {cut} cut cells differ by more than {flank_eps} mm", far.len());
 }

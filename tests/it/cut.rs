@@ -67,10 +67,8 @@ fn cut_stays_inside_each_level_and_reaches_its_depth() {
 
             // Where the smallest tool fits with its whole height clear of the level's own wall
             // (a lower bound of where it physically reaches), the plan reaches.
-            let smallest = tools
-                .iter()
-                .min_by(|a, b| a.floor_radius(0.005).total_cmp(&b.floor_radius(0.005)))
-                .expect("a tool");
+            let smallest =
+                tools.iter().min_by(|a, b| a.floor_radius(0.005).total_cmp(&b.floor_radius(0.005))).expect("a tool");
             let clearance = smallest.wall_clearance(level.depth_mm, job.toolpath.draft_deg.to_radians());
             let fits = geom::offset(&geom::offset(&level.area, -clearance), smallest.floor_radius(0.005));
             let missed = geom::difference(&fits, &geom::offset(reached, job.toolpath.rest_thicker_than_mm));

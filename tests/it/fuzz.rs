@@ -9,7 +9,7 @@
 //!   crash that is not a panic (an abort, a stack overflow, the OOM killer) leaves its input.
 //! - A panicking input, once shrunk, is in `<target>/tmp/fuzz-panic.svg`: minimise it by hand
 //!   if needed and save it in `tests/fuzz/crashes/` for [`crashes_do_not_panic`].
-//! - A case still running after `MEDALCAM_FUZZ_CASE_SECS` (default 60) is a hang: its input
+//! - A case still running after `MEDALCAM_FUZZ_CASE_SECS` (default 300: the 40 mm medal seed at its own size takes tens of seconds on a loaded machine) is a hang: its input
 //!   is copied to `<target>/tmp/fuzz-hang.svg` and the process exits with code 3.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -403,7 +403,7 @@ fn path_numbers(d: &str) -> impl Iterator<Item = f64> + '_ {
 }
 
 /// Starts a thread that ends the process when one case runs longer than
-/// `MEDALCAM_FUZZ_CASE_SECS` (default 60): a hang cannot fail a test any other way. Returns
+/// `MEDALCAM_FUZZ_CASE_SECS` (default 300: the 40 mm medal seed at its own size takes tens of seconds on a loaded machine): a hang cannot fail a test any other way. Returns
 /// the start time of the running case (`None` between runs), for the test to update.
 fn watchdog() -> &'static Mutex<Option<Instant>> {
     static CASE_STARTED: OnceLock<Mutex<Option<Instant>>> = OnceLock::new();
@@ -413,7 +413,7 @@ fn watchdog() -> &'static Mutex<Option<Instant>> {
         Mutex::new(None)
     });
     if first {
-        let limit = std::env::var("MEDALCAM_FUZZ_CASE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        let limit = std::env::var("MEDALCAM_FUZZ_CASE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
             let running = case_started.lock().ok().and_then(|c| c.map(|c| c.elapsed())).unwrap_or_default();
