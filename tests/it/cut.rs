@@ -38,28 +38,13 @@ fn cut_stays_inside_each_level_and_reaches_its_depth() {
         let mut top = 0.0;
         for (level, reached) in levels.iter().zip(&engraving.toolpaths.reached) {
             let at = format!("{} level {} mm", case.sample, level.depth_mm);
-            let inside = hm.coverage(&level.area);
-            // Cells farther in than the whole wall's lean: no distance to compute.
-            let past_wall = hm.coverage(&geom::offset(&level.area, -(level.depth_mm - top) * draft));
             let must_reach = hm.coverage(&geom::offset(reached, -EDGE_BAND_MM));
-            let (mut overcut, mut shy, mut worst) = (0usize, 0usize, 0.0f64);
-            for iy in 0..hm.ny {
-                for ix in 0..hm.nx {
-                    let k = iy * hm.nx + ix;
-                    let depth = -hm.z[k];
-                    if depth > top + Z_EPS && !(inside[k] && past_wall[k]) {
-                        // How far the wall, leaning back by the draft, is crossed.
-                        let d = geom::boundary_distance(&level.area, hm.cell_center(ix, iy));
-                        let inset = if inside[k] { d } else { -d };
-                        let lean = (depth.min(level.depth_mm) - top - Z_EPS).max(0.0) * draft;
-                        let crossed = lean - inset;
-                        worst = worst.max(crossed);
-                        overcut += usize::from(crossed > OVERCUT_MM);
-                    }
-                    if must_reach[k] {
-                        reach_cells += 1;
-                        shy += usize::from(depth < level.depth_mm - Z_EPS);
-                    }
+            let (overcut, worst) = crate::util::overcut(hm, &level.area, top, level.depth_mm, draft, OVERCUT_MM, Z_EPS);
+            let mut shy = 0usize;
+            for (k, &reach) in must_reach.iter().enumerate() {
+                if reach {
+                    reach_cells += 1;
+                    shy += usize::from(-hm.z[k] < level.depth_mm - Z_EPS);
                 }
             }
             assert_eq!(overcut, 0, "{at}: {overcut} cells cut past the level's wall, worst {worst:.4} mm");

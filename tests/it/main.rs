@@ -6,6 +6,7 @@ mod cut;
 mod determinism;
 mod fuzz;
 mod golden;
+mod gouge;
 mod relief;
 mod render;
 mod rs274;

@@ -54,3 +54,37 @@ pub fn first_difference(expected: &str, actual: &str) -> String {
         a.len()
     )
 }
+
+/// Cells of `hm` cut below `top` (by more than `z_eps`) past the wall of the level `area`
+/// whose floor is at `depth`, the wall leaning back by `draft` (tan of the draft angle) from
+/// `top` down: how many cross it by more than `overcut_mm` sideways, and the worst crossing.
+pub fn overcut(
+    hm: &medalcam::simulation::Heightmap,
+    area: &medalcam::geom::Shapes,
+    top: f64,
+    depth: f64,
+    draft: f64,
+    overcut_mm: f64,
+    z_eps: f64,
+) -> (usize, f64) {
+    use medalcam::geom;
+    let inside = hm.coverage(area);
+    // Cells farther in than the whole wall's lean: no distance to compute.
+    let past_wall = hm.coverage(&geom::offset(area, -(depth - top) * draft));
+    let (mut count, mut worst) = (0usize, 0.0f64);
+    for iy in 0..hm.ny {
+        for ix in 0..hm.nx {
+            let k = iy * hm.nx + ix;
+            let cut = -hm.z[k];
+            if cut > top + z_eps && !(inside[k] && past_wall[k]) {
+                let d = geom::boundary_distance(area, hm.cell_center(ix, iy));
+                let inset = if inside[k] { d } else { -d };
+                let lean = (cut.min(depth) - top - z_eps).max(0.0) * draft;
+                let crossed = lean - inset;
+                worst = worst.max(crossed);
+                count += usize::from(crossed > overcut_mm);
+            }
+        }
+    }
+    (count, worst)
+}

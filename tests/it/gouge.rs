@@ -1,0 +1,108 @@
+//! The gouge invariant over generated reliefs: whatever the regions, levels, tools and draft,
+//! the program, simulated with the true tool shapes, never cuts past a level's drafted wall
+//! by more than the tolerance and never deeper than the deepest level.
+
+use medalcam::geom::{self, Shape};
+use medalcam::relief::{Level, Relief, Target};
+use medalcam::simulation::simulate;
+use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
+use medalcam::Progress;
+use proptest::prelude::*;
+
+const CELL_MM: f64 = 0.02;
+const OVERCUT_MM: f64 = 0.01;
+const Z_EPS: f64 = 0.0051;
+
+fn circle(c: [f64; 2], r: f64) -> Shape {
+    vec![(0..96)
+        .map(|i| f64::from(i) * std::f64::consts::TAU / 96.0)
+        .map(|a| [c[0] + r * a.cos(), c[1] + r * a.sin()])
+        .collect()]
+}
+
+fn rect(c: [f64; 2], w: f64, h: f64) -> Shape {
+    vec![vec![[c[0] - w, c[1] - h], [c[0] + w, c[1] - h], [c[0] + w, c[1] + h], [c[0] - w, c[1] + h]]]
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    let c = [-3.0..3.0f64, -3.0..3.0f64];
+    prop_oneof![
+        (c.clone(), 0.2..2.5f64).prop_map(|(c, r)| circle(c, r)),
+        (c, 0.1..2.5f64, 0.1..2.5f64).prop_map(|(c, w, h)| rect(c, w, h)),
+    ]
+}
+
+fn tool(kind: usize, number: u32) -> Tool {
+    let base = Tool::flat(number, 1.0);
+    match kind {
+        0 => Tool::flat(number, 1.0),
+        1 => Tool::flat(number, 0.4),
+        2 => Tool { kind: ToolKind::Ball, diameter_mm: 0.8, corner_radius_mm: 0.4, stepover_mm: 0.1, ..base },
+        3 => Tool { kind: ToolKind::Bull, corner_radius_mm: 0.2, ..base },
+        4 => Tool {
+            kind: ToolKind::Vee,
+            diameter_mm: 3.0,
+            tip_diameter_mm: 0.1,
+            included_angle_deg: 20.0,
+            stepover_mm: 0.04,
+            stepdown_mm: 0.05,
+            ..base
+        },
+        _ => Tool {
+            kind: ToolKind::TaperedBall,
+            diameter_mm: 2.0,
+            tip_diameter_mm: 0.2,
+            included_angle_deg: 20.0,
+            stepover_mm: 0.04,
+            stepdown_mm: 0.05,
+            ..base
+        },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn no_tool_cuts_past_a_drafted_wall(
+        outer in prop::collection::vec(shape(), 1..3),
+        inner in shape(),
+        depths in (0.05..0.3f64, 0.02..0.2f64),
+        kinds in prop::collection::vec(0..6usize, 1..3),
+        draft_deg in prop_oneof![Just(0.0), Just(5.0), Just(10.0)],
+    ) {
+        let top = geom::union(&outer);
+        let deep = geom::intersect(&top, &vec![inner]);
+        let mut levels = vec![Level { depth_mm: depths.0, area: top.clone() }];
+        if !deep.is_empty() {
+            levels.push(Level { depth_mm: depths.0 + depths.1, area: deep });
+        }
+        let relief = Relief {
+            target: Target::Die,
+            placement: kurbo::Affine::IDENTITY,
+            regions: Vec::new(),
+            levels,
+            blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
+        };
+        let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1)).collect();
+        let mut options = ToolpathOptions::new(tools.clone());
+        options.draft_deg = draft_deg;
+        let Ok(toolpaths) = toolpath::plan(&relief, &options, &Progress::hidden()) else {
+            return Ok(()); // no tool fits anywhere
+        };
+        let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built-in").expect("valid");
+        let info = medalcam::gcode::ProgramInfo { title: "gouge".into(), target: Target::Die };
+        let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits");
+        let sim = simulate(&program, &tools, [-6.0, -6.0, 6.0, 6.0], CELL_MM).expect("simulates");
+        prop_assert_eq!(sim.rapid_cuts, 0);
+        let draft = draft_deg.to_radians().tan();
+        let mut above = 0.0;
+        for level in &relief.levels {
+            let (count, worst) =
+                crate::util::overcut(&sim.heightmap, &level.area, above, level.depth_mm, draft, OVERCUT_MM, Z_EPS);
+            prop_assert_eq!(count, 0, "level {}: worst crossing {} mm", level.depth_mm, worst);
+            above = level.depth_mm;
+        }
+        let deepest = sim.heightmap.z.iter().copied().fold(0.0, f64::min);
+        prop_assert!(-deepest <= above + Z_EPS, "cut to {} below the deepest level {}", -deepest, above);
+    }
+}
