@@ -146,5 +146,34 @@ fn simulate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engrave, import, relief, simulate);
+/// Issue 5's figures: pocketing every level of the 40 mm medal with one 0.2 mm flat tool at
+/// 0.08 mm stepover, on 1 and 2 threads, and the full default three-tool job.
+fn toolpath(c: &mut Criterion) {
+    let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+    let mut group = c.benchmark_group("toolpath");
+    group.sample_size(10);
+    let file = JobFile::from_toml(
+        "draft-deg = 0\nwall-allowance-mm = 0\nfloor-allowance-mm = 0\n\
+         [[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 0.2\nstepover = 0.4\n",
+    )
+    .expect("job");
+    for (name, job) in [("pocket-0.2mm", job_with(&file, 40.0)), ("default-job", job(40.0))] {
+        let artwork = medalcam::artwork::import(&svg, &job.import).expect("imports");
+        let relief = medalcam::relief::build(&artwork, &job.relief).expect("relief");
+        let threads: &[usize] = if name == "default-job" { &[2] } else { &[1, 2] };
+        for &n in threads {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("pool");
+            group.bench_function(format!("medal-40mm/{name}/{n}-threads"), |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        medalcam::toolpath::plan(&relief, &job.toolpath, &Progress::hidden()).expect("plans")
+                    })
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engrave, import, relief, simulate, toolpath);
 criterion_main!(benches);
