@@ -163,12 +163,14 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     };
     let draft = options.draft_deg.to_radians();
     // Every region of every level, with the regions of the shallower levels that hold it.
+    let bounds: Vec<Vec<Option<[f64; 4]>>> =
+        relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
     let units: Vec<Unit> = relief
         .levels
         .iter()
         .enumerate()
         .flat_map(|(k, level)| level.area.iter().map(move |region| (k, region)))
-        .map(|(k, region)| Unit { level: k, region, holders: holders(relief, k, region) })
+        .map(|(k, region)| Unit { level: k, region, holders: holders(relief, &bounds, k, region) })
         .collect();
     let bar = progress.stage("toolpaths", (units.len() * 2) as u64);
     // Where each tool's centre may go at each region's floor, all in one parallel pass.
@@ -237,22 +239,32 @@ struct Unit<'a> {
 /// region touching its holder's edge is matched by distance). `None` where no region's box
 /// holds the region's, which nesting rules out but rounding could bring about: no wall of that
 /// level is then near the region.
-fn holders<'a>(relief: &'a Relief, k: usize, region: &Shape) -> Vec<Option<&'a Shape>> {
+///
+/// `bounds[m][i]` is the box of region i of level m.
+fn holders<'a>(
+    relief: &'a Relief,
+    bounds: &[Vec<Option<[f64; 4]>>],
+    k: usize,
+    region: &Shape,
+) -> Vec<Option<&'a Shape>> {
     let probe = region[0][0];
     let b = geom::bounds(region.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
     // The levels come from separate booleans on a 15 nm grid: allow a few steps of slack.
     let slack = 1e-4;
     relief.levels[..k]
         .iter()
-        .map(|level| {
+        .zip(bounds)
+        .map(|(level, boxes)| {
             let candidates: Vec<&Shape> = level
                 .area
                 .iter()
-                .filter(|s| {
-                    geom::bounds(s.iter()).is_some_and(|c| {
+                .zip(boxes)
+                .filter(|(_, c)| {
+                    c.is_some_and(|c| {
                         c[0] <= b[0] + slack && c[1] <= b[1] + slack && c[2] >= b[2] - slack && c[3] >= b[3] - slack
                     })
                 })
+                .map(|(s, _)| s)
                 .collect();
             match candidates[..] {
                 [] => None,
