@@ -146,8 +146,12 @@ fn simulate(c: &mut Criterion) {
     group.finish();
 }
 
-/// Issue 5's figures: pocketing every level of the 40 mm medal with one 0.2 mm flat tool at
-/// 0.08 mm stepover, on 1 and 2 threads, and the full default three-tool job.
+/// Issue 5's figures, on the 40 mm medal with one 0.2 mm flat tool at 0.08 mm stepover:
+/// - `regions-0.2mm`: its 161 regions (the paint-flattened artwork, one depth each), each
+///   pocketed to empty as one 0.05 mm level: the offset loop of deps.md section 3 (b);
+/// - `pocket-0.2mm`: the whole relief, every region of every nested level (480 of them, 2.7
+///   times the area), as `engrave` cuts it;
+/// - `default-job`: the full default three-tool job.
 fn toolpath(c: &mut Criterion) {
     let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
     let mut group = c.benchmark_group("toolpath");
@@ -157,9 +161,15 @@ fn toolpath(c: &mut Criterion) {
          [[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 0.2\nstepover = 0.4\n",
     )
     .expect("job");
-    for (name, job) in [("pocket-0.2mm", job_with(&file, 40.0)), ("default-job", job(40.0))] {
+    for (name, job) in
+        [("regions-0.2mm", job_with(&file, 40.0)), ("pocket-0.2mm", job_with(&file, 40.0)), ("default-job", job(40.0))]
+    {
         let artwork = medalcam::artwork::import(&svg, &job.import).expect("imports");
-        let relief = medalcam::relief::build(&artwork, &job.relief).expect("relief");
+        let mut relief = medalcam::relief::build(&artwork, &job.relief).expect("relief");
+        if name == "regions-0.2mm" {
+            let area = relief.regions.iter().flat_map(|r| r.area.clone()).collect();
+            relief.levels = vec![medalcam::relief::Level { depth_mm: 0.05, area }];
+        }
         let threads: &[usize] = if name == "default-job" { &[2] } else { &[1, 2] };
         for &n in threads {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("pool");

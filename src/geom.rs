@@ -253,6 +253,107 @@ pub fn shape_contains_segment(shape: &[Contour], a: Point, b: Point) -> bool {
     })
 }
 
+/// A shape's edges sorted into horizontal bands, for containment queries that look only at
+/// the edges near the query instead of every edge.
+///
+/// Its answers are exactly those of [`shape_contains`] and [`shape_contains_segment`]: a band
+/// holds every edge whose y-range meets it, the band of a y value is a monotone function of
+/// it, and the same predicates run on the edges found.
+#[derive(Debug, Clone)]
+pub struct ShapeIndex {
+    edges: Vec<[Point; 2]>,
+    /// `bands[k]..bands[k + 1]` is band k's range of `members`.
+    bands: Vec<u32>,
+    members: Vec<u32>,
+    y0: f64,
+    /// Bands per mm.
+    scale: f64,
+    /// Number of bands.
+    count: usize,
+}
+
+impl ShapeIndex {
+    /// Indexes the edges of every contour of `shape`.
+    #[must_use]
+    pub fn new(shape: &[Contour]) -> Self {
+        let edges: Vec<[Point; 2]> =
+            shape.iter().flat_map(|c| (0..c.len()).map(move |i| [c[i], c[(i + 1) % c.len()]])).collect();
+        let (y0, y1) = edges.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), e| {
+            (lo.min(e[0][1]).min(e[1][1]), hi.max(e[0][1]).max(e[1][1]))
+        });
+        // About four edges a band; the ranges are kept finite for empty or flat shapes.
+        let count = (edges.len() / 4).clamp(1, 1 << 16);
+        let height = if y1 > y0 { y1 - y0 } else { 1.0 };
+        let y0 = if y0.is_finite() { y0 } else { 0.0 };
+        let mut index = Self { edges, bands: Vec::new(), members: Vec::new(), y0, scale: count as f64 / height, count };
+        let mut counts = vec![0u32; count + 1];
+        for e in &index.edges {
+            let (lo, hi) = index.band_range(e[0][1], e[1][1]);
+            for k in lo..=hi {
+                counts[k + 1] += 1;
+            }
+        }
+        for k in 0..count {
+            counts[k + 1] += counts[k];
+        }
+        let mut next = counts.clone();
+        index.members = vec![0; counts[count] as usize];
+        for (i, e) in index.edges.iter().enumerate() {
+            let (lo, hi) = index.band_range(e[0][1], e[1][1]);
+            for slot in &mut next[lo..=hi] {
+                index.members[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+        index.bands = counts;
+        index
+    }
+
+    fn band(&self, y: f64) -> usize {
+        let last = self.count - 1;
+        let b = ((y - self.y0) * self.scale).floor();
+        if b.is_nan() || b <= 0.0 {
+            0
+        } else {
+            (b as usize).min(last)
+        }
+    }
+
+    fn band_range(&self, ya: f64, yb: f64) -> (usize, usize) {
+        (self.band(ya.min(yb)), self.band(ya.max(yb)))
+    }
+
+    fn band_edges(&self, k: usize) -> impl Iterator<Item = &[Point; 2]> {
+        let range = self.bands[k] as usize..self.bands[k + 1] as usize;
+        self.members[range].iter().map(|&i| &self.edges[i as usize])
+    }
+
+    /// Whether `p` lies inside the shape: [`shape_contains`].
+    #[must_use]
+    pub fn contains(&self, p: Point) -> bool {
+        if self.edges.is_empty() {
+            return false;
+        }
+        let mut inside = false;
+        for &[[xj, yj], [xi, yi]] in self.band_edges(self.band(p[1])) {
+            if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+
+    /// Whether the whole segment `a`-`b` lies inside the shape: [`shape_contains_segment`].
+    #[must_use]
+    pub fn contains_segment(&self, a: Point, b: Point) -> bool {
+        if !self.contains(a) || !self.contains(b) {
+            return false;
+        }
+        let (lo, hi) = self.band_range(a[1], b[1]);
+        (lo..=hi).all(|k| self.band_edges(k).all(|&[c, d]| !segments_intersect(a, b, c, d)))
+    }
+}
+
 /// Bounding box `[min_x, min_y, max_x, max_y]` of some contours, or `None` when empty.
 #[must_use]
 pub fn bounds<'a>(contours: impl IntoIterator<Item = &'a Contour>) -> Option<[f64; 4]> {
@@ -303,6 +404,37 @@ mod tests {
         let simple = simplify_contours(&vec![vec![dense]], 1e-4);
         assert_eq!(simple[0][0].len(), 4);
         assert!((shapes_area(&simple) - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn shape_index_answers_as_the_plain_predicates() {
+        // A 60-point star with a square hole, queried at points on a lattice that hits its
+        // vertices and edges exactly as well as points between them.
+        let star: Contour = (0..60)
+            .map(|k| {
+                let a = std::f64::consts::TAU * f64::from(k) / 60.0;
+                let r = if k % 2 == 0 { 4.0 } else { 2.5 };
+                [(r * a.cos() * 64.0).round() / 64.0, (r * a.sin() * 64.0).round() / 64.0]
+            })
+            .collect();
+        let mut hole = square(-1.0, -1.0, 2.0);
+        hole.reverse();
+        let shape = vec![star, hole];
+        let index = ShapeIndex::new(&shape);
+        let lattice: Vec<Point> =
+            (-18..=18).flat_map(|i| (-18..=18).map(move |j| [f64::from(i) / 4.0, f64::from(j) / 4.0])).collect();
+        for &p in &lattice {
+            assert_eq!(index.contains(p), shape_contains(&shape, p), "{p:?}");
+        }
+        let mut differing = 0;
+        for (i, &a) in lattice.iter().enumerate().step_by(7) {
+            for &b in lattice.iter().skip(i % 13).step_by(11) {
+                let plain = shape_contains_segment(&shape, a, b);
+                assert_eq!(index.contains_segment(a, b), plain, "{a:?} {b:?}");
+                differing += usize::from(plain);
+            }
+        }
+        assert!(differing > 100, "the queries include segments inside: {differing}");
     }
 
     #[test]

@@ -391,9 +391,8 @@ impl Unit<'_> {
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach.
             let simple = geom::simplify_contours(&centres, REST_SIMPLIFY_MM);
-            let mut all = std::mem::take(&mut reached);
-            all.extend(geom::offset(&simple, reach));
-            reached = geom::union(&all);
+            let grown = geom::offset(&simple, reach);
+            reached = geom::union(&[reached, grown].concat());
             plans.push(self.pocket(relief, options, tool, domain, centres));
         }
         UnitPlan { plans, reached }
@@ -516,13 +515,12 @@ fn cutting_order(rings: &[Ring], roots: &[usize]) -> Vec<usize> {
 }
 
 /// Builds the paths of one region, keeping track of where the tool is.
-struct Cutter<'a> {
+struct Cutter {
     paths: Vec<Path>,
     /// Tool position and whether everything around it at its depth is already cleared.
     at: Option<([f64; 3], bool)>,
-    /// Where the tool centre may go at every depth cut; `None`: unknown, so every path is
-    /// reached from above.
-    domain: Option<&'a Shapes>,
+    /// Where the tool centre may go at every depth cut, indexed for the link and helix checks.
+    domain: Vec<geom::ShapeIndex>,
     /// Longest link allowed through uncut material.
     max_slot_mm: f64,
     /// Whether a straight plunge is forbidden (tools under 1 mm): a ring with no room to ramp
@@ -532,9 +530,10 @@ struct Cutter<'a> {
     skipped: usize,
 }
 
-impl<'a> Cutter<'a> {
-    fn new(domain: &'a Shapes, max_slot_mm: f64, no_plunge: bool) -> Self {
-        Self { paths: Vec::new(), at: None, domain: Some(domain), max_slot_mm, no_plunge, skipped: 0 }
+impl Cutter {
+    fn new(domain: &Shapes, max_slot_mm: f64, no_plunge: bool) -> Self {
+        let domain = domain.iter().map(|s| geom::ShapeIndex::new(s)).collect();
+        Self { paths: Vec::new(), at: None, domain, max_slot_mm, no_plunge, skipped: 0 }
     }
 
     /// Cuts every ring once at depth `z`, entering from the floor at `z_from`.
@@ -558,18 +557,15 @@ impl<'a> Cutter<'a> {
     /// floor at `z_from` and ramp down from there.
     fn link(&self, first: Point, z_from: f64, z: f64) -> Option<bool> {
         let (p, cleared) = self.at?;
-        let inside = self.domain?.iter().any(|s| geom::shape_contains_segment(s, [p[0], p[1]], first));
-        if !inside {
-            return None;
-        }
         let length = dist([p[0], p[1]], first);
-        if (p[2] - z).abs() < 1e-9 && (cleared || length <= self.max_slot_mm) {
-            Some(false)
+        let link = if (p[2] - z).abs() < 1e-9 && (cleared || length <= self.max_slot_mm) {
+            false
         } else if cleared && (p[2] - z_from).abs() < 1e-9 {
-            Some(true)
+            true
         } else {
-            None
-        }
+            return None;
+        };
+        self.domain.iter().any(|s| s.contains_segment([p[0], p[1]], first)).then_some(link)
     }
 
     fn ring(&mut self, mut ring: Contour, z_from: f64, z: f64, ramp_slope: f64) {
@@ -621,7 +617,6 @@ impl<'a> Cutter<'a> {
         if perimeter * MIN_RING_LAPS_BEFORE_HELIX >= needed {
             return ramp(&mut points);
         }
-        let Some(domain) = self.domain else { return ramp(&mut points) };
         let n = ring.len() as f64;
         let center = [ring.iter().map(|p| p[0]).sum::<f64>() / n, ring.iter().map(|p| p[1]).sum::<f64>() / n];
         for fraction in HELIX_DIAMETER_FRACTIONS {
@@ -634,7 +629,7 @@ impl<'a> Cutter<'a> {
                 .collect();
             let fits = (0..circle.len()).all(|k| {
                 let (a, b) = (circle[k], circle[(k + 1) % circle.len()]);
-                domain.iter().any(|s| geom::shape_contains_segment(s, a, b))
+                self.domain.iter().any(|s| s.contains_segment(a, b))
             });
             if fits {
                 helix(&circle, z_from, z, slope, &mut points);
