@@ -165,12 +165,17 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     // Every region of every level, with the regions of the shallower levels that hold it.
     let bounds: Vec<Vec<Option<[f64; 4]>>> =
         relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
+    let areas: Vec<Vec<f64>> = relief
+        .levels
+        .iter()
+        .map(|l| l.area.iter().map(|s| geom::shapes_area(std::slice::from_ref(s))).collect())
+        .collect();
     let units: Vec<Unit> = relief
         .levels
         .iter()
         .enumerate()
-        .flat_map(|(k, level)| level.area.iter().map(move |region| (k, region)))
-        .map(|(k, region)| Unit { level: k, region, holders: holders(relief, &bounds, k, region) })
+        .flat_map(|(k, level)| level.area.iter().enumerate().map(move |(i, region)| (k, i, region)))
+        .map(|(k, i, region)| Unit::new(relief, &bounds, &areas, k, i, region))
         .collect();
     let bar = progress.stage("toolpaths", (units.len() * 2) as u64);
     // Where each tool's centre may go at each region's floor, all in one parallel pass.
@@ -227,12 +232,47 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     Ok(Toolpaths { operations, warnings, reached })
 }
 
-/// One region of one level, with the region of every shallower level that holds it
-/// (`holders[m]` for level m < `level`).
+/// One region of one level, with the walls around it: the region of every shallower level
+/// that holds it and has walls of its own (`holders[m]` for level m < `level`).
 struct Unit<'a> {
     level: usize,
     region: &'a Shape,
     holders: Vec<Option<&'a Shape>>,
+    /// The shallowest level with this very region: where the region's own wall starts.
+    wall_level: usize,
+}
+
+/// Nested regions whose areas differ by no more than this, in mm², are the same region.
+const SAME_REGION_MM2: f64 = 1e-9;
+
+impl<'a> Unit<'a> {
+    /// Region `i` of level `k`, with its holders (`bounds` and `areas` of every region of every
+    /// level). A region often goes through several levels unchanged (a letter cut deeper than
+    /// the field around it): such a holder's walls are the region's own, only taller, and a
+    /// run of equal holders is one wall from the shallowest level down.
+    fn new(
+        relief: &'a Relief,
+        bounds: &[Vec<Option<[f64; 4]>>],
+        areas: &[Vec<f64>],
+        k: usize,
+        i: usize,
+        region: &'a Shape,
+    ) -> Self {
+        let found = holders(relief, bounds, k, region);
+        let same = |a: f64, b: f64| (a - b).abs() <= SAME_REGION_MM2;
+        let mut wall_level = k;
+        while wall_level > 0 && found[wall_level - 1].is_some_and(|h| same(areas[wall_level - 1][h], areas[k][i])) {
+            wall_level -= 1;
+        }
+        let holders = (0..k)
+            .map(|m| {
+                let h = found[m]?;
+                let taller = m > 0 && found[m - 1].is_some_and(|g| same(areas[m - 1][g], areas[m][h]));
+                (m < wall_level && !taller).then(|| &relief.levels[m].area[h])
+            })
+            .collect();
+        Self { level: k, region, holders, wall_level }
+    }
 }
 
 /// The region of each level above `k` that holds `region` (levels are nested, so one does; a
@@ -241,12 +281,7 @@ struct Unit<'a> {
 /// level is then near the region.
 ///
 /// `bounds[m][i]` is the box of region i of level m.
-fn holders<'a>(
-    relief: &'a Relief,
-    bounds: &[Vec<Option<[f64; 4]>>],
-    k: usize,
-    region: &Shape,
-) -> Vec<Option<&'a Shape>> {
+fn holders(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], k: usize, region: &Shape) -> Vec<Option<usize>> {
     let probe = region[0][0];
     let b = geom::bounds(region.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
     // The levels come from separate booleans on a 15 nm grid: allow a few steps of slack.
@@ -255,24 +290,23 @@ fn holders<'a>(
         .iter()
         .zip(bounds)
         .map(|(level, boxes)| {
-            let candidates: Vec<&Shape> = level
-                .area
+            let candidates: Vec<usize> = boxes
                 .iter()
-                .zip(boxes)
+                .enumerate()
                 .filter(|(_, c)| {
                     c.is_some_and(|c| {
                         c[0] <= b[0] + slack && c[1] <= b[1] + slack && c[2] >= b[2] - slack && c[3] >= b[3] - slack
                     })
                 })
-                .map(|(s, _)| s)
+                .map(|(i, _)| i)
                 .collect();
             match candidates[..] {
                 [] => None,
                 [one] => Some(one),
-                _ => candidates.iter().copied().find(|s| geom::shape_contains(s, probe)).or_else(|| {
-                    candidates.iter().copied().min_by(|a, b| {
-                        let da = geom::boundary_distance(std::slice::from_ref(*a), probe);
-                        let db = geom::boundary_distance(std::slice::from_ref(*b), probe);
+                _ => candidates.iter().copied().find(|&i| geom::shape_contains(&level.area[i], probe)).or_else(|| {
+                    candidates.iter().copied().min_by(|&a, &b| {
+                        let da = geom::boundary_distance(std::slice::from_ref(&level.area[a]), probe);
+                        let db = geom::boundary_distance(std::slice::from_ref(&level.area[b]), probe);
                         da.total_cmp(&db)
                     })
                 }),
@@ -295,9 +329,10 @@ impl Unit<'_> {
     /// where h is how far the wall's top is above `z`: the region's own wall and those of its
     /// holders. Erosions compose, so each wall is one offset of its region.
     fn domain(&self, relief: &Relief, z: f64, clearance: impl Fn(f64) -> f64) -> Shapes {
-        let own = clearance(z - self.top(relief));
-        let region = vec![self.region.clone()];
-        let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
+        let wall_top = if self.wall_level == 0 { 0.0 } else { relief.levels[self.wall_level - 1].depth_mm };
+        let own = clearance(z - wall_top);
+        let region = std::slice::from_ref(self.region);
+        let mut domain = if own > 0.0 { geom::offset(&region.to_vec(), -own) } else { region.to_vec() };
         let Some(b) = geom::bounds(self.region.iter()) else { return Vec::new() };
         for (m, holder) in self.holders.iter().enumerate() {
             let Some(holder) = holder else { continue };
@@ -371,18 +406,23 @@ impl Unit<'_> {
                 continue;
             }
             let reach = tool.floor_radius(tol);
+            let thin = options.rest_thicker_than_mm;
+            // Dilations of dense outlines are slow (every segment's piece overlaps its
+            // neighbours'): simplify what rest machining dilates by a quarter of the rest
+            // threshold. The reach is then known within that, the rest remains a sliver of
+            // at most that where it is underestimated, and what a later tool misses stays
+            // thinner than the threshold (at most 3/4 of it, see below).
+            let coarse = (thin / 4.0).max(REST_SIMPLIFY_MM);
             let centres = if j == 0 {
                 domain.clone()
             } else {
                 let cavity = cavity.get_or_insert_with(|| self.domain(relief, floor, |h| h * draft.tan()));
                 let rest = geom::difference(cavity, &reached);
-                let thin = options.rest_thicker_than_mm;
                 let thick = if thin > 0.0 { geom::offset(&geom::offset(&rest, -thin / 2.0), thin / 2.0) } else { rest };
-                // Dilations of dense outlines are slow (every segment's piece overlaps its
-                // neighbours'): simplify first, far within the rest threshold.
-                let thick = geom::simplify_contours(&thick, REST_SIMPLIFY_MM);
+                let thick = geom::simplify_contours(&thick, coarse);
                 // Centres whose floor reaches the rest, less a quarter of the threshold: what
-                // that misses is thinner than the threshold.
+                // that misses is thinner than the threshold, with the two simplifications
+                // (the reach overestimated, the rest underestimated, each by a quarter).
                 if thick.is_empty() {
                     Vec::new()
                 } else {
@@ -390,7 +430,7 @@ impl Unit<'_> {
                 }
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach.
-            let simple = geom::simplify_contours(&centres, REST_SIMPLIFY_MM);
+            let simple = geom::simplify_contours(&centres, coarse);
             let grown = geom::offset(&simple, reach);
             reached = geom::union(&[reached, grown].concat());
             plans.push(self.pocket(relief, options, tool, domain, centres));
@@ -492,8 +532,8 @@ fn offset_rings(centres: Shapes, first_step: f64, stepover: f64) -> (Vec<Ring>, 
     (rings, roots)
 }
 
-/// Simplification of the outlines rest machining dilates, in mm: what it misses is far below
-/// the rest threshold, and the tool-centre domain it is cut to stays exact.
+/// Least simplification of the outlines rest machining dilates, in mm (a quarter of the rest
+/// threshold when that is more): the tool-centre domain the rest is cut to stays exact.
 const REST_SIMPLIFY_MM: f64 = 0.001;
 
 /// Simplification of each ring before the next is offset from it, in mm.
