@@ -430,10 +430,13 @@ impl Unit<'_> {
                 }
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach.
-            let simple = geom::simplify_contours(&centres, coarse);
-            let grown = geom::offset(&simple, reach);
+            // The passes and the reach are independent: on a large region each is a long job.
+            let (plan, grown) = rayon::join(
+                || self.pocket(relief, options, tool, domain, &centres),
+                || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
+            );
             reached = geom::union(&[reached, grown].concat());
-            plans.push(self.pocket(relief, options, tool, domain, centres));
+            plans.push(plan);
         }
         UnitPlan { plans, reached }
     }
@@ -445,7 +448,7 @@ impl Unit<'_> {
         options: &ToolpathOptions,
         tool: &Tool,
         domain: &Shapes,
-        centres: Shapes,
+        centres: &Shapes,
     ) -> RegionPlan {
         let floor = relief.levels[self.level].depth_mm;
         let top = self.top(relief);
@@ -453,7 +456,7 @@ impl Unit<'_> {
         let allowance = options.wall_allowance_mm;
         // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
         let stepover = tool.stepover_mm.min(1.9 * reach);
-        let (rings, roots) = offset_rings(centres, allowance, stepover);
+        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover);
         let finish_order = cutting_order(&rings, &roots);
         let rough_roots: Vec<usize> =
             if allowance > 0.0 { roots.iter().flat_map(|&r| rings[r].children.clone()).collect() } else { roots };
