@@ -26,7 +26,8 @@ pub(crate) const MAX_ELEMENTS: usize = 2_000_000;
 /// The largest magnitude of a number in path data (`d`), in user units. svgtypes turns an arc
 /// into cubics in proportion to the sixth root of its size and hands them out with
 /// `Vec::remove(0)`: an arc near 1e38 units takes hours inside usvg's parse. No artwork
-/// needs a coordinate of a thousand kilometres.
+/// needs a coordinate of a thousand kilometres. (`check_path_data` skips parsing numbers of
+/// nine integer digits or fewer, which are below this.)
 pub(crate) const MAX_PATH_NUMBER: f64 = 1e9;
 
 /// Refuses, with [`Error::Svg`], input over [`MAX_BYTES`], any entity declaration, element
@@ -190,24 +191,35 @@ fn check_path_data(svg: &[u8], at: usize, tag: &[u8]) -> Result<()> {
             }
             let start = j;
             j += usize::from(matches!(value[j], b'-' | b'+'));
+            while j < value.len() && value[j] == b'0' {
+                j += 1;
+            }
+            let significant = j;
             while j < value.len() && value[j].is_ascii_digit() {
                 j += 1;
             }
+            // Nine integer digits or fewer and no exponent: below 1e9 without parsing.
+            let short = j - significant <= 9;
             if value.get(j) == Some(&b'.') {
                 j += 1;
                 while j < value.len() && value[j].is_ascii_digit() {
                     j += 1;
                 }
             }
+            let mut exponent = false;
             if matches!(value.get(j), Some(b'e' | b'E')) {
                 let mut e = j + 1;
                 e += usize::from(matches!(value.get(e), Some(b'-' | b'+')));
                 if value.get(e).is_some_and(u8::is_ascii_digit) {
+                    exponent = true;
                     j = e;
                     while j < value.len() && value[j].is_ascii_digit() {
                         j += 1;
                     }
                 }
+            }
+            if short && !exponent {
+                continue;
             }
             let literal = std::str::from_utf8(&value[start..j]).unwrap_or("");
             let v = literal.parse::<f64>().unwrap_or(0.0);
@@ -363,16 +375,21 @@ mod tests {
     #[test]
     fn huge_path_data_numbers_are_refused() {
         let path = |d: &str| format!(r#"<svg xmlns="http://www.w3.org/2000/svg"><path id="a" d='{d}'/></svg>"#);
-        for d in
-            ["M0 0 L 2e9 0", "M-2,-3.5e38 A0.5,0.5 0 0 1 -2.5,-2", "M0 0h99999999999", "M0 0 L1e309 0", "M0-1.5E+10z"]
-        {
+        for d in [
+            "M0 0 L 2e9 0",
+            "M-2,-3.5e38 A0.5,0.5 0 0 1 -2.5,-2",
+            "M0 0h99999999999",
+            "M0 0 L1e309 0",
+            "M0-1.5E+10z",
+            "M0 0 L 1000000000.5 0",
+        ] {
             let r = reason(path(d).as_bytes());
             assert!(r.starts_with("number") && r.contains("in `d`") && r.contains("beyond ±1e9"), "{d}: {r}");
         }
         let scaled = br#"<svg xmlns="http://www.w3.org/2000/svg"><text transform="scale(1e30)">A</text></svg>"#;
         assert!(reason(scaled).contains("in `transform`"), "{}", reason(scaled));
         // Compact syntax, exponents within range and other attributes pass.
-        for d in ["M10-20A5.5.3-4 010-.1", "M1e9 -1e9 L.5e-300 1E+8z", "M 0 0 l 1 1 e 5"] {
+        for d in ["M10-20A5.5.3-4 010-.1", "M1e9 -1e9 L.5e-300 1E+8z", "M 0 0 l 1 1 e 5", "M0 00000999999999.9z"] {
             check(path(d).as_bytes()).unwrap_or_else(|e| panic!("{d}: {e}"));
         }
         check(br#"<svg data-d="1e30" x="1e30"><path dd="1e30" d="M0 0"/></svg>"#).expect("only d is checked");

@@ -120,9 +120,8 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let missing_fonts = Arc::new(Mutex::new(Vec::new()));
     let usvg_options = usvg_options(Arc::clone(&missing_fonts), &options.fonts);
     // usvg is not panic-free on hostile input (found by fuzzing: a 1e-30 pattern tile);
-    // a panic inside it is this file's error, not a crash.
-    let parsed =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| usvg::Tree::from_str(&tagged, &usvg_options)));
+    // a panic inside it is this file's error, not a crash, and prints nothing.
+    let parsed = quietly(|| usvg::Tree::from_str(&tagged, &usvg_options));
     let tree = match parsed {
         Ok(tree) => tree.map_err(|e| Error::Svg(e.to_string()))?,
         Err(_) => return Err(Error::Svg("the SVG parser failed on this file".into())),
@@ -169,6 +168,29 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         viewport: visible.area,
         warnings: importer.warnings,
     })
+}
+
+thread_local! {
+    /// Whether this thread is inside [`quietly`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err` without the panic message on stderr. The panic hook
+/// installed for this (once per process) hands every other panic to the hook it replaced.
+fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result
 }
 
 /// A `<pattern>` whose enclosing element names it in a fill or stroke it would inherit

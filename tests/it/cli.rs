@@ -241,3 +241,14 @@ fn font_dir_adds_fonts() {
     let missing = medalcam(&["inspect", "text.svg", "--font-dir", "nope"], dir.path());
     assert_error(&missing, &["nope"]);
 }
+
+#[test]
+fn a_panic_inside_the_svg_parser_is_one_clean_error() {
+    // The file makes usvg panic (found by fuzzing); the panic is caught and prints nothing.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let crash = root().join("tests/fuzz/crashes/usvg-panic-tiny-pattern.svg");
+    std::fs::copy(crash, dir.path().join("art.svg")).expect("copy");
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas"], dir.path());
+    assert_error(&output, &["art.svg", "the SVG parser failed"]);
+    assert!(!dir.path().join("art.nc").exists(), "no partial output");
+}
