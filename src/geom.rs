@@ -175,14 +175,17 @@ pub fn contour_contains(contour: &[Point], p: Point) -> bool {
     let mut inside = false;
     let mut j = n.wrapping_sub(1);
     for i in 0..n {
-        let [xi, yi] = contour[i];
-        let [xj, yj] = contour[j];
-        if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
+        inside ^= crosses_ray(p, contour[j], contour[i]);
         j = i;
     }
     inside
+}
+
+/// Whether the edge from `from` to `to` crosses the ray from `p` towards +x: the crossing
+/// test of [`contour_contains`] and [`ShapeIndex::contains`].
+fn crosses_ray(p: Point, from: Point, to: Point) -> bool {
+    let ([xj, yj], [xi, yi]) = (from, to);
+    (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi
 }
 
 /// Whether `p` lies inside the shape (inside its outer contour and outside every hole).
@@ -334,13 +337,7 @@ impl ShapeIndex {
         if self.edges.is_empty() {
             return false;
         }
-        let mut inside = false;
-        for &[[xj, yj], [xi, yi]] in self.band_edges(self.band(p[1])) {
-            if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
-                inside = !inside;
-            }
-        }
-        inside
+        self.band_edges(self.band(p[1])).fold(false, |inside, &[from, to]| inside ^ crosses_ray(p, from, to))
     }
 
     /// Whether the whole segment `a`-`b` lies inside the shape: [`shape_contains_segment`].

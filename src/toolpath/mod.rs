@@ -318,26 +318,20 @@ fn holders(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], k: usize, region: 
 impl Unit<'_> {
     /// The top of this unit's level: the floor of the level above, or the die face.
     fn top(&self, relief: &Relief) -> f64 {
-        if self.level == 0 {
-            0.0
-        } else {
-            relief.levels[self.level - 1].depth_mm
-        }
+        level_top(relief, self.level)
     }
 
     /// The points at least `clearance(h)` inside every wall around the unit at depth `z`,
     /// where h is how far the wall's top is above `z`: the region's own wall and those of its
     /// holders. Erosions compose, so each wall is one offset of its region.
     fn domain(&self, relief: &Relief, z: f64, clearance: impl Fn(f64) -> f64) -> Shapes {
-        let wall_top = if self.wall_level == 0 { 0.0 } else { relief.levels[self.wall_level - 1].depth_mm };
-        let own = clearance(z - wall_top);
-        let region = std::slice::from_ref(self.region);
-        let mut domain = if own > 0.0 { geom::offset(&region.to_vec(), -own) } else { region.to_vec() };
+        let own = clearance(z - level_top(relief, self.wall_level));
+        let region = vec![self.region.clone()];
+        let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
         let Some(b) = geom::bounds(self.region.iter()) else { return Vec::new() };
         for (m, holder) in self.holders.iter().enumerate() {
             let Some(holder) = holder else { continue };
-            let top = if m == 0 { 0.0 } else { relief.levels[m - 1].depth_mm };
-            let c = clearance(z - top);
+            let c = clearance(z - level_top(relief, m));
             // The holder holds the region, so its offset by no more holds the region's.
             if c <= own + 1e-9 || domain.is_empty() {
                 continue;
@@ -356,6 +350,11 @@ impl Unit<'_> {
         }
         domain
     }
+}
+
+/// The top of level `k`: the floor of the level above, or the die face.
+fn level_top(relief: &Relief, k: usize) -> f64 {
+    k.checked_sub(1).map_or(0.0, |above| relief.levels[above].depth_mm)
 }
 
 /// The counter-clockwise rectangle `[min_x, min_y, max_x, max_y]`.
@@ -400,19 +399,19 @@ impl Unit<'_> {
         // What the tools so far reach at the floor.
         let mut reached: Shapes = Vec::new();
         let mut plans = Vec::with_capacity(tools.len());
+        let thin = options.rest_thicker_than_mm;
+        // Dilations of dense outlines are slow (every segment's piece overlaps its
+        // neighbours'): simplify what rest machining dilates by a quarter of the rest
+        // threshold. The reach is then known within that, the rest remains a sliver of at most
+        // that where it is underestimated, and what a later tool misses stays thinner than the
+        // threshold (at most 3/4 of it, see below).
+        let coarse = (thin / 4.0).max(REST_SIMPLIFY_MM);
         for (j, (tool, domain)) in tools.iter().zip(domains).enumerate() {
             if domain.is_empty() {
                 plans.push(RegionPlan::default());
                 continue;
             }
             let reach = tool.floor_radius(tol);
-            let thin = options.rest_thicker_than_mm;
-            // Dilations of dense outlines are slow (every segment's piece overlaps its
-            // neighbours'): simplify what rest machining dilates by a quarter of the rest
-            // threshold. The reach is then known within that, the rest remains a sliver of
-            // at most that where it is underestimated, and what a later tool misses stays
-            // thinner than the threshold (at most 3/4 of it, see below).
-            let coarse = (thin / 4.0).max(REST_SIMPLIFY_MM);
             let centres = if j == 0 {
                 domain.clone()
             } else {
