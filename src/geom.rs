@@ -38,9 +38,10 @@ pub const ROUND_JOIN_STEP: f64 = 0.1265;
 /// micron offset only adds vertices, which make later booleans slow.
 pub const JOIN_SAG_MM: f64 = 0.000_25;
 
-/// The arc step of round joins for an offset of `distance` mm.
-fn join_step(distance: f64) -> f64 {
-    let relative = JOIN_SAG_MM / distance.abs().max(1e-12);
+/// The arc step of round joins for an offset of `distance` mm whose joins may sag by
+/// `sag` mm.
+fn join_step(distance: f64, sag: f64) -> f64 {
+    let relative = sag / distance.abs().max(1e-12);
     if relative <= 0.002 {
         ROUND_JOIN_STEP
     } else {
@@ -101,11 +102,27 @@ pub fn difference(a: &Shapes, b: &Shapes) -> Shapes {
 /// (deps.md section 4.3): simplify between them.
 #[must_use]
 pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
+    offset_with_sag(shapes, distance, JOIN_SAG_MM)
+}
+
+/// [`offset`] with round joins that sag by at most 0.2 % of the distance or `sag` mm.
+fn offset_with_sag(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
     if shapes.is_empty() {
         return Vec::new();
     }
-    let style = OutlineStyle::new(distance).line_join(LineJoin::Round(join_step(distance)));
+    let style = OutlineStyle::new(distance).line_join(LineJoin::Round(join_step(distance, sag)));
     shapes.outline_fixed_scale(&style, GRID_SCALE).unwrap_or_default()
+}
+
+/// Erodes shapes so that every point of the result is at least `distance` mm inside them,
+/// with round joins that sag by at most 0.2 % of the distance or `sag` mm: [`offset`] by
+/// enough more than `distance` to make up for the sag. The result misses at most twice that
+/// sag of the exact erosion.
+#[must_use]
+pub fn erode_within(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
+    // The joins at offset d sag by at most max(0.002 d, sag), which is at most 0.002 d + sag:
+    // at d = (distance + sag) / 0.998 what is left is distance.
+    offset_with_sag(shapes, -(distance + sag) / (1.0 - 0.002), sag)
 }
 
 /// Removes vertices of closed contours that lie within `tolerance` of the simplified outline

@@ -2,8 +2,11 @@
 //!
 //! Guarantees of the output: every cutting position keeps the tool (a flat end mill of radius
 //! r) inside the level's area: the tool centre stays on offsets of the area by at least r,
-//! computed from the area itself (never offsets of offsets), with round joins inscribed in
-//! the exact offset by at most 0.2 % of the distance ([`geom::ROUND_JOIN_STEP`]). Each level
+//! computed from the area itself, with round joins inscribed in the exact offset by at most
+//! 0.2 % of the distance ([`geom::ROUND_JOIN_STEP`]). Under drafted walls the offset is taken
+//! from the cavity's section at the level's floor, itself eroded level by level from the
+//! levels above within each step's distance (see [`sections`]): the section is never nearer a
+//! wall than the draft allows and misses by at most 0.25 um a level. Each level
 //! is cut in equal step-downs no deeper than the tool's step-down. Within a step-down the
 //! rings are cut inside-out (each ring after the rings it encloses), so a pass ends on the
 //! wall; rings run clockwise around material outside and counter-clockwise around islands,
@@ -178,13 +181,38 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         .map(|(k, i, region)| Unit::new(relief, &bounds, &areas, k, i, region))
         .collect();
     let bar = progress.stage("toolpaths", (units.len() * 2) as u64);
+    // The drafted cavity, and the tools whose clearance grows linearly with the wall's height
+    // (flat tools, and tapered tools below their shank), are eroded from the cavity's
+    // sections: one section per level and slope, shared by every region and tool.
+    let heights: Vec<f64> = (0..relief.levels.len())
+        .flat_map(|k| (0..=k).map(move |m| relief.levels[k].depth_mm - level_top(relief, m)))
+        .collect();
+    let linear: Vec<Option<(f64, f64)>> =
+        tools.iter().map(|tool| linear_clearance(|h| tool.wall_clearance(h, draft), &heights)).collect();
+    let cavity_slope = (tools.len() > 1).then(|| draft.tan());
+    // Slopes equal but for rounding (a flat tool's draft and a vee's half angle) share one.
+    let mut slopes: Vec<f64> = linear.iter().flatten().map(|&(_, b)| b).chain(cavity_slope).collect();
+    slopes.sort_by(f64::total_cmp);
+    slopes.dedup_by(|b, a| *b - *a <= SAME_SLOPE);
+    let sections: Vec<Vec<Vec<Shapes>>> = slopes.iter().map(|&b| sections(relief, &bounds, b)).collect();
+    let section = |unit: &Unit, b: f64| -> &Shapes {
+        let at = slopes.iter().position(|&s| (s - b).abs() <= SAME_SLOPE).expect("every slope has its sections");
+        &sections[at][unit.level][unit.index]
+    };
     // Where each tool's centre may go at each region's floor, all in one parallel pass.
     let domains: Vec<Vec<Shapes>> = units
         .par_iter()
         .progress_with(bar.clone())
         .map(|unit| {
             let floor = relief.levels[unit.level].depth_mm;
-            tools.iter().map(|tool| unit.domain(relief, floor, |h| tool.wall_clearance(h, draft))).collect()
+            tools
+                .iter()
+                .zip(&linear)
+                .map(|(tool, linear)| match *linear {
+                    Some((a, b)) => section_domain(section(unit, b), a, b > 0.0),
+                    None => unit.domain(relief, floor, |h| tool.wall_clearance(h, draft)),
+                })
+                .collect()
         })
         .collect();
     // Then what each tool cuts in each region, given what the tools before it could reach.
@@ -192,7 +220,10 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         .par_iter()
         .zip(&domains)
         .progress_with(bar.clone())
-        .map(|(unit, domains)| unit.plan(relief, options, &tools, domains))
+        .map(|(unit, domains)| {
+            let cavity = cavity_slope.map_or(&[][..], |s| section(unit, s));
+            unit.plan(relief, options, &tools, domains, cavity)
+        })
         .collect();
     let mut operations = Vec::new();
     let mut warnings = Vec::new();
@@ -236,11 +267,27 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
 /// that holds it and has walls of its own (`holders[m]` for level m < `level`).
 struct Unit<'a> {
     level: usize,
+    /// The region's index in its level.
+    index: usize,
     region: &'a Shape,
     holders: Vec<Option<&'a Shape>>,
     /// The shallowest level with this very region: where the region's own wall starts.
     wall_level: usize,
 }
+
+/// Simplification of the tool-centre domains eroded from the cavity's sections, which carry
+/// the joins of both erosions, in mm. They are eroded by as much more.
+const DOMAIN_SIMPLIFY_MM: f64 = 0.000_25;
+
+/// Sag of the joins of each erosion of the cavity's sections, in mm.
+const SECTION_SAG_MM: f64 = 0.000_05;
+
+/// Simplification of each of the cavity's sections before the next is eroded from it, in mm:
+/// it keeps the joins of one erosion from being split again by the next.
+const SECTION_SIMPLIFY_MM: f64 = 0.000_1;
+
+/// Wall slopes closer than this are one: over a 10 mm deep die they differ by 10 pm.
+const SAME_SLOPE: f64 = 1e-12;
 
 /// Nested regions whose areas differ by no more than this, in mm², are the same region.
 const SAME_REGION_MM2: f64 = 1e-9;
@@ -271,48 +318,114 @@ impl<'a> Unit<'a> {
                 (m < wall_level && !taller).then(|| &relief.levels[m].area[h])
             })
             .collect();
-        Self { level: k, region, holders, wall_level }
+        Self { level: k, index: i, region, holders, wall_level }
     }
 }
 
-/// The region of each level above `k` that holds `region` (levels are nested, so one does; a
-/// region touching its holder's edge is matched by distance). `None` where no region's box
-/// holds the region's, which nesting rules out but rounding could bring about: no wall of that
-/// level is then near the region.
+/// The region of each level above `k` that holds `region` (levels are nested, so one does).
+/// `None` where no region's box holds the region's, which nesting rules out but rounding could
+/// bring about: no wall of that level is then near the region.
 ///
 /// `bounds[m][i]` is the box of region i of level m.
 fn holders(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], k: usize, region: &Shape) -> Vec<Option<usize>> {
-    let probe = region[0][0];
-    let b = geom::bounds(region.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
+    relief.levels[..k].iter().zip(bounds).map(|(level, boxes)| holder(&level.area, boxes, region)).collect()
+}
+
+/// Which of `regions` (with their `boxes`) holds `shape`: the one whose box holds the shape's
+/// and, among several, the one holding its first point, or failing that (a shape touching its
+/// holder's edge) the one whose edge is nearest to that point.
+fn holder(regions: &[Shape], boxes: &[Option<[f64; 4]>], shape: &Shape) -> Option<usize> {
+    let probe = shape[0][0];
+    let b = geom::bounds(shape.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
     // The levels come from separate booleans on a 15 nm grid: allow a few steps of slack.
     let slack = 1e-4;
-    relief.levels[..k]
+    let candidates: Vec<usize> = boxes
         .iter()
-        .zip(bounds)
-        .map(|(level, boxes)| {
-            let candidates: Vec<usize> = boxes
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| {
-                    c.is_some_and(|c| {
-                        c[0] <= b[0] + slack && c[1] <= b[1] + slack && c[2] >= b[2] - slack && c[3] >= b[3] - slack
-                    })
-                })
-                .map(|(i, _)| i)
-                .collect();
-            match candidates[..] {
-                [] => None,
-                [one] => Some(one),
-                _ => candidates.iter().copied().find(|&i| geom::shape_contains(&level.area[i], probe)).or_else(|| {
-                    candidates.iter().copied().min_by(|&a, &b| {
-                        let da = geom::boundary_distance(std::slice::from_ref(&level.area[a]), probe);
-                        let db = geom::boundary_distance(std::slice::from_ref(&level.area[b]), probe);
-                        da.total_cmp(&db)
-                    })
-                }),
-            }
+        .enumerate()
+        .filter(|(_, c)| {
+            c.is_some_and(|c| {
+                c[0] <= b[0] + slack && c[1] <= b[1] + slack && c[2] >= b[2] - slack && c[3] >= b[3] - slack
+            })
         })
-        .collect()
+        .map(|(i, _)| i)
+        .collect();
+    match candidates[..] {
+        [] => None,
+        [one] => Some(one),
+        _ => candidates.iter().copied().find(|&i| geom::shape_contains(&regions[i], probe)).or_else(|| {
+            candidates.iter().copied().min_by(|&a, &b| {
+                let da = geom::boundary_distance(std::slice::from_ref(&regions[a]), probe);
+                let db = geom::boundary_distance(std::slice::from_ref(&regions[b]), probe);
+                da.total_cmp(&db)
+            })
+        }),
+    }
+}
+
+/// `(a, b)` when `clearance(h)` is `a + b h` at every one of `heights` (to 1e-9 mm), as for a
+/// flat tool (its radius plus the draft's lean) and a tapered tool below its shank.
+fn linear_clearance(clearance: impl Fn(f64) -> f64, heights: &[f64]) -> Option<(f64, f64)> {
+    let a = clearance(0.0);
+    let top = heights.iter().copied().fold(0.0, f64::max);
+    let b = if top > 0.0 { (clearance(top) - a) / top } else { 0.0 };
+    heights.iter().all(|&h| (clearance(h) - a - b * h).abs() <= 1e-9).then_some((a, b))
+}
+
+/// The points of a cavity's `section` at least `a` inside it: where a tool whose clearance is
+/// `a + b h` may go. A `drafted` section (b > 0) carries the joins of its own erosions, which
+/// each make several joins here: the result is eroded by [`DOMAIN_SIMPLIFY_MM`] more and
+/// simplified by as much, so it keeps no point nearer the walls.
+fn section_domain(section: &Shapes, a: f64, drafted: bool) -> Shapes {
+    if a <= 0.0 {
+        section.clone()
+    } else if drafted {
+        geom::simplify_contours(&geom::offset(section, -(a + DOMAIN_SIMPLIFY_MM)), DOMAIN_SIMPLIFY_MM)
+    } else {
+        geom::offset(section, -a)
+    }
+}
+
+/// The sections of the die cavity at each level's floor when every level's walls lean back by
+/// `slope` mm per mm of height from their top, per region: `[k][i]` holds points of region i
+/// of level k at least `(depth_k - top_m) slope` inside the walls of every level m <= k
+/// (`bounds[k][i]` is the region's box).
+///
+/// Erosion distributes over intersection, so the points at least `a + (depth_k - top_m) slope`
+/// inside every wall, where a tool whose clearance is `a + b h` may go, are this section
+/// eroded by `a`: shared by every region and tool. The sections are a chain: section k is
+/// section k - 1 within level k, eroded by the step between the floors (each step then
+/// erodes every wall above by its share). Offsets of offsets would split each join again
+/// (deps.md section 4.3), so each step is simplified by [`SECTION_SIMPLIFY_MM`], after an
+/// erosion by that much more and by its joins' sag ([`geom::erode_within`]): a section
+/// never holds a point nearer a wall than it should, and misses at most 0.25 um a step (the
+/// joins' sag and twice the simplification) and 0.2 % of the step's distance.
+fn sections(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], slope: f64) -> Vec<Vec<Shapes>> {
+    let levels = &relief.levels;
+    let mut out = Vec::with_capacity(levels.len());
+    let mut section: Shapes = Vec::new();
+    for (k, level) in levels.iter().enumerate() {
+        section = if k == 0 { level.area.clone() } else { geom::intersect(&section, &level.area) };
+        let step = level.depth_mm - level_top(relief, k);
+        if slope > 0.0 && step > 0.0 {
+            // Erode by the simplification more, so that simplifying gives back no point
+            // nearer the walls than the step.
+            let eroded = geom::erode_within(&section, step * slope + SECTION_SIMPLIFY_MM, SECTION_SAG_MM);
+            section = geom::simplify_contours(&eroded, SECTION_SIMPLIFY_MM);
+        }
+        let mut regions = vec![Vec::new(); level.area.len()];
+        if slope <= 0.0 {
+            // Nested levels: the section is the level itself.
+            regions = level.area.iter().map(|r| vec![r.clone()]).collect();
+        } else {
+            for shape in &section {
+                if let Some(i) = holder(&level.area, &bounds[k], shape) {
+                    regions[i].push(shape.clone());
+                }
+            }
+        }
+        out.push(regions);
+    }
+    out
 }
 
 impl Unit<'_> {
@@ -391,11 +504,15 @@ impl Unit<'_> {
     /// step down to the floor allowance, keeping the wall allowance; one finishing pass cuts
     /// the floor and walls to size; a tapered tool's finishing pass ends with the contour of
     /// its whole domain, where its cone finishes the drafted walls.
-    fn plan(&self, relief: &Relief, options: &ToolpathOptions, tools: &[&Tool], domains: &[Shapes]) -> UnitPlan {
+    fn plan(
+        &self,
+        relief: &Relief,
+        options: &ToolpathOptions,
+        tools: &[&Tool],
+        domains: &[Shapes],
+        cavity: &[Shape],
+    ) -> UnitPlan {
         let tol = options.tolerance_mm;
-        let draft = options.draft_deg.to_radians();
-        let floor = relief.levels[self.level].depth_mm;
-        let mut cavity: Option<Shapes> = None;
         // What the tools so far reach at the floor.
         let mut reached: Shapes = Vec::new();
         let mut plans = Vec::with_capacity(tools.len());
@@ -415,17 +532,19 @@ impl Unit<'_> {
             let centres = if j == 0 {
                 domain.clone()
             } else {
-                let cavity = cavity.get_or_insert_with(|| self.domain(relief, floor, |h| h * draft.tan()));
-                let rest = geom::difference(cavity, &reached);
-                let thick = if thin > 0.0 { geom::offset(&geom::offset(&rest, -thin / 2.0), thin / 2.0) } else { rest };
-                let thick = geom::simplify_contours(&thick, coarse);
-                // Centres whose floor reaches the rest, less a quarter of the threshold: what
-                // that misses is thinner than the threshold, with the two simplifications
-                // (the reach overestimated, the rest underestimated, each by a quarter).
-                if thick.is_empty() {
+                let rest = geom::difference(&cavity.to_vec(), &reached);
+                // The rest thicker than the threshold is its opening: eroded by half the
+                // threshold, then grown back. Growing composes, so the core is grown once, by
+                // half the threshold and the reach less a quarter of the threshold: the
+                // centres whose floor reaches the thick rest. What that misses is thinner than
+                // the threshold, with the two simplifications (the reach overestimated, the
+                // rest underestimated, each by a quarter).
+                let core = if thin > 0.0 { geom::offset(&rest, -thin / 2.0) } else { rest };
+                let core = geom::simplify_contours(&core, coarse);
+                if core.is_empty() {
                     Vec::new()
                 } else {
-                    geom::intersect(domain, &geom::offset(&thick, reach - thin / 4.0))
+                    geom::intersect(domain, &geom::offset(&core, reach + thin / 4.0))
                 }
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach.
@@ -881,6 +1000,86 @@ mod tests {
         let vee_points = cutting_points(&toolpaths, 3);
         let closest = vee_points.iter().map(|p| 2.0 - p[0].abs().max(p[1].abs())).fold(f64::INFINITY, f64::min);
         assert!(closest < 0.1, "the vee never comes near the outer wall: {closest}");
+    }
+
+    /// A closed polygon through `points` about `c`, radius `r(angle)`.
+    fn star(c: Point, n: usize, r: impl Fn(f64) -> f64) -> Shape {
+        vec![(0..n)
+            .map(|k| {
+                let a = std::f64::consts::TAU * k as f64 / n as f64;
+                [c[0] + r(a) * a.cos(), c[1] + r(a) * a.sin()]
+            })
+            .collect()]
+    }
+
+    #[test]
+    fn domains_from_the_drafted_sections_are_those_of_the_walls_themselves() {
+        // Nested levels with curves, sharp inner corners, a region that goes on unchanged
+        // for two levels, and a region that touches its holder's wall.
+        let flower = star([0.0, 0.0], 240, |a| 2.5 + 0.5 * (5.0 * a).cos());
+        let relief = relief(vec![
+            (0.05, vec![square(-4.5, -4.5, 4.5, 4.5)]),
+            (0.12, vec![flower.clone(), square(2.0, 2.0, 4.0, 4.0)]),
+            (0.2, vec![flower, star([3.0, 3.0], 4, |_| 1.0)]),
+            (0.31, vec![star([0.0, 0.0], 120, |_| 1.2), square(-2.0, -0.3, -1.5, 0.3)]),
+        ]);
+        let draft = 10f64.to_radians();
+        let tool = Tool::flat(1, 0.4);
+        let bounds: Vec<Vec<Option<[f64; 4]>>> =
+            relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
+        let areas: Vec<Vec<f64>> = relief
+            .levels
+            .iter()
+            .map(|l| l.area.iter().map(|s| geom::shapes_area(std::slice::from_ref(s))).collect())
+            .collect();
+        let slope = draft.tan();
+        let sections = sections(&relief, &bounds, slope);
+        let mut compared = 0;
+        for (k, level) in relief.levels.iter().enumerate() {
+            for (i, region) in level.area.iter().enumerate() {
+                let unit = Unit::new(&relief, &bounds, &areas, k, i, region);
+                // Every vertex of the section, and every point along its edges, is at least
+                // the draft's lean from the wall of every level above (to 20 nm, the grid).
+                let section = &sections[k][i];
+                for contour in section.iter().flatten() {
+                    for (e, &p) in contour.iter().enumerate() {
+                        let q = contour[(e + 1) % contour.len()];
+                        for t in [0.0, 0.25, 0.5, 0.75] {
+                            let x = [p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])];
+                            for m in 0..=k {
+                                let lean = (level.depth_mm - level_top(&relief, m)) * slope;
+                                let d = geom::boundary_distance(&relief.levels[m].area, x);
+                                assert!(d >= lean - 2e-5, "level {k} region {i}: {x:?} is {d} from level {m}'s wall");
+                            }
+                        }
+                    }
+                }
+                // And misses little of it: 0.25 um a level, with the direct erosions' sag.
+                let direct = unit.domain(&relief, level.depth_mm, |h| h * slope);
+                let missed = geom::difference(&direct, &geom::offset(section, 0.25e-3 * (k + 2) as f64));
+                assert!(geom::shapes_area(&missed) < 1e-9, "level {k} region {i}: the section misses some");
+                let clearance = |h: f64| tool.wall_clearance(h, draft);
+                let direct = unit.domain(&relief, level.depth_mm, clearance);
+                let (a, b) = linear_clearance(clearance, &[0.1, level.depth_mm]).unwrap();
+                let chained = section_domain(&sections[k][i], a, b > 0.0);
+                // Never nearer a wall than the direct erosions (whose joins sag 0.2 %).
+                let beyond = geom::difference(&chained, &geom::offset(&direct, 1e-4));
+                assert!(
+                    geom::shapes_area(&beyond) < 1e-9,
+                    "level {k} region {i}: {:?}",
+                    geom::bounds(beyond.iter().flatten())
+                );
+                // And no farther than the budget: 0.25 um a level and the simplification.
+                let missed = geom::difference(&direct, &geom::offset(&chained, 0.25e-3 * (k + 1) as f64 + 0.5e-3));
+                assert!(
+                    geom::shapes_area(&missed) < 1e-9,
+                    "level {k} region {i} misses {}",
+                    geom::shapes_area(&missed)
+                );
+                compared += usize::from(!direct.is_empty());
+            }
+        }
+        assert_eq!(compared, 7);
     }
 
     #[test]
