@@ -180,7 +180,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         .flat_map(|(k, level)| level.area.iter().enumerate().map(move |(i, region)| (k, i, region)))
         .map(|(k, i, region)| Unit::new(relief, &bounds, &areas, k, i, region))
         .collect();
-    let bar = progress.stage("toolpaths", (units.len() * 2) as u64);
+    let bar = progress.stage("toolpaths", units.len() as u64);
     // The drafted cavity, and the tools whose clearance grows linearly with the wall's height
     // (flat tools, and tapered tools below their shank), are eroded from the cavity's
     // sections: one section per level and slope, shared by every region and tool.
@@ -195,34 +195,52 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     slopes.sort_by(f64::total_cmp);
     slopes.dedup_by(|b, a| *b - *a <= SAME_SLOPE);
     let sections: Vec<Vec<Vec<Shapes>>> = slopes.iter().map(|&b| sections(relief, &bounds, b)).collect();
+    // The erosions of the sections each region needs: `(j, a, b)`, the domain of tool j (or,
+    // for j = the number of tools, the cavity less the band within half the rest threshold of
+    // its walls) at `a` inside the section of slope `b`; by slope, then distance.
+    let mut erosions: Vec<(usize, f64, f64)> = linear
+        .iter()
+        .enumerate()
+        .filter_map(|(j, l)| l.map(|(a, b)| (j, a, b)))
+        .chain(cavity_slope.map(|s| (tools.len(), options.rest_thicker_than_mm / 2.0, s)))
+        .map(|(j, a, b)| (j, a, *slopes.iter().find(|&&s| (s - b).abs() <= SAME_SLOPE).expect("a slope")))
+        .collect();
+    erosions.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.1.total_cmp(&y.1)));
     let section = |unit: &Unit, b: f64| -> &Shapes {
         let at = slopes.iter().position(|&s| (s - b).abs() <= SAME_SLOPE).expect("every slope has its sections");
         &sections[at][unit.level][unit.index]
     };
-    // Where each tool's centre may go at each region's floor, all in one parallel pass.
-    let domains: Vec<Vec<Shapes>> = units
+    // Where each tool's centre may go at each region's floor, then what each tool cuts there,
+    // given what the tools before it could reach: in parallel over the regions.
+    let planned: Vec<UnitPlan> = units
         .par_iter()
         .progress_with(bar.clone())
         .map(|unit| {
             let floor = relief.levels[unit.level].depth_mm;
-            tools
+            // One per tool, then the cavity less the band within half the rest threshold of
+            // its walls, where rest machining looks for material.
+            let mut eroded: Vec<Shapes> = tools
                 .iter()
                 .zip(&linear)
-                .map(|(tool, linear)| match *linear {
-                    Some((a, b)) => section_domain(section(unit, b), a, b > 0.0),
+                .map(|(tool, linear)| match linear {
+                    Some(_) => Vec::new(),
                     None => unit.domain(relief, floor, |h| tool.wall_clearance(h, draft)),
                 })
-                .collect()
-        })
-        .collect();
-    // Then what each tool cuts in each region, given what the tools before it could reach.
-    let planned: Vec<UnitPlan> = units
-        .par_iter()
-        .zip(&domains)
-        .progress_with(bar.clone())
-        .map(|(unit, domains)| {
-            let cavity = cavity_slope.map_or(&[][..], |s| section(unit, s));
-            unit.plan(relief, options, &tools, domains, cavity)
+                .chain([Vec::new()])
+                .collect();
+            // Erosions of one drafted slope, by distance: each is eroded from the one before,
+            // as large erosions of dense outlines are slow and erosion composes. (Under
+            // vertical walls the section is the region itself, and each erosion is exact.)
+            let mut from: Option<(usize, f64, f64)> = None;
+            for &(j, a, b) in &erosions {
+                eroded[j] = match from {
+                    Some((i, fa, fb)) if fb == b && b > 0.0 => section_domain(&eroded[i], a - fa, true),
+                    _ => section_domain(section(unit, b), a, b > 0.0),
+                };
+                from = Some((j, a, b));
+            }
+            let inner = eroded.pop().expect("the inner cavity");
+            unit.plan(relief, options, &tools, &eroded, &inner)
         })
         .collect();
     let mut operations = Vec::new();
@@ -500,7 +518,9 @@ struct UnitPlan {
 impl Unit<'_> {
     /// What every tool (`tools`, in cutting order, with their tool-centre domains at the
     /// floor) cuts in this unit: the whole domain for the first tool; for each other, only
-    /// where the earlier tools left material thicker than the rest threshold. Roughing passes
+    /// where the earlier tools left material thicker than the rest threshold, looked for in
+    /// `inner`, the cavity at the floor less the band within half the threshold of its walls
+    /// (whatever is left in that band is thinner than the threshold). Roughing passes
     /// step down to the floor allowance, keeping the wall allowance; one finishing pass cuts
     /// the floor and walls to size; a tapered tool's finishing pass ends with the contour of
     /// its whole domain, where its cone finishes the drafted walls.
@@ -510,7 +530,7 @@ impl Unit<'_> {
         options: &ToolpathOptions,
         tools: &[&Tool],
         domains: &[Shapes],
-        cavity: &[Shape],
+        inner: &[Shape],
     ) -> UnitPlan {
         let tol = options.tolerance_mm;
         // What the tools so far reach at the floor.
@@ -532,19 +552,17 @@ impl Unit<'_> {
             let centres = if j == 0 {
                 domain.clone()
             } else {
-                let rest = geom::difference(&cavity.to_vec(), &reached);
-                // The rest thicker than the threshold is its opening: eroded by half the
-                // threshold, then grown back. Growing composes, so the core is grown once, by
-                // half the threshold and the reach less a quarter of the threshold: the
-                // centres whose floor reaches the thick rest. What that misses is thinner than
-                // the threshold, with the two simplifications (the reach overestimated, the
-                // rest underestimated, each by a quarter).
-                let core = if thin > 0.0 { geom::offset(&rest, -thin / 2.0) } else { rest };
-                let core = geom::simplify_contours(&core, coarse);
-                if core.is_empty() {
+                // The rest: what the tools so far left in the cavity, away from its walls by
+                // half the threshold (on the walls, the sag of the offsets leaves slivers).
+                // The centres whose floor reaches it, less a quarter of the threshold: what
+                // that misses is within half the threshold of where the tool reaches, with
+                // the two simplifications (the reach overestimated, the rest
+                // underestimated, each by a quarter) within 3/4 of it.
+                let rest = geom::simplify_contours(&geom::difference(&inner.to_vec(), &reached), coarse);
+                if rest.is_empty() {
                     Vec::new()
                 } else {
-                    geom::intersect(domain, &geom::offset(&core, reach + thin / 4.0))
+                    geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0))
                 }
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach.
