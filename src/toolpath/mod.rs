@@ -18,7 +18,8 @@
 //! Regions are computed in parallel and merged in input order, so the result does not depend
 //! on the thread count.
 
-use indicatif::ParallelProgressIterator;
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -194,7 +195,6 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let mut slopes: Vec<f64> = linear.iter().flatten().map(|&(_, b)| b).chain(cavity_slope).collect();
     slopes.sort_by(f64::total_cmp);
     slopes.dedup_by(|b, a| *b - *a <= SAME_SLOPE);
-    let sections: Vec<Vec<Vec<Shapes>>> = slopes.iter().map(|&b| sections(relief, &bounds, b)).collect();
     // The erosions of the sections each region needs: `(j, a, b)`, the domain of tool j (or,
     // for j = the number of tools, the cavity less the band within half the rest threshold of
     // its walls) at `a` inside the section of slope `b`; by slope, then distance.
@@ -206,43 +206,58 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         .map(|(j, a, b)| (j, a, *slopes.iter().find(|&&s| (s - b).abs() <= SAME_SLOPE).expect("a slope")))
         .collect();
     erosions.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.1.total_cmp(&y.1)));
+    // The sections of each level, per slope and region: computed level after level while the
+    // regions of the levels already done are planned.
+    let sections: Vec<OnceLock<Vec<Vec<Shapes>>>> = relief.levels.iter().map(|_| OnceLock::new()).collect();
     let section = |unit: &Unit, b: f64| -> &Shapes {
-        let at = slopes.iter().position(|&s| (s - b).abs() <= SAME_SLOPE).expect("every slope has its sections");
-        &sections[at][unit.level][unit.index]
+        let at = slopes.iter().position(|&s| s == b).expect("every slope has its sections");
+        &sections[unit.level].get().expect("the level's sections come first")[at][unit.index]
     };
     // Where each tool's centre may go at each region's floor, then what each tool cuts there,
     // given what the tools before it could reach: in parallel over the regions.
-    let planned: Vec<UnitPlan> = units
-        .par_iter()
-        .progress_with(bar.clone())
-        .map(|unit| {
-            let floor = relief.levels[unit.level].depth_mm;
-            // One per tool, then the cavity less the band within half the rest threshold of
-            // its walls, where rest machining looks for material.
-            let mut eroded: Vec<Shapes> = tools
-                .iter()
-                .zip(&linear)
-                .map(|(tool, linear)| match linear {
-                    Some(_) => Vec::new(),
-                    None => unit.domain(relief, floor, |h| tool.wall_clearance(h, draft)),
-                })
-                .chain([Vec::new()])
-                .collect();
-            // Erosions of one drafted slope, by distance: each is eroded from the one before,
-            // as large erosions of dense outlines are slow and erosion composes. (Under
-            // vertical walls the section is the region itself, and each erosion is exact.)
-            let mut from: Option<(usize, f64, f64)> = None;
-            for &(j, a, b) in &erosions {
-                eroded[j] = match from {
-                    Some((i, fa, fb)) if fb == b && b > 0.0 => section_domain(&eroded[i], a - fa, true),
-                    _ => section_domain(section(unit, b), a, b > 0.0),
-                };
-                from = Some((j, a, b));
-            }
-            let inner = eroded.pop().expect("the inner cavity");
-            unit.plan(relief, options, &tools, &eroded, &inner)
-        })
-        .collect();
+    let plan_unit = |unit: &Unit| -> UnitPlan {
+        let floor = relief.levels[unit.level].depth_mm;
+        // One per tool, then the cavity less the band within half the rest threshold of
+        // its walls, where rest machining looks for material.
+        let mut eroded: Vec<Shapes> = tools
+            .iter()
+            .zip(&linear)
+            .map(|(tool, linear)| match linear {
+                Some(_) => Vec::new(),
+                None => unit.domain(relief, floor, |h| tool.wall_clearance(h, draft)),
+            })
+            .chain([Vec::new()])
+            .collect();
+        // Erosions of one drafted slope, by distance: each is eroded from the one before,
+        // as large erosions of dense outlines are slow and erosion composes. (Under
+        // vertical walls the section is the region itself, and each erosion is exact.)
+        let mut from: Option<(usize, f64, f64)> = None;
+        for &(j, a, b) in &erosions {
+            eroded[j] = match from {
+                Some((i, fa, fb)) if fb == b && b > 0.0 => section_domain(&eroded[i], a - fa, true),
+                _ => section_domain(section(unit, b), a, b > 0.0),
+            };
+            from = Some((j, a, b));
+        }
+        let inner = eroded.pop().expect("the inner cavity");
+        unit.plan(relief, options, &tools, &eroded, &inner)
+    };
+    let planned: Vec<OnceLock<UnitPlan>> = units.iter().map(|_| OnceLock::new()).collect();
+    rayon::scope(|scope| {
+        let mut chains: Vec<Sections> = slopes.iter().map(|&b| Sections::new(b)).collect();
+        for (k, slot) in sections.iter().enumerate() {
+            let level = chains.iter_mut().map(|chain| chain.level(relief, &bounds, k)).collect();
+            assert!(slot.set(level).is_ok(), "each level once");
+            let (units, planned, plan_unit, bar) = (&units, &planned, &plan_unit, &bar);
+            scope.spawn(move |_| {
+                units.par_iter().zip(planned).filter(|(unit, _)| unit.level == k).for_each(|(unit, slot)| {
+                    assert!(slot.set(plan_unit(unit)).is_ok(), "each unit once");
+                    bar.inc(1);
+                });
+            });
+        }
+    });
+    let planned: Vec<UnitPlan> = planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect();
     let mut operations = Vec::new();
     let mut warnings = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
@@ -417,33 +432,49 @@ fn section_domain(section: &Shapes, a: f64, drafted: bool) -> Shapes {
 /// erosion by that much more and by its joins' sag ([`geom::erode_within`]): a section
 /// never holds a point nearer a wall than it should, and misses at most 0.25 um a step (the
 /// joins' sag and twice the simplification) and 0.2 % of the step's distance.
+#[cfg(test)]
 fn sections(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], slope: f64) -> Vec<Vec<Shapes>> {
-    let levels = &relief.levels;
-    let mut out = Vec::with_capacity(levels.len());
-    let mut section: Shapes = Vec::new();
-    for (k, level) in levels.iter().enumerate() {
-        section = if k == 0 { level.area.clone() } else { geom::intersect(&section, &level.area) };
+    let mut chain = Sections::new(slope);
+    (0..relief.levels.len()).map(|k| chain.level(relief, bounds, k)).collect()
+}
+
+/// The chain of [`sections`] of one slope, level after level.
+struct Sections {
+    slope: f64,
+    /// The section at the floor of the last level given.
+    section: Shapes,
+}
+
+impl Sections {
+    fn new(slope: f64) -> Self {
+        Self { slope, section: Vec::new() }
+    }
+
+    /// The section at the floor of level `k`, the level after the last one given, per region.
+    fn level(&mut self, relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], k: usize) -> Vec<Shapes> {
+        let level = &relief.levels[k];
+        if self.slope <= 0.0 {
+            // Nested levels: the section is the level itself.
+            return level.area.iter().map(|r| vec![r.clone()]).collect();
+        }
+        let mut section =
+            if k == 0 { level.area.clone() } else { geom::intersect(&std::mem::take(&mut self.section), &level.area) };
         let step = level.depth_mm - level_top(relief, k);
-        if slope > 0.0 && step > 0.0 {
+        if step > 0.0 {
             // Erode by the simplification more, so that simplifying gives back no point
             // nearer the walls than the step.
-            let eroded = geom::erode_within(&section, step * slope + SECTION_SIMPLIFY_MM, SECTION_SAG_MM);
+            let eroded = geom::erode_within(&section, step * self.slope + SECTION_SIMPLIFY_MM, SECTION_SAG_MM);
             section = geom::simplify_contours(&eroded, SECTION_SIMPLIFY_MM);
         }
         let mut regions = vec![Vec::new(); level.area.len()];
-        if slope <= 0.0 {
-            // Nested levels: the section is the level itself.
-            regions = level.area.iter().map(|r| vec![r.clone()]).collect();
-        } else {
-            for shape in &section {
-                if let Some(i) = holder(&level.area, &bounds[k], shape) {
-                    regions[i].push(shape.clone());
-                }
+        for shape in &section {
+            if let Some(i) = holder(&level.area, &bounds[k], shape) {
+                regions[i].push(shape.clone());
             }
         }
-        out.push(regions);
+        self.section = section;
+        regions
     }
-    out
 }
 
 impl Unit<'_> {
