@@ -564,8 +564,10 @@ impl Unit<'_> {
         inner: &[Shape],
     ) -> UnitPlan {
         let tol = options.tolerance_mm;
-        // What the tools so far reach at the floor.
-        let mut reached: Shapes = Vec::new();
+        // What the tools so far reach at the floor, one set per tool, and what they left of
+        // `inner`.
+        let mut grown_by: Vec<Shapes> = Vec::with_capacity(tools.len());
+        let mut left: Shapes = inner.to_vec();
         let mut plans = Vec::with_capacity(tools.len());
         let thin = options.rest_thicker_than_mm;
         // Dilations of dense outlines are slow (every segment's piece overlaps its
@@ -588,12 +590,16 @@ impl Unit<'_> {
                 // The centres whose floor reaches it, less a quarter of the threshold: what
                 // that misses is within half the threshold of where the tool reaches, with
                 // the two simplifications (the reach overestimated, the rest
-                // underestimated, each by a quarter) within 3/4 of it.
-                let rest = geom::simplify_contours(&geom::difference(&inner.to_vec(), &reached), coarse);
+                // underestimated, each by a quarter) within 3/4 of it. A dense rest is slow to
+                // grow: it is simplified by a 16th of the reach where that is more than a
+                // quarter of the threshold, and grown by the difference more, which only adds
+                // centres (the tool goes that much farther over floor already cut).
+                let loose = (reach / 16.0).max(coarse);
+                let rest = geom::simplify_contours(&left, loose);
                 if rest.is_empty() {
                     Vec::new()
                 } else {
-                    geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0))
+                    geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0 + loose - coarse))
                 }
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach.
@@ -602,9 +608,16 @@ impl Unit<'_> {
                 || self.pocket(relief, options, tool, domain, &centres),
                 || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
             );
-            reached = geom::union(&[reached, grown].concat());
+            if j + 1 < tools.len() && !grown.is_empty() {
+                left = geom::difference(&left, &grown);
+            }
+            grown_by.push(grown);
             plans.push(plan);
         }
+        // An offset's result is already a set of disjoint shapes.
+        grown_by.retain(|g| !g.is_empty());
+        let reached =
+            if grown_by.len() == 1 { grown_by.pop().unwrap_or_default() } else { geom::union(&grown_by.concat()) };
         UnitPlan { plans, reached }
     }
 
