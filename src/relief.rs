@@ -320,6 +320,10 @@ const FINDING_MIN_MM2: f64 = 1e-4;
 /// reported to 0.01 mm, and offsets cost several times less on the sparser outline.
 const DESIGN_SIMPLIFY_MM: f64 = 0.005;
 
+/// Simplification between the two offsets of an opening or a closing, in mm: it moves their
+/// result by at most this, a fifth of [`FINDING_MIN_WIDTH_MM`].
+const DESIGN_JOIN_SIMPLIFY_MM: f64 = 0.001;
+
 /// Findings thinner on average than this (mm) are the polygon grid, not the design: the
 /// opening of a curved outline shaves slivers of about the round-join sag (0.5 um) off it.
 const FINDING_MIN_WIDTH_MM: f64 = 0.005;
@@ -344,10 +348,16 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
         .into_par_iter()
         .map(|(k, cluster)| {
             let area = geom::simplify_contours(&cluster, DESIGN_SIMPLIFY_MM);
-            let opening = geom::offset(&geom::offset(&area, -r), r);
-            let narrow = geom::difference(&area, &opening);
+            // Between the two offsets of an opening or a closing, the joins of the first
+            // collapse in the second, each vertex overlapping all the others: simplified
+            // first, by far less than the findings' least width.
+            let twice = |d: f64| {
+                let once = geom::simplify_contours(&geom::offset(&area, d), DESIGN_JOIN_SIMPLIFY_MM);
+                geom::offset(&once, -d)
+            };
+            let narrow = geom::difference(&area, &twice(-r));
             // Stock narrower than the wall threshold is what closing the pockets by it fills.
-            let closing = geom::offset(&geom::offset(&area, min_wall_mm / 2.0), -min_wall_mm / 2.0);
+            let closing = twice(min_wall_mm / 2.0);
             let thin = geom::difference(&geom::difference(&closing, &area), &border);
             (k, narrow, thin)
         })
