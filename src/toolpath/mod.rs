@@ -5,9 +5,9 @@
 //! computed from the area itself, with round joins inscribed in the exact offset by at most
 //! 0.2 % of the distance ([`geom::ROUND_JOIN_STEP`]). Under drafted walls the offset is taken
 //! from the cavity's section at the level's floor, itself eroded level by level from the
-//! levels above within each step's distance (see [`sections`]): the section is never nearer a
-//! wall than the draft allows and misses by at most 0.25 um a level. Each level
-//! is cut in equal step-downs no deeper than the tool's step-down. Within a step-down the
+//! levels above within each step's distance (see `Sections` in this module): the section is
+//! never nearer a wall than the draft allows and misses by at most 0.25 um a level. Each
+//! level is cut in equal step-downs no deeper than the tool's step-down. Within a step-down the
 //! rings are cut inside-out (each ring after the rings it encloses), so a pass ends on the
 //! wall; rings run clockwise around material outside and counter-clockwise around islands,
 //! which is climb milling with a clockwise (M3) spindle. A ring entered from above is entered
@@ -167,13 +167,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     };
     let draft = options.draft_deg.to_radians();
     // Every region of every level, with the regions of the shallower levels that hold it.
-    let bounds: Vec<Vec<Option<[f64; 4]>>> =
-        relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
-    let areas: Vec<Vec<f64>> = relief
-        .levels
-        .iter()
-        .map(|l| l.area.iter().map(|s| geom::shapes_area(std::slice::from_ref(s))).collect())
-        .collect();
+    let (bounds, areas) = boxes_and_areas(relief);
     let units: Vec<Unit> = relief
         .levels
         .iter()
@@ -355,6 +349,18 @@ impl<'a> Unit<'a> {
     }
 }
 
+/// The box and the area of every region of every level, `[k][i]` for region i of level k.
+#[allow(clippy::type_complexity)]
+fn boxes_and_areas(relief: &Relief) -> (Vec<Vec<Option<[f64; 4]>>>, Vec<Vec<f64>>) {
+    let bounds = relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
+    let areas = relief
+        .levels
+        .iter()
+        .map(|l| l.area.iter().map(|s| geom::shapes_area(std::slice::from_ref(s))).collect())
+        .collect();
+    (bounds, areas)
+}
+
 /// The region of each level above `k` that holds `region` (levels are nested, so one does).
 /// `None` where no region's box holds the region's, which nesting rules out but rounding could
 /// bring about: no wall of that level is then near the region.
@@ -418,10 +424,17 @@ fn section_domain(section: &Shapes, a: f64, drafted: bool) -> Shapes {
     }
 }
 
+/// Every level's [`Sections`] of one slope, for the tests.
+#[cfg(test)]
+fn sections(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], slope: f64) -> Vec<Vec<Shapes>> {
+    let mut chain = Sections::new(slope);
+    (0..relief.levels.len()).map(|k| chain.level(relief, bounds, k)).collect()
+}
+
 /// The sections of the die cavity at each level's floor when every level's walls lean back by
-/// `slope` mm per mm of height from their top, per region: `[k][i]` holds points of region i
-/// of level k at least `(depth_k - top_m) slope` inside the walls of every level m <= k
-/// (`bounds[k][i]` is the region's box).
+/// `slope` mm per mm of height from their top, level after level: [`Sections::level`] of
+/// level k gives, per region i, its points at least `(depth_k - top_m) slope` inside the walls
+/// of every level m <= k.
 ///
 /// Erosion distributes over intersection, so the points at least `a + (depth_k - top_m) slope`
 /// inside every wall, where a tool whose clearance is `a + b h` may go, are this section
@@ -432,13 +445,6 @@ fn section_domain(section: &Shapes, a: f64, drafted: bool) -> Shapes {
 /// erosion by that much more and by its joins' sag ([`geom::erode_within`]): a section
 /// never holds a point nearer a wall than it should, and misses at most 0.25 um a step (the
 /// joins' sag and twice the simplification) and 0.2 % of the step's distance.
-#[cfg(test)]
-fn sections(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], slope: f64) -> Vec<Vec<Shapes>> {
-    let mut chain = Sections::new(slope);
-    (0..relief.levels.len()).map(|k| chain.level(relief, bounds, k)).collect()
-}
-
-/// The chain of [`sections`] of one slope, level after level.
 struct Sections {
     slope: f64,
     /// The section at the floor of the last level given.
@@ -1064,7 +1070,7 @@ mod tests {
         assert!(closest < 0.1, "the vee never comes near the outer wall: {closest}");
     }
 
-    /// A closed polygon through `points` about `c`, radius `r(angle)`.
+    /// A closed polygon of `n` points about `c`, at radius `r(angle)`.
     fn star(c: Point, n: usize, r: impl Fn(f64) -> f64) -> Shape {
         vec![(0..n)
             .map(|k| {
@@ -1087,13 +1093,7 @@ mod tests {
         ]);
         let draft = 10f64.to_radians();
         let tool = Tool::flat(1, 0.4);
-        let bounds: Vec<Vec<Option<[f64; 4]>>> =
-            relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
-        let areas: Vec<Vec<f64>> = relief
-            .levels
-            .iter()
-            .map(|l| l.area.iter().map(|s| geom::shapes_area(std::slice::from_ref(s))).collect())
-            .collect();
+        let (bounds, areas) = boxes_and_areas(&relief);
         let slope = draft.tan();
         let sections = sections(&relief, &bounds, slope);
         let mut compared = 0;
