@@ -322,7 +322,7 @@ fn seeds() -> &'static [(String, Vec<u8>)] {
     static SEEDS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     SEEDS.get_or_init(|| {
         let mut seeds = Vec::new();
-        for dir in ["samples", "tests/fixtures/edge", "tests/fuzz/seeds"] {
+        for dir in ["samples", "tests/fixtures/art", "tests/fixtures/edge", "tests/fuzz/seeds"] {
             let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
                 .expect("seed directory")
                 .map(|e| e.expect("entry").path())

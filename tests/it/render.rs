@@ -171,6 +171,12 @@ render! {
     sample_medal_40mm: "samples/medal-40mm.svg";
     sample_noto_u1f396: "samples/noto_u1f396.svg";
     sample_noto_u1fa99: "samples/noto_u1fa99.svg";
+    art_armoria_ear_of_wheat: "tests/fixtures/art/armoria_earOfWheat.svg";
+    art_armoria_grape_bunch: "tests/fixtures/art/armoria_grapeBunch.svg";
+    art_flag_sm: "tests/fixtures/art/flag_sm.svg";
+    art_gameicons_laurel_crown: "tests/fixtures/art/gameicons_laurel-crown.svg";
+    art_noto_u1f3f5: "tests/fixtures/art/noto_u1f3f5.svg";
+    art_svg2gcode_smooth_curves: "tests/fixtures/art/svg2gcode_smooth_curves.svg";
     edge_clip_rule_evenodd: "tests/fixtures/edge/resvg_masking_clip-rule_clip-rule-evenodd.svg";
     edge_clip_path_with_transform: "tests/fixtures/edge/resvg_masking_clipPath_clip-path-with-transform.svg";
     edge_nested_clip_path: "tests/fixtures/edge/resvg_masking_clipPath_nested-clip-path.svg";
@@ -192,10 +198,33 @@ render! {
     edge_svg2gcode_circular_interpolation: "tests/fixtures/edge/svg2gcode_circular_interpolation.svg";
 }
 
+/// The fixtures whose only shape is an unstroked line. Filled, a line paints nothing: resvg
+/// renders no pixel and the import says there is nothing to engrave. Stroked (the test adds
+/// `stroke`), each is compared like any other file, which checks what it is about: the
+/// `transform-origin` of a rotation, and a `<use>` of a `<symbol>` placed at its `x`/`y`.
+#[test]
+fn line_fixtures_paint_nothing_and_stroked_match_the_render() {
+    for file in ["tests/fixtures/edge/svg2gcode_transform_origin.svg", "tests/fixtures/edge/svg2gcode_use_symbol.svg"] {
+        let svg = std::fs::read_to_string(root().join(file)).expect("fixture exists");
+        let result = import(svg.as_bytes(), &ImportOptions::default());
+        assert!(matches!(result, Err(medalcam::Error::NothingToEngrave)), "{file}: {result:?}");
+        let tree = usvg::Tree::from_str(&svg, &medalcam::artwork::parse_options()).expect("usvg parses");
+        let mut pixmap = tiny_skia::Pixmap::new(100, 100).expect("pixmap");
+        resvg::render(&tree, tiny_skia::Transform::from_scale(10.0, 10.0), &mut pixmap.as_mut());
+        assert!(pixmap.pixels().iter().all(|p| p.alpha() == 0), "{file}: resvg paints the unstroked line");
+
+        let stroked = svg.replace("<path ", r#"<path stroke="black" stroke-width="0.5" "#);
+        assert_ne!(stroked, svg);
+        let (iou, both, either) = compare(stroked.as_bytes(), stroked.as_bytes());
+        eprintln!("{file} (stroked): IoU {iou:.5}");
+        assert!(iou >= MIN_IOU, "{file} (stroked): IoU {iou:.5} < {MIN_IOU} ({both} of {either} pixels)");
+    }
+}
+
 #[test]
 fn every_sample_and_fixture_is_listed() {
     let listed = include_str!("render.rs");
-    for dir in ["samples", "tests/fixtures/edge"] {
+    for dir in ["samples", "tests/fixtures/art", "tests/fixtures/edge"] {
         for entry in std::fs::read_dir(root().join(dir)).expect("directory exists") {
             let name = entry.expect("entry").file_name().into_string().expect("UTF-8 name");
             if name.ends_with(".svg") {
@@ -207,7 +236,7 @@ fn every_sample_and_fixture_is_listed() {
 
 #[test]
 fn no_listed_file_uses_a_mask_or_a_filter() {
-    for dir in ["samples", "tests/fixtures/edge"] {
+    for dir in ["samples", "tests/fixtures/art", "tests/fixtures/edge"] {
         for entry in std::fs::read_dir(root().join(dir)).expect("directory exists") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "svg") {
