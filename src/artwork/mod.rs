@@ -22,6 +22,7 @@ use crate::geom::{self, Contour, Shapes};
 use crate::Warning;
 
 mod limits;
+mod stroke;
 
 mod elements;
 mod inspect;
@@ -598,7 +599,8 @@ impl Importer {
             if let Some((paint, opacity, stroke)) = stroke {
                 if opacity > 0.0 {
                     let style = stroke_style(stroke);
-                    me.push(path.id(), paint, Geometry::Stroke { local: local.clone(), style, transform });
+                    let clip_miters = stroke.linejoin() == usvg::LineJoin::MiterClip;
+                    me.push(path.id(), paint, Geometry::Stroke { local: local.clone(), style, clip_miters, transform });
                 }
             }
         };
@@ -617,7 +619,7 @@ impl Importer {
     fn push(&mut self, id: &str, paint: &usvg::Paint, geometry: Geometry) {
         let bounds = match &geometry {
             Geometry::Fill { path, .. } => path.bounding_box(),
-            Geometry::Stroke { local, style, transform } => {
+            Geometry::Stroke { local, style, transform, .. } => {
                 let grow = style.width * transform_scale(*transform);
                 (*transform * local.clone()).bounding_box().inflate(grow, grow)
             }
@@ -634,17 +636,17 @@ impl Importer {
             }
         }
         let geometry = match geometry {
-            Geometry::Stroke { local, mut style, transform }
+            Geometry::Stroke { local, mut style, clip_miters, transform }
                 if dash_gaps_closed(&style, transform, self.tolerance_mm) =>
             {
                 self.warn(id, "the dash gaps are narrower than the tolerance once capped: stroked solid");
                 style.dash_pattern.clear();
-                Geometry::Stroke { local, style, transform }
+                Geometry::Stroke { local, style, clip_miters, transform }
             }
-            Geometry::Stroke { local, mut style, transform } if too_many_dashes(&local, &style) => {
+            Geometry::Stroke { local, mut style, clip_miters, transform } if too_many_dashes(&local, &style) => {
                 self.warn(id, "the dash pattern would make over 100,000 dashes: stroked solid");
                 style.dash_pattern.clear();
-                Geometry::Stroke { local, style, transform }
+                Geometry::Stroke { local, style, clip_miters, transform }
             }
             other => other,
         };
@@ -698,9 +700,9 @@ impl Importer {
 enum Geometry {
     /// A fill: the path in mm and its fill rule.
     Fill { path: BezPath, rule: FillRule },
-    /// A stroke: the path in its own coordinates (where the width is defined), the style, and
-    /// the transform to mm.
-    Stroke { local: BezPath, style: kurbo::Stroke, transform: Affine },
+    /// A stroke: the path in its own coordinates (where the width is defined), the style,
+    /// whether its joins are `miter-clip` (`style` says `miter`), and the transform to mm.
+    Stroke { local: BezPath, style: kurbo::Stroke, clip_miters: bool, transform: Affine },
 }
 
 /// The area a group may paint: polygons, and the rectangle they are when they are one.
@@ -722,13 +724,12 @@ struct Pending {
 impl Pending {
     /// Flattens, outlines, normalises and clips; `None` when nothing remains.
     fn resolve(self, tolerance_mm: f64) -> Option<ArtShape> {
-        let (contours, rule) = match &self.geometry {
-            Geometry::Fill { path, rule } => (flatten(path, tolerance_mm), *rule),
-            Geometry::Stroke { local, style, transform } => {
-                (outline_stroke(local, style, *transform, tolerance_mm), FillRule::NonZero)
+        let mut polygons = match &self.geometry {
+            Geometry::Fill { path, rule } => geom::simplify(&flatten(path, tolerance_mm), *rule),
+            Geometry::Stroke { local, style, clip_miters, transform } => {
+                stroke::area(local, style, *clip_miters, *transform, tolerance_mm)
             }
         };
-        let mut polygons = geom::simplify(&contours, rule);
         if let Some(clip) = &self.clip {
             let inside = match (clip.rect, geom::bounds(polygons.iter().flatten())) {
                 (Some(r), Some(b)) => b[0] >= r[0] && b[1] >= r[1] && b[2] <= r[2] && b[3] <= r[3],
@@ -786,7 +787,7 @@ fn dash_gaps_closed(style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64)
 }
 
 /// kurbo's stroke style for a usvg stroke. SVG 2's `miter-clip` join has no kurbo
-/// counterpart and is outlined as `miter` (bevelled past the miter limit).
+/// counterpart: it is `miter` here, and [`stroke::area`] clips the joins past the limit.
 fn stroke_style(stroke: &usvg::Stroke) -> kurbo::Stroke {
     let join = match stroke.linejoin() {
         usvg::LineJoin::Miter | usvg::LineJoin::MiterClip => kurbo::Join::Miter,
@@ -806,17 +807,6 @@ fn stroke_style(stroke: &usvg::Stroke) -> kurbo::Stroke {
         style = style.with_dashes(f64::from(stroke.dashoffset()), dashes.iter().map(|&v| f64::from(v)));
     }
     style
-}
-
-/// Outlines a stroke in the path's own coordinates, then maps and flattens the outline. The
-/// local tolerance is the mm tolerance divided by the transform's largest scale, so the
-/// mapped outline stays within tolerance.
-fn outline_stroke(local: &BezPath, style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64) -> Vec<Contour> {
-    let [a, b, c, d, _, _] = transform.as_coeffs();
-    let max_scale = a.hypot(b).max(c.hypot(d)).max(1e-12);
-    let local_tolerance = tolerance_mm / max_scale / 2.0;
-    let outline = kurbo::stroke(local.iter(), style, &kurbo::StrokeOpts::default(), local_tolerance);
-    flatten(&(transform * outline), tolerance_mm / 2.0)
 }
 
 fn text_run(text: &usvg::Text, element: String, families: &[String]) -> TextRun {

@@ -182,10 +182,6 @@ render! {
     edge_nested_clip_path: "tests/fixtures/edge/resvg_masking_clipPath_nested-clip-path.svg";
     edge_fill_rule_evenodd: "tests/fixtures/edge/resvg_painting_fill-rule_evenodd.svg";
     edge_fill_rule_nonzero: "tests/fixtures/edge/resvg_painting_fill-rule_nonzero.svg";
-    // IoU 0.98403: the importer outlines `miter-clip` joins as `miter` (kurbo has no
-    // miter-clip), so a join past the miter limit is bevelled instead of clipped at the limit;
-    // with both paths set to `miter` the same file scores 1.0.
-    #[ignore = "importer bug: stroke-linejoin miter-clip is outlined as miter (bevel past the limit), IoU 0.984"]
     edge_stroke_linejoin_miter_clip: "tests/fixtures/edge/resvg_painting_stroke-linejoin_miter-clip.svg";
     edge_path_m_a_trimmed: "tests/fixtures/edge/resvg_shapes_path_M-A-trimmed.svg";
     edge_path_no_commawsp_between_arc_flags: "tests/fixtures/edge/resvg_shapes_path_no-commawsp-between-arc-flags.svg";
