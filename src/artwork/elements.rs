@@ -1,12 +1,13 @@
 //! Where each shape came from: element ids, classes and Inkscape layer labels.
 //!
-//! usvg keeps only element ids, and only where the SVG has them. So before usvg parses the
-//! file, every element without an id gets a generated one (`medalcam-N`, never clashing
-//! with an id of the file), and the XML's classes and layer labels are kept here under that
-//! id. Generated ids never reach the user: [`Elements::name`] shows the original id or the
-//! element's tag.
+//! usvg keeps only element ids, and only where the SVG has them. So before anything parses
+//! the file, every element without an id gets a generated one (a prefix that occurs nowhere
+//! in the file, then a number), and the XML's classes and layer labels are kept here under
+//! that id. Generated ids never reach the user: [`Elements::name`] shows the original id or
+//! the element's tag.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use usvg::roxmltree;
 
@@ -36,36 +37,34 @@ pub(crate) struct Elements {
     by_id: HashMap<String, Element>,
 }
 
+/// Gives every start tag at `untagged` (offsets just after the element's name, in order) an
+/// `id` attribute. Returns the tagged text and the prefix of the generated ids.
+pub(crate) fn tag(text: &str, untagged: &[usize]) -> (String, String) {
+    let mut prefix = String::from("medalcam-");
+    while memchr::memmem::find(text.as_bytes(), prefix.as_bytes()).is_some() {
+        prefix.push_str("x-");
+    }
+    let mut tagged = String::with_capacity(text.len() + untagged.len() * (prefix.len() + 12));
+    let mut copied = 0;
+    for (n, &at) in untagged.iter().enumerate() {
+        tagged.push_str(&text[copied..at]);
+        let _ = write!(tagged, " id=\"{prefix}{}\"", n + 1);
+        copied = at;
+    }
+    tagged.push_str(&text[copied..]);
+    (tagged, prefix)
+}
+
 impl Elements {
-    /// Gives every element an id and records its classes and layer label. Returns the text
-    /// for usvg and the elements.
-    pub(crate) fn tag(text: &str, doc: &roxmltree::Document<'_>) -> (String, Self) {
-        let existing: HashSet<&str> = doc.descendants().filter_map(|n| n.attribute("id")).collect();
+    /// Records the classes and layer label of every element of a document whose generated ids
+    /// start with `prefix`.
+    pub(crate) fn read(doc: &roxmltree::Document<'_>, prefix: &str) -> Self {
         let mut by_id = HashMap::new();
-        let mut insertions: Vec<(usize, String)> = Vec::new();
-        let mut counter = 0usize;
         for (order, node) in doc.descendants().filter(roxmltree::Node::is_element).enumerate() {
-            let original = node.attribute("id").unwrap_or_default().to_string();
-            let key = if original.is_empty() {
-                let generated = loop {
-                    counter += 1;
-                    let candidate = format!("medalcam-{counter}");
-                    if !existing.contains(candidate.as_str()) {
-                        break candidate;
-                    }
-                };
-                let start = node.range().start;
-                let name_len = text[start + 1..].find(|c: char| c.is_whitespace() || c == '/' || c == '>');
-                if let Some(len) = name_len {
-                    insertions.push((start + 1 + len, format!(" id=\"{generated}\"")));
-                }
-                generated
-            } else {
-                original.clone()
-            };
+            let key = node.attribute("id").unwrap_or_default();
             let is_layer = node.attribute((INKSCAPE, "groupmode")) == Some("layer");
             let element = Element {
-                id: original,
+                id: if key.starts_with(prefix) { String::new() } else { key.to_string() },
                 tag: node.tag_name().name().to_string(),
                 classes: node.attribute("class").unwrap_or_default().split_whitespace().map(str::to_string).collect(),
                 layer: is_layer.then(|| node.attribute((INKSCAPE, "label")).unwrap_or_default().to_string()),
@@ -76,19 +75,9 @@ impl Elements {
                     .map(str::to_string),
                 order,
             };
-            by_id.entry(key).or_insert(element);
+            by_id.entry(key.to_string()).or_insert(element);
         }
-        // One pass: inserting into the text one id at a time would move it once per element.
-        insertions.sort_by_key(|(at, _)| *at);
-        let mut tagged = String::with_capacity(text.len() + insertions.iter().map(|(_, a)| a.len()).sum::<usize>());
-        let mut copied = 0;
-        for (at, attribute) in insertions {
-            tagged.push_str(&text[copied..at]);
-            tagged.push_str(&attribute);
-            copied = at;
-        }
-        tagged.push_str(&text[copied..]);
-        (tagged, Self { by_id })
+        Self { by_id }
     }
 
     /// The element usvg names `id`, if the file has it.
@@ -121,15 +110,18 @@ mod tests {
     #[test]
     fn ids_are_added_without_clashing_and_classes_and_layers_kept() {
         let text = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape">
-            <g inkscape:groupmode="layer" inkscape:label="Raised"><rect id="medalcam-1" class="a b" width="1" height="1"/><circle r="1"/></g></svg>"#;
-        let doc = roxmltree::Document::parse(text).unwrap();
-        let (tagged, elements) = Elements::tag(text, &doc);
+            <!-- <rect/> --><?pi <rect/>?><style><![CDATA[ <rect/> ]]></style><g inkscape:groupmode="layer" inkscape:label="Raised"><rect id="medalcam-1" class="a b" width="1" height="1"/><circle r="1"/></g></svg>"#;
+        let untagged = crate::artwork::limits::check(text.as_bytes()).unwrap();
+        let (tagged, prefix) = tag(text, &untagged);
+        assert_eq!(prefix, "medalcam-x-");
         let doc = roxmltree::Document::parse(&tagged).unwrap();
         let ids: Vec<&str> = doc.descendants().filter_map(|n| n.attribute("id")).collect();
-        assert_eq!(ids, ["medalcam-2", "medalcam-3", "medalcam-1", "medalcam-4"]);
-        assert_eq!(elements.get("medalcam-3").unwrap().layer.as_deref(), Some("Raised"));
+        assert_eq!(ids, ["medalcam-x-1", "medalcam-x-2", "medalcam-x-3", "medalcam-1", "medalcam-x-4"]);
+        let elements = Elements::read(&doc, &prefix);
+        assert_eq!(elements.get("medalcam-x-3").unwrap().layer.as_deref(), Some("Raised"));
         assert_eq!(elements.get("medalcam-1").unwrap().classes, ["a", "b"]);
         assert_eq!(elements.name("medalcam-1"), "medalcam-1");
-        assert_eq!(elements.name("medalcam-4"), "<circle>");
+        assert_eq!(elements.name("medalcam-x-4"), "<circle>");
+        assert_eq!(elements.name("medalcam-x-2"), "<style>");
     }
 }

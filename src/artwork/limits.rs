@@ -2,8 +2,9 @@
 //!
 //! usvg parses the whole document into a DOM and then walks it recursively, so a file that is
 //! huge, nested very deeply or made of millions of elements costs memory, time or the stack
-//! before a single shape is seen. [`check`] scans the bytes once, without building anything,
-//! and refuses such files with a short reason. It also refuses entity declarations: medalcam
+//! before a single shape is seen. [`check`] scans the bytes once, without building a tree,
+//! and refuses such files with a short reason. On the way it notes where each element without
+//! an id starts, for the ids medalcam gives them. It also refuses entity declarations: medalcam
 //! never expands entities (usvg would, within roxmltree's limits), so a `<!ENTITY` can only
 //! be an attempt at an entity-expansion bomb or a file medalcam would misread.
 //!
@@ -34,10 +35,13 @@ pub(crate) const MAX_PATH_NUMBER: f64 = 1e9;
 /// nesting deeper than [`MAX_DEPTH`], more than [`MAX_ELEMENTS`] elements and path data with
 /// a number beyond [`MAX_PATH_NUMBER`] (or one that is not finite).
 ///
+/// Returns, for every start tag without an `id` attribute, the offset just after its name:
+/// where [`super::elements::tag`] gives it one, so the document is parsed only once.
+///
 /// This is a scan, not a parser: it follows comments, CDATA sections, processing
 /// instructions, the DOCTYPE and quoted attribute values only as far as needed to count start
 /// and end tags. Malformed XML that passes is left to the parser to report.
-pub(crate) fn check(svg: &[u8]) -> Result<()> {
+pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
     if svg.len() > MAX_BYTES {
         return Err(Error::Svg(format!(
             "the file is {} bytes, more than the {} MiB medalcam reads",
@@ -55,6 +59,7 @@ pub(crate) fn check(svg: &[u8]) -> Result<()> {
     }
     let mut depth = 0usize;
     let mut elements = 0usize;
+    let mut untagged = Vec::new();
     let mut i = 0usize;
     while let Some(offset) = find_byte(&svg[i..], b'<') {
         i += offset;
@@ -79,7 +84,10 @@ pub(crate) fn check(svg: &[u8]) -> Result<()> {
                 return Err(Error::Svg(format!("more than {MAX_ELEMENTS} elements")));
             }
             if let Some(e) = end {
-                check_path_data(svg, i, &rest[..e])?;
+                let (name_end, has_id) = check_attributes(svg, i, &rest[..e])?;
+                if !has_id {
+                    untagged.push(i + name_end);
+                }
             }
             let self_closing = end.is_some_and(|e| e >= 2 && rest[e - 2] == b'/');
             if !self_closing {
@@ -99,7 +107,7 @@ pub(crate) fn check(svg: &[u8]) -> Result<()> {
             None => break,
         }
     }
-    Ok(())
+    Ok(untagged)
 }
 
 /// The length of the DOCTYPE declaration starting at `start` (`None`: unterminated). Quoted
@@ -134,24 +142,25 @@ fn doctype_end(svg: &[u8], start: usize) -> Option<usize> {
 /// The length of the tag (or declaration) at the start of `rest` up to and including its `>`,
 /// skipping quoted values.
 fn tag_end(rest: &[u8]) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (i, &c) in rest.iter().enumerate().skip(1) {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == b'"' || c == b'\'' => quote = Some(c),
-            None if c == b'>' => return Some(i + 1),
-            None => {}
+    let mut i = 1;
+    loop {
+        i += memchr::memchr3(b'>', b'"', b'\'', rest.get(i..)?)?;
+        if rest[i] == b'>' {
+            return Some(i + 1);
         }
+        // Skip the quoted value.
+        i += 1 + find_byte(&rest[i + 1..], rest[i])? + 1;
     }
-    None
 }
 
 /// Refuses a `d` attribute of the start tag `tag` (at `at` in `svg`) holding a number beyond
-/// [`MAX_PATH_NUMBER`].
-fn check_path_data(svg: &[u8], at: usize, tag: &[u8]) -> Result<()> {
+/// [`MAX_PATH_NUMBER`]. Returns the length of `<` and the element name, and whether the tag
+/// has an `id` attribute.
+fn check_attributes(svg: &[u8], at: usize, tag: &[u8]) -> Result<(usize, bool)> {
     // Skip the element name, then read `name = "value"` pairs.
-    let mut k = 1 + tag[1..].iter().position(|c| c.is_ascii_whitespace() || matches!(c, b'>' | b'/')).unwrap_or(0);
+    let name_end = 1 + tag[1..].iter().position(|c| c.is_ascii_whitespace() || matches!(c, b'>' | b'/')).unwrap_or(0);
+    let mut has_id = false;
+    let mut k = name_end;
     while k < tag.len() {
         while k < tag.len() && tag[k].is_ascii_whitespace() {
             k += 1;
@@ -174,12 +183,13 @@ fn check_path_data(svg: &[u8], at: usize, tag: &[u8]) -> Result<()> {
             k += 1;
         }
         let Some(&quote) = tag.get(k).filter(|&&q| q == b'"' || q == b'\'') else { continue };
-        let Some(len) = find_byte(&tag[k + 1..], quote) else { return Ok(()) };
+        let Some(len) = find_byte(&tag[k + 1..], quote) else { break };
         let value = &tag[k + 1..k + 1 + len];
         k += len + 2;
+        has_id |= name == b"id";
         // Path data, and transforms: a text laid out on a path under `scale(1e30)` hangs
         // usvg's text layout (found by fuzzing).
-        if !matches!(name, b"d" | b"transform" | b"gradientTransform" | b"patternTransform") {
+        if !matches!(name, b"d" | b"transform" | b"gradientTransform" | b"patternTransform") || all_small(value) {
             continue;
         }
         let mut j = 0;
@@ -232,7 +242,30 @@ fn check_path_data(svg: &[u8], at: usize, tag: &[u8]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok((name_end, has_id))
+}
+
+/// Whether every number in `value` is surely below [`MAX_PATH_NUMBER`]: no exponent, and no
+/// run of more than nine digits before a decimal point. A quick screen, byte by byte: the
+/// numbers of a value it cannot clear are read one by one.
+fn all_small(value: &[u8]) -> bool {
+    if memchr::memchr2(b'e', b'E', value).is_some() {
+        return false;
+    }
+    let (mut integer_digits, mut fraction) = (0u32, false);
+    for &c in value {
+        if c.is_ascii_digit() {
+            integer_digits += u32::from(!fraction);
+            if integer_digits > 9 {
+                return false;
+            }
+        } else {
+            // A point starts the fraction (or a number like `.5`); anything else ends it.
+            fraction = c == b'.';
+            integer_digits = 0;
+        }
+    }
+    true
 }
 
 fn line_of(svg: &[u8], at: usize) -> usize {
@@ -240,11 +273,11 @@ fn line_of(svg: &[u8], at: usize) -> usize {
 }
 
 fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
-    haystack.iter().position(|&c| c == byte)
+    memchr::memchr(byte, haystack)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]

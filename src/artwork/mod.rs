@@ -110,19 +110,32 @@ pub struct ArtShape {
 /// [`Error::Svg`] when the bytes are not an SVG document, [`Error::BadSize`] for an unusable
 /// size, and [`Error::NothingToEngrave`] when no shape is filled.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
-    limits::check(svg)?;
+    let untagged = limits::check(svg)?;
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
-    let doc = usvg::roxmltree::Document::parse(text).map_err(|e| Error::Svg(e.to_string()))?;
+    let (tagged, prefix) = elements::tag(text, &untagged);
+    // DTDs are allowed, as usvg allows them (Illustrator writes one); entities never reach
+    // here. The tagged text is parsed: a parse error is reported from the original, whose
+    // line and column the user sees.
+    let xml = |text| {
+        let options = usvg::roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+        usvg::roxmltree::Document::parse_with_options(text, options)
+    };
+    let doc = match xml(&tagged) {
+        Ok(doc) => doc,
+        Err(tagged_error) => {
+            return Err(Error::Svg(xml(text).err().unwrap_or(tagged_error).to_string()));
+        }
+    };
     if let Some(id) = pattern_painting_itself(&doc) {
         // usvg 0.49 recurses without end on it: a stack overflow cannot be caught.
         return Err(Error::Svg(format!("pattern `{id}` is painted with itself by an enclosing element")));
     }
-    let (tagged, elements) = Elements::tag(text, &doc);
+    let elements = Elements::read(&doc, &prefix);
     let missing_fonts = Arc::new(Mutex::new(Vec::new()));
     let usvg_options = usvg_options(Arc::clone(&missing_fonts), &options.fonts);
     // usvg is not panic-free on hostile input (found by fuzzing: a 1e-30 pattern tile);
     // a panic inside it is this file's error, not a crash, and prints nothing.
-    let parsed = quietly(|| usvg::Tree::from_str(&tagged, &usvg_options));
+    let parsed = quietly(|| usvg::Tree::from_xmltree(&doc, &usvg_options));
     let tree = match parsed {
         Ok(tree) => tree.map_err(|e| Error::Svg(e.to_string()))?,
         Err(_) => return Err(Error::Svg("the SVG parser failed on this file".into())),
@@ -278,31 +291,44 @@ fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>, fonts: &[Arc<Vec<u8>>]) 
             query(&[fontdb::Family::SansSerif])
         })
     });
-    let db = options.fontdb_mut();
-    for face in [
-        dejavu::sans::regular(),
-        dejavu::sans::bold(),
-        dejavu::sans::oblique(),
-        dejavu::sans::bold_oblique(),
-        dejavu::serif::regular(),
-        dejavu::serif::bold(),
-        dejavu::serif::italic(),
-        dejavu::serif::bold_italic(),
-        dejavu::sans_mono::regular(),
-        dejavu::sans_mono::bold(),
-    ] {
-        db.load_font_data(face.to_vec());
+    options.fontdb = bundled_fonts();
+    if !fonts.is_empty() {
+        let db = options.fontdb_mut();
+        for font in fonts {
+            db.load_font_source(fontdb::Source::Binary(Arc::clone(font) as Arc<dyn AsRef<[u8]> + Send + Sync>));
+        }
     }
-    for font in fonts {
-        db.load_font_source(fontdb::Source::Binary(Arc::clone(font) as Arc<dyn AsRef<[u8]> + Send + Sync>));
-    }
-    db.set_sans_serif_family("DejaVu Sans");
-    db.set_serif_family("DejaVu Serif");
-    db.set_monospace_family("DejaVu Sans Mono");
-    db.set_cursive_family("DejaVu Sans");
-    db.set_fantasy_family("DejaVu Sans");
     options.font_family = "DejaVu Sans".into();
     options
+}
+
+/// The bundled DejaVu faces, with every generic family mapped to them: read once per process
+/// (each import shares them), straight from the binary.
+fn bundled_fonts() -> Arc<fontdb::Database> {
+    static FONTS: std::sync::OnceLock<Arc<fontdb::Database>> = std::sync::OnceLock::new();
+    Arc::clone(FONTS.get_or_init(|| {
+        let mut db = fontdb::Database::new();
+        for face in [
+            dejavu::sans::regular(),
+            dejavu::sans::bold(),
+            dejavu::sans::oblique(),
+            dejavu::sans::bold_oblique(),
+            dejavu::serif::regular(),
+            dejavu::serif::bold(),
+            dejavu::serif::italic(),
+            dejavu::serif::bold_italic(),
+            dejavu::sans_mono::regular(),
+            dejavu::sans_mono::bold(),
+        ] {
+            db.load_font_source(fontdb::Source::Binary(Arc::new(face)));
+        }
+        db.set_sans_serif_family("DejaVu Sans");
+        db.set_serif_family("DejaVu Serif");
+        db.set_monospace_family("DejaVu Sans Mono");
+        db.set_cursive_family("DejaVu Sans");
+        db.set_fantasy_family("DejaVu Sans");
+        Arc::new(db)
+    }))
 }
 
 /// The root viewport: viewBox, its mapping to the SVG's size in px.
@@ -1127,5 +1153,22 @@ mod tests {
             &ImportOptions::default(),
         );
         assert!(matches!(err, Err(Error::NothingToEngrave)));
+    }
+
+    #[test]
+    fn a_doctype_is_read_and_parse_errors_point_into_the_file_as_written() {
+        // As Illustrator writes it.
+        let art = import_str(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
+<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20"><rect width="4" height="5"/></svg>"#,
+        );
+        assert!((area(&art) - 20.0).abs() < 1e-6, "{}", area(&art));
+        // The error is at line 2, column 32 of the file as written (ids added would move it).
+        let broken = "<svg xmlns=\"http://www.w3.org/2000/svg\">\n<g><rect width=\"1\" height=\"1\"/></svg>";
+        match import(broken.as_bytes(), &ImportOptions::default()) {
+            Err(Error::Svg(reason)) => assert!(reason.contains("2:32"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 }
