@@ -463,7 +463,7 @@ fn fit_view_box(view_box: [f64; 4], size: [f64; 2], aspect: &str) -> ([f64; 2], 
 }
 
 /// Walks the usvg tree and collects shapes.
-struct Importer {
+struct Importer<'a> {
     world: Affine,
     tolerance_mm: f64,
     /// The area the current group may paint, in mm (`None`: everywhere).
@@ -476,13 +476,13 @@ struct Importer {
     text: Option<String>,
     /// The font families available (bundled and `fonts`).
     families: Vec<String>,
-    shapes: Vec<Pending>,
+    shapes: Vec<Pending<'a>>,
     texts: Vec<TextRun>,
     warnings: Vec<Warning>,
 }
 
-impl Importer {
-    fn group(&mut self, group: &usvg::Group) {
+impl<'a> Importer<'a> {
+    fn group(&mut self, group: &'a usvg::Group) {
         // A transparent group paints nothing (usvg also wraps `opacity` on a shape in one).
         if group.opacity().get() == 0.0 {
             return;
@@ -577,7 +577,7 @@ impl Importer {
         geom::union(&parts)
     }
 
-    fn group_children(&mut self, group: &usvg::Group) {
+    fn group_children(&mut self, group: &'a usvg::Group) {
         if !group.filters().is_empty() {
             self.warn(group.id(), "filters are ignored");
         }
@@ -600,12 +600,16 @@ impl Importer {
         }
     }
 
-    fn path(&mut self, path: &usvg::Path) {
+    fn path(&mut self, path: &'a usvg::Path) {
         if !path.is_visible() {
             return;
         }
         let transform = self.world * to_affine(path.abs_transform());
-        let local = to_bez(path.data());
+        let local = path.data();
+        // usvg's own bounds of the path, which it found exactly (`abs_` ones include skews).
+        let b = path.abs_bounding_box();
+        let user_bounds = kurbo::Rect::new(b.left().into(), b.top().into(), b.right().into(), b.bottom().into());
+        let bounds = self.world.transform_rect_bbox(user_bounds);
         let fill = path.fill().map(|fill| {
             let rule = match fill.rule() {
                 usvg::FillRule::NonZero => FillRule::NonZero,
@@ -617,7 +621,7 @@ impl Importer {
         let fill_part = |me: &mut Self| {
             if let Some((paint, opacity, rule)) = fill {
                 if opacity > 0.0 {
-                    me.push(path.id(), paint, Geometry::Fill { path: transform * local.clone(), rule });
+                    me.push(path.id(), paint, bounds, Geometry::Fill { local, rule, transform });
                 }
             }
         };
@@ -626,7 +630,7 @@ impl Importer {
                 if opacity > 0.0 {
                     let style = stroke_style(stroke);
                     let clip_miters = stroke.linejoin() == usvg::LineJoin::MiterClip;
-                    me.push(path.id(), paint, Geometry::Stroke { local: local.clone(), style, clip_miters, transform });
+                    me.push(path.id(), paint, bounds, Geometry::Stroke { local, style, clip_miters, transform });
                 }
             }
         };
@@ -642,12 +646,13 @@ impl Importer {
         }
     }
 
-    fn push(&mut self, id: &str, paint: &usvg::Paint, geometry: Geometry) {
+    /// Queues a fill or stroke of a path whose fill covers `bounds` (in mm).
+    fn push(&mut self, id: &str, paint: &usvg::Paint, bounds: kurbo::Rect, geometry: Geometry<'a>) {
         let bounds = match &geometry {
-            Geometry::Fill { path, .. } => path.bounding_box(),
-            Geometry::Stroke { local, style, transform, .. } => {
+            Geometry::Fill { .. } => bounds,
+            Geometry::Stroke { style, transform, .. } => {
                 let grow = style.width * transform_scale(*transform);
-                (*transform * local.clone()).bounding_box().inflate(grow, grow)
+                bounds.inflate(grow, grow)
             }
         };
         if !(bounds.width().is_finite() && bounds.height().is_finite())
@@ -669,7 +674,7 @@ impl Importer {
                 style.dash_pattern.clear();
                 Geometry::Stroke { local, style, clip_miters, transform }
             }
-            Geometry::Stroke { local, mut style, clip_miters, transform } if too_many_dashes(&local, &style) => {
+            Geometry::Stroke { local, mut style, clip_miters, transform } if too_many_dashes(local, &style) => {
                 self.warn(id, "the dash pattern would make over 100,000 dashes: stroked solid");
                 style.dash_pattern.clear();
                 Geometry::Stroke { local, style, clip_miters, transform }
@@ -723,12 +728,12 @@ impl Importer {
 
 /// The geometry of one pending shape, resolved to polygons in parallel.
 #[derive(Debug)]
-enum Geometry {
-    /// A fill: the path in mm and its fill rule.
-    Fill { path: BezPath, rule: FillRule },
+enum Geometry<'a> {
+    /// A fill: the path in its own coordinates, its fill rule, and the transform to mm.
+    Fill { local: &'a usvg::tiny_skia_path::Path, rule: FillRule, transform: Affine },
     /// A stroke: the path in its own coordinates (where the width is defined), the style,
     /// whether its joins are `miter-clip` (`style` says `miter`), and the transform to mm.
-    Stroke { local: BezPath, style: kurbo::Stroke, clip_miters: bool, transform: Affine },
+    Stroke { local: &'a usvg::tiny_skia_path::Path, style: kurbo::Stroke, clip_miters: bool, transform: Affine },
 }
 
 /// The area a group may paint: polygons, and the rectangle they are when they are one.
@@ -741,19 +746,21 @@ struct Clip {
 
 /// A shape whose metadata is known and whose polygons are still to be computed.
 #[derive(Debug)]
-struct Pending {
+struct Pending<'a> {
     shape: ArtShape,
-    geometry: Geometry,
+    geometry: Geometry<'a>,
     clip: Option<Arc<Clip>>,
 }
 
-impl Pending {
+impl Pending<'_> {
     /// Flattens, outlines, normalises and clips; `None` when nothing remains.
     fn resolve(self, tolerance_mm: f64) -> Option<ArtShape> {
         let mut polygons = match &self.geometry {
-            Geometry::Fill { path, rule } => geom::simplify(&flatten(path, tolerance_mm), *rule),
+            Geometry::Fill { local, rule, transform } => {
+                geom::simplify(&flatten(&(*transform * to_bez(local)), tolerance_mm), *rule)
+            }
             Geometry::Stroke { local, style, clip_miters, transform } => {
-                stroke::area(local, style, *clip_miters, *transform, tolerance_mm)
+                stroke::area(&to_bez(local), style, *clip_miters, *transform, tolerance_mm)
             }
         };
         if let Some(clip) = &self.clip {
@@ -782,13 +789,13 @@ fn transform_scale(t: Affine) -> f64 {
 }
 
 /// Whether the dash pattern would cut `path` into more than [`MAX_DASHES`] dashes.
-fn too_many_dashes(path: &BezPath, style: &kurbo::Stroke) -> bool {
+fn too_many_dashes(path: &usvg::tiny_skia_path::Path, style: &kurbo::Stroke) -> bool {
     use kurbo::ParamCurveArclen as _;
     if style.dash_pattern.is_empty() {
         return false;
     }
     let period: f64 = style.dash_pattern.iter().sum();
-    let length: f64 = path.segments().map(|s| s.arclen(1e-3)).sum();
+    let length: f64 = to_bez(path).segments().map(|s| s.arclen(1e-3)).sum();
     period.is_nan() || period <= 0.0 || length / period > MAX_DASHES
 }
 
