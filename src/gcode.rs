@@ -14,6 +14,7 @@
 //! control's arc rules after rounding and written as lines where it fails one ([`arcs`]), so
 //! no block reads as a full circle or trips a radius-mismatch alarm.
 
+use rayon::prelude::*;
 use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
@@ -42,16 +43,31 @@ pub struct ProgramInfo {
 /// maximum, or a line exceeds its length; [`Error::NonFiniteCoordinate`] for NaN or infinity.
 pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Result<String> {
     let mut w = Writer::new(machine);
+    // Each path's lines and arcs, fitted in parallel (each path alone), written in order.
+    let fitted: Vec<Vec<Vec<Piece>>> = toolpaths
+        .operations
+        .par_iter()
+        .map(|operation| {
+            operation
+                .paths
+                .par_iter()
+                .map(|path| match &w.arcs {
+                    Some(limits) => arcs::fit(&path.points, limits),
+                    None => (1..path.points.len()).map(Piece::Line).collect(),
+                })
+                .collect()
+        })
+        .collect();
     w.header(toolpaths, info)?;
     let mut current_tool: Option<u32> = None;
-    for operation in &toolpaths.operations {
+    for (operation, pieces) in toolpaths.operations.iter().zip(fitted) {
         if current_tool != Some(operation.tool.number) {
             w.tool_change(&operation.tool)?;
             current_tool = Some(operation.tool.number);
         }
         w.comment(&format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), operation.tool.number))?;
-        for path in &operation.paths {
-            w.path(path, &operation.tool)?;
+        for (path, pieces) in operation.paths.iter().zip(pieces) {
+            w.path(path, pieces, &operation.tool)?;
         }
         w.retract()?;
     }
@@ -91,6 +107,9 @@ pub fn check_travel(relief: &crate::relief::Relief, machine: &Machine) -> Result
 /// without a point in least increments (`X5` = `X0.0005`), so the point is never dropped.
 #[must_use]
 pub fn number(value: f64, decimals: usize) -> String {
+    if let Some(s) = number_from_integer(value, decimals) {
+        return s;
+    }
     let mut s = format!("{value:.decimals$}");
     if s.contains('.') {
         let kept = s.trim_end_matches('0').len();
@@ -102,6 +121,33 @@ pub fn number(value: f64, decimals: usize) -> String {
         s = "0.".into();
     }
     s
+}
+
+/// [`number`] the quick way, through the integer count of `10^-decimals`; `None` where that
+/// could round otherwise than the exact decimal value of `value` does (beyond 1e9 units, or
+/// within 1e-6 of a unit of a tie: the product `value * 10^decimals` is off by under 1.2e-7
+/// of a unit there), and `number` formats it exactly.
+fn number_from_integer(value: f64, decimals: usize) -> Option<String> {
+    const POWERS: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    let scaled = value * POWERS.get(decimals)?;
+    if scaled.is_nan() || scaled.abs() >= 1e9 {
+        return None;
+    }
+    let whole = scaled.round();
+    if ((scaled - whole).abs() - 0.5).abs() < 1e-6 {
+        return None;
+    }
+    let units = whole as i64;
+    let digits = format!("{:0width$}", units.unsigned_abs(), width = decimals + 1);
+    let (integer, fraction) = digits.split_at(digits.len() - decimals);
+    let mut s = String::with_capacity(digits.len() + 2);
+    if units < 0 {
+        s.push('-');
+    }
+    s.push_str(integer);
+    s.push('.');
+    s.push_str(fraction.trim_end_matches('0'));
+    Some(s)
 }
 
 /// Makes text safe inside a `( ... )` comment on every control.
@@ -236,7 +282,8 @@ impl<'a> Writer<'a> {
         self.rapid([None, None, Some(self.machine.file.clearance_z_mm)])
     }
 
-    fn path(&mut self, path: &Path, tool: &Tool) -> Result<()> {
+    /// Writes `path`, cut into `pieces` by [`arcs::fit`] (lines only without arcs).
+    fn path(&mut self, path: &Path, pieces: Vec<Piece>, tool: &Tool) -> Result<()> {
         let Some(&first) = path.points.first() else { return Ok(()) };
         let file = &self.machine.file;
         let (clearance, approach) = (file.clearance_z_mm, file.approach_mm);
@@ -252,10 +299,6 @@ impl<'a> Writer<'a> {
             self.feed_to(first.map(Some), tool.feed_mm_per_min)?;
         }
         let points = &path.points;
-        let pieces = match &self.arcs {
-            Some(limits) => arcs::fit(points, limits),
-            None => (1..points.len()).map(Piece::Line).collect(),
-        };
         for piece in pieces {
             match piece {
                 Piece::Line(k) => self.segment(points[k - 1], points[k], tool)?,
@@ -375,7 +418,7 @@ impl<'a> Writer<'a> {
         let file = &self.machine.file;
         let mut words = String::new();
         let travel = [file.travel_x_mm, file.travel_y_mm, file.travel_z_mm];
-        let mut new_xyz = self.xyz.clone();
+        let mut new_xyz: [Option<String>; 3] = [None, None, None];
         for (axis, value) in to.iter().enumerate() {
             let Some(v) = *value else { continue };
             if !v.is_finite() {
@@ -417,7 +460,11 @@ impl<'a> Writer<'a> {
             }
         }
         self.motion = Some(motion);
-        self.xyz = new_xyz;
+        for (axis, text) in new_xyz.into_iter().enumerate() {
+            if text.is_some() {
+                self.xyz[axis] = text;
+            }
+        }
         self.line(line.trim_start())
     }
 
@@ -439,6 +486,41 @@ fn rpm(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `number` by exact formatting alone, as it was before its integer path.
+    fn number_exactly(value: f64, decimals: usize) -> String {
+        let mut s = format!("{value:.decimals$}");
+        if s.contains('.') {
+            s.truncate(s.trim_end_matches('0').len());
+        } else {
+            s.push('.');
+        }
+        if s == "-0." {
+            s = "0.".into();
+        }
+        s
+    }
+
+    #[test]
+    fn the_integer_path_writes_what_exact_formatting_writes_even_near_ties() {
+        for decimals in 0..=6 {
+            let unit = 10f64.powi(-(decimals as i32));
+            for k in -20_000..20_000 {
+                // Ties (k + 1/2 units), their neighbours in f64, and points between.
+                let tie = (f64::from(k) + 0.5) * unit;
+                for value in [tie, tie.next_up(), tie.next_down(), f64::from(k) * unit * 1.000_013, -tie * 0.999] {
+                    assert_eq!(number(value, decimals), number_exactly(value, decimals), "{value:e} to {decimals}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numbers_match_exact_formatting(value in -2e6f64..2e6, decimals in 0usize..=9) {
+            proptest::prop_assert_eq!(number(value, decimals), number_exactly(value, decimals));
+        }
+    }
 
     #[test]
     fn numbers_keep_the_point_and_lose_negative_zero() {
