@@ -60,8 +60,12 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     let relief = relief::build(&artwork, &job.relief)?;
     gcode::check_travel(&relief, &job.machine)?;
     toolpath::check_size(&relief, &job.toolpath)?;
-    let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm);
-    let toolpaths = toolpath::plan(&relief, &job.toolpath, progress)?;
+    // Independent, and each has parts that leave a core idle: side by side.
+    let (design, toolpaths) = rayon::join(
+        || relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm),
+        || toolpath::plan(&relief, &job.toolpath, progress),
+    );
+    let toolpaths = toolpaths?;
     let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
     let program = gcode::emit(&toolpaths, &job.machine, &info)?;
     let warnings = artwork
