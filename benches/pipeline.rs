@@ -151,7 +151,8 @@ fn simulate(c: &mut Criterion) {
 ///   pocketed to empty as one 0.05 mm level: the offset loop of deps.md section 3 (b);
 /// - `pocket-0.2mm`: the whole relief, every region of every nested level (480 of them, 2.7
 ///   times the area), as `engrave` cuts it;
-/// - `default-job`: the full default three-tool job.
+/// - `default-job`: the full default three-tool job;
+/// - `default-job-gcode`: the same, and its G-code written (arcs fitted, every limit checked).
 fn toolpath(c: &mut Criterion) {
     let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
     let mut group = c.benchmark_group("toolpath");
@@ -180,6 +181,18 @@ fn toolpath(c: &mut Criterion) {
                     })
                 });
             });
+            if name == "default-job" {
+                let info = medalcam::gcode::ProgramInfo { title: "medal-40mm.svg".into(), target: relief.target };
+                group.bench_function(format!("medal-40mm/default-job-gcode/{n}-threads"), |b| {
+                    b.iter(|| {
+                        pool.install(|| {
+                            let toolpaths =
+                                medalcam::toolpath::plan(&relief, &job.toolpath, &Progress::hidden()).expect("plans");
+                            medalcam::gcode::emit(&toolpaths, &job.machine, &info).expect("writes")
+                        })
+                    });
+                });
+            }
         }
     }
     group.finish();
