@@ -62,6 +62,10 @@ impl Elements {
         let mut by_id = HashMap::new();
         for (order, node) in doc.descendants().filter(roxmltree::Node::is_element).enumerate() {
             let key = node.attribute("id").unwrap_or_default();
+            if key.is_empty() {
+                // Not tagged (`id=""`, or markup the scan read otherwise): nothing finds it.
+                continue;
+            }
             let is_layer = node.attribute((INKSCAPE, "groupmode")) == Some("layer");
             let element = Element {
                 id: if key.starts_with(prefix) { String::new() } else { key.to_string() },
