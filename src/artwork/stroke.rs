@@ -9,7 +9,7 @@
 use i_overlay::core::fill_rule::FillRule;
 use kurbo::{Affine, BezPath, ParamCurve as _, PathEl, PathSeg, Point, Vec2};
 
-use super::flatten;
+use super::{flatten, transform_scale};
 use crate::geom::{self, Contour, Shapes};
 
 /// The area of a stroke, in mm: the outline of `local` with `style` (in the path's own
@@ -40,8 +40,7 @@ pub(super) fn area(local: &BezPath, style: &kurbo::Stroke, clip_miters: bool, tr
 /// local tolerance is the mm tolerance divided by the transform's largest scale, so the
 /// mapped outline stays within tolerance.
 fn outline(local: &BezPath, style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64) -> Vec<Contour> {
-    let [a, b, c, d, _, _] = transform.as_coeffs();
-    let max_scale = a.hypot(b).max(c.hypot(d)).max(1e-12);
+    let max_scale = transform_scale(transform).max(1e-12);
     let local_tolerance = tolerance_mm / max_scale / 2.0;
     let outline = kurbo::stroke(local.iter(), style, &kurbo::StrokeOpts::default(), local_tolerance);
     flatten(&(transform * outline), tolerance_mm / 2.0)
