@@ -107,9 +107,11 @@ pub fn check_travel(relief: &crate::relief::Relief, machine: &Machine) -> Result
 /// without a point in least increments (`X5` = `X0.0005`), so the point is never dropped.
 #[must_use]
 pub fn number(value: f64, decimals: usize) -> String {
-    if let Some(s) = number_from_integer(value, decimals) {
-        return s;
-    }
+    number_from_integer(value, decimals).unwrap_or_else(|| number_exactly(value, decimals))
+}
+
+/// [`number`] by exact decimal formatting of `value`.
+fn number_exactly(value: f64, decimals: usize) -> String {
     let mut s = format!("{value:.decimals$}");
     if s.contains('.') {
         let kept = s.trim_end_matches('0').len();
@@ -486,20 +488,6 @@ fn rpm(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `number` by exact formatting alone, as it was before its integer path.
-    fn number_exactly(value: f64, decimals: usize) -> String {
-        let mut s = format!("{value:.decimals$}");
-        if s.contains('.') {
-            s.truncate(s.trim_end_matches('0').len());
-        } else {
-            s.push('.');
-        }
-        if s == "-0." {
-            s = "0.".into();
-        }
-        s
-    }
 
     #[test]
     fn the_integer_path_writes_what_exact_formatting_writes_even_near_ties() {
