@@ -15,10 +15,9 @@
 //! no block reads as a full circle or trips a radius-mismatch alarm.
 
 use rayon::prelude::*;
-use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
-use crate::machine::Machine;
+use crate::machine::{Machine, MachineFile};
 use crate::relief::Target;
 use crate::toolpath::{Path, Tool, ToolKind, Toolpaths};
 
@@ -37,42 +36,85 @@ pub struct ProgramInfo {
 
 /// Writes the program.
 ///
+/// Each path's cutting moves are fitted with arcs and written in parallel, from the state
+/// the control is in after the path's approach. That state is known in advance but where the
+/// approach leaves the previous motion or feed in force (it lands where the tool already
+/// is): those paths are written again in order, from the state the control is really in.
+/// The program is the same either way, whatever the number of threads.
+///
 /// # Errors
 ///
 /// [`Error::Limit`] when a move leaves the machine's travel, a feed or speed exceeds its
 /// maximum, or a line exceeds its length; [`Error::NonFiniteCoordinate`] for NaN or infinity.
 pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Result<String> {
-    let mut w = Writer::new(machine);
-    // Each path's lines and arcs, fitted in parallel (each path alone), written in order.
-    let fitted: Vec<Vec<Vec<Piece>>> = toolpaths
+    let arcs = ArcLimits::of(&machine.file);
+    let written: Vec<Vec<Option<Written>>> = toolpaths
         .operations
         .par_iter()
         .map(|operation| {
-            operation
-                .paths
-                .par_iter()
-                .map(|path| match &w.arcs {
-                    Some(limits) => arcs::fit(&path.points, limits),
-                    None => (1..path.points.len()).map(Piece::Line).collect(),
-                })
-                .collect()
+            operation.paths.par_iter().map(|path| Written::new(path, &operation.tool, &machine.file, arcs)).collect()
         })
         .collect();
+    let length: usize =
+        written.iter().flatten().flatten().map(|w| w.result.as_ref().map_or(0, |(text, _)| text.len())).sum();
+    let mut w = Blocks::new(&machine.file, arcs, String::with_capacity(length + (length >> 4)), Modal::default());
     w.header(toolpaths, info)?;
     let mut current_tool: Option<u32> = None;
-    for (operation, pieces) in toolpaths.operations.iter().zip(fitted) {
+    for (operation, written) in toolpaths.operations.iter().zip(written) {
         if current_tool != Some(operation.tool.number) {
             w.tool_change(&operation.tool)?;
             current_tool = Some(operation.tool.number);
         }
         w.comment(&format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), operation.tool.number))?;
-        for (path, pieces) in operation.paths.iter().zip(pieces) {
-            w.path(path, pieces, &operation.tool)?;
+        for (path, written) in operation.paths.iter().zip(written) {
+            w.approach(path, &operation.tool)?;
+            match written {
+                Some(written) if written.from == w.state => {
+                    let (text, end) = written.result?;
+                    w.out.push_str(&text);
+                    w.state = end;
+                }
+                _ => w.pieces(&path.points, &fit(&path.points, arcs), &operation.tool)?,
+            }
         }
         w.retract()?;
     }
     w.footer()?;
     Ok(w.out)
+}
+
+/// A path's lines and arcs ([`arcs::fit`]; lines only without arcs).
+fn fit(points: &[[f64; 3]], arcs: Option<ArcLimits>) -> Vec<Piece> {
+    match arcs {
+        Some(limits) => arcs::fit(points, &limits),
+        None => (1..points.len()).map(Piece::Line).collect(),
+    }
+}
+
+/// One path's cutting moves, written ahead from the state its approach should leave.
+struct Written {
+    /// The state the text was written from: the control after the approach, at the path's
+    /// first point at the approach feed.
+    from: Modal,
+    /// The text and the state it leaves, or the first error met.
+    result: Result<(String, Modal)>,
+}
+
+impl Written {
+    /// `None` for an empty path, or one whose first point or feeds cannot be written (the
+    /// approach then fails, in order).
+    fn new(path: &Path, tool: &Tool, file: &MachineFile, arcs: Option<ArcLimits>) -> Option<Self> {
+        let first = path.points.first()?;
+        let mut xyz = [None; 3];
+        for (axis, slot) in xyz.iter_mut().enumerate() {
+            *slot = Some(Rounded::new(first[axis], file.decimals)?);
+        }
+        let feed = if path.retract { tool.plunge_mm_per_min } else { tool.feed_mm_per_min };
+        let from = Modal { motion: Some(Motion::Feed), xyz, feed: Some(Rounded::new(feed, file.feed_decimals)?) };
+        let mut w = Blocks::new(file, arcs, String::new(), from);
+        let result = w.pieces(&path.points, &fit(&path.points, arcs), tool).map(|()| (w.out, w.state));
+        Some(Self { from, result })
+    }
 }
 
 /// Checks, before any toolpath is planned, that the relief fits the machine's X/Y travel and
@@ -107,7 +149,7 @@ pub fn check_travel(relief: &crate::relief::Relief, machine: &Machine) -> Result
 /// without a point in least increments (`X5` = `X0.0005`), so the point is never dropped.
 #[must_use]
 pub fn number(value: f64, decimals: usize) -> String {
-    number_from_integer(value, decimals).unwrap_or_else(|| number_exactly(value, decimals))
+    Rounded::new(value, decimals).map_or_else(|| number_exactly(value, decimals), |r| r.to_string())
 }
 
 /// [`number`] by exact decimal formatting of `value`.
@@ -125,13 +167,75 @@ fn number_exactly(value: f64, decimals: usize) -> String {
     s
 }
 
-/// [`number`] the quick way, through the integer count of `10^-decimals`; `None` where that
-/// could round otherwise than the exact decimal value of `value` does (beyond 1e9 units, or
-/// within 1e-6 of a unit of a tie: the product `value * 10^decimals` is off by under 1.2e-7
-/// of a unit there), and `number` formats it exactly.
-fn number_from_integer(value: f64, decimals: usize) -> Option<String> {
-    const POWERS: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-    let scaled = value * POWERS.get(decimals)?;
+/// Powers of ten up to the most decimals a [`Rounded`] has.
+const POWERS: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/// A number as the program writes it: a whole count of its last decimal place. Its text is
+/// [`number`]'s, and [`Rounded::value`] is what the control reads from that text; equal
+/// texts are equal `Rounded`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rounded {
+    units: i64,
+    decimals: u8,
+}
+
+impl Rounded {
+    /// `value` rounded to `decimals` (at most 9) places as [`number`] rounds it; `None` for NaN,
+    /// infinities and counts beyond `i64`.
+    #[must_use]
+    pub fn new(value: f64, decimals: usize) -> Option<Self> {
+        let scale = *POWERS.get(decimals)?;
+        let units = units_quickly(value, scale).or_else(|| units_of(&number_exactly(value, decimals), decimals))?;
+        Some(Self { units, decimals: u8::try_from(decimals).ok()? })
+    }
+
+    /// The value the control reads: the decimal number, to the nearest `f64`.
+    #[must_use]
+    pub fn value(self) -> f64 {
+        if self.units.unsigned_abs() < 1 << 53 {
+            // Both exact in f64, and the division is correctly rounded.
+            self.units as f64 / POWERS[usize::from(self.decimals)]
+        } else {
+            self.to_string().parse().unwrap_or(f64::NAN)
+        }
+    }
+
+    /// Appends the text to `out`.
+    fn push_to(self, out: &mut String) {
+        let decimals = usize::from(self.decimals);
+        // Digits, least significant first: at least one before the point.
+        let mut digits = [b'0'; 24];
+        let mut n = self.units.unsigned_abs();
+        let mut len = 0;
+        while n > 0 || len <= decimals {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+        }
+        let trimmed = digits[..decimals].iter().take_while(|&&d| d == b'0').count();
+        if self.units < 0 {
+            out.push('-');
+        }
+        out.extend(digits[decimals..len].iter().rev().map(|&d| char::from(d)));
+        out.push('.');
+        out.extend(digits[trimmed..decimals].iter().rev().map(|&d| char::from(d)));
+    }
+}
+
+impl std::fmt::Display for Rounded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = String::with_capacity(24);
+        self.push_to(&mut text);
+        f.write_str(&text)
+    }
+}
+
+/// The count of `1 / scale` nearest `value`; `None` where that could round otherwise than the
+/// exact decimal value of `value` does (beyond 1e9 units, or within 1e-6 of a unit of a tie:
+/// the product `value * scale` is off by under 1.2e-7 of a unit there), and [`Rounded::new`]
+/// reads the count off the exact decimal text.
+fn units_quickly(value: f64, scale: f64) -> Option<i64> {
+    let scaled = value * scale;
     if scaled.is_nan() || scaled.abs() >= 1e9 {
         return None;
     }
@@ -139,17 +243,24 @@ fn number_from_integer(value: f64, decimals: usize) -> Option<String> {
     if ((scaled - whole).abs() - 0.5).abs() < 1e-6 {
         return None;
     }
-    let units = whole as i64;
-    let digits = format!("{:0width$}", units.unsigned_abs(), width = decimals + 1);
-    let (integer, fraction) = digits.split_at(digits.len() - decimals);
-    let mut s = String::with_capacity(digits.len() + 2);
-    if units < 0 {
-        s.push('-');
+    // `whole` is an integer below 1e9 in magnitude: the cast is exact.
+    Some(whole as i64)
+}
+
+/// The count of the last of `decimals` places in `text`, a decimal written by
+/// [`number_exactly`]; `None` for anything else (NaN, infinities) or beyond `i64`.
+fn units_of(text: &str, decimals: usize) -> Option<i64> {
+    let (negative, digits) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
+    let (whole, fraction) = digits.split_once('.')?;
+    if fraction.len() > decimals || !(whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())) {
+        return None;
     }
-    s.push_str(integer);
-    s.push('.');
-    s.push_str(fraction.trim_end_matches('0'));
-    Some(s)
+    let mut units: i64 = 0;
+    let padding = std::iter::repeat_n(b'0', decimals - fraction.len());
+    for b in whole.bytes().chain(fraction.bytes()).chain(padding) {
+        units = units.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    Some(if negative { -units } else { units })
 }
 
 /// Makes text safe inside a `( ... )` comment on every control.
@@ -164,45 +275,88 @@ pub fn sanitize_comment(text: &str, uppercase: bool) -> String {
     }
 }
 
-/// The program text with the modal state of the control.
-struct Writer<'a> {
-    machine: &'a Machine,
+/// The motion words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Motion {
+    Rapid,
+    Feed,
+    Clockwise,
+    CounterClockwise,
+}
+
+impl Motion {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Rapid => "G0",
+            Self::Feed => "G1",
+            Self::Clockwise => "G2",
+            Self::CounterClockwise => "G3",
+        }
+    }
+}
+
+/// The modal state of the control: what a block may leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Modal {
+    /// Last motion word.
+    motion: Option<Motion>,
+    /// Last written X, Y, Z.
+    xyz: [Option<Rounded>; 3],
+    /// Last written F.
+    feed: Option<Rounded>,
+}
+
+const AXES: [char; 3] = ['X', 'Y', 'Z'];
+
+/// Program text with the modal state of the control after it.
+struct Blocks<'a> {
+    file: &'a MachineFile,
     /// What arcs may be written; `None`: lines only.
     arcs: Option<ArcLimits>,
     out: String,
-    /// Last motion word (`G0`/`G1`/`G2`/`G3`).
-    motion: Option<&'static str>,
-    /// Last written X, Y, Z (rounded text).
-    xyz: [Option<String>; 3],
-    /// Last written F (rounded text).
-    feed: Option<String>,
+    state: Modal,
 }
 
-impl<'a> Writer<'a> {
-    fn new(machine: &'a Machine) -> Self {
-        let arcs = ArcLimits::of(&machine.file);
-        Self { machine, arcs, out: String::new(), motion: None, xyz: [None, None, None], feed: None }
+impl<'a> Blocks<'a> {
+    fn new(file: &'a MachineFile, arcs: Option<ArcLimits>, out: String, state: Modal) -> Self {
+        Self { file, arcs, out, state }
     }
 
     fn line(&mut self, text: &str) -> Result<()> {
-        let max = self.machine.file.max_line_length;
-        if text.len() > max {
+        let start = self.out.len();
+        self.out.push_str(text);
+        self.end_line(start)
+    }
+
+    /// Ends the line begun at `start`, which must not be longer than the control accepts.
+    fn end_line(&mut self, start: usize) -> Result<()> {
+        let max = self.file.max_line_length;
+        if self.out.len() - start > max {
+            let text = &self.out[start..];
             return Err(Error::Limit(format!("line `{text}` is longer than the {max} characters the control accepts")));
         }
-        self.out.push_str(text);
         self.out.push('\n');
         Ok(())
     }
 
+    /// Appends the word `letter value` to the line begun at `start`.
+    fn word(&mut self, start: usize, letter: char, value: Rounded) {
+        if self.out.len() > start {
+            self.out.push(' ');
+        }
+        self.out.push(letter);
+        value.push_to(&mut self.out);
+    }
+
     fn comment(&mut self, text: &str) -> Result<()> {
-        let max = self.machine.file.max_line_length - 2;
-        let mut text = sanitize_comment(text, self.machine.file.comment_uppercase);
+        let max = self.file.max_line_length - 2;
+        let mut text = sanitize_comment(text, self.file.comment_uppercase);
         text.truncate(max);
         self.line(&format!("({text})"))
     }
 
     fn header(&mut self, toolpaths: &Toolpaths, info: &ProgramInfo) -> Result<()> {
-        let file = &self.machine.file;
+        let file = self.file;
         if file.percent_delimiters {
             self.line("%")?;
         }
@@ -249,14 +403,14 @@ impl<'a> Writer<'a> {
                 number(t.feed_mm_per_min, file.feed_decimals)
             ))?;
         }
-        for line in file.program_start.clone() {
-            self.line(&line)?;
+        for line in &file.program_start {
+            self.line(line)?;
         }
         Ok(())
     }
 
     fn tool_change(&mut self, tool: &Tool) -> Result<()> {
-        let file = &self.machine.file;
+        let file = self.file;
         if tool.spindle_rpm > file.max_rpm {
             return Err(Error::Limit(format!(
                 "T{} spindle {} rpm is above the machine's {}",
@@ -264,30 +418,25 @@ impl<'a> Writer<'a> {
             )));
         }
         let clearance = number(file.clearance_z_mm, file.decimals);
-        let lines: Vec<String> = file
-            .tool_change
-            .iter()
-            .map(|l| {
-                l.replace("{tool:02}", &format!("{:02}", tool.number))
-                    .replace("{tool}", &tool.number.to_string())
-                    .replace("{rpm}", &rpm(tool.spindle_rpm))
-                    .replace("{clearance}", &clearance)
-            })
-            .collect();
-        for line in lines {
+        for line in &file.tool_change {
+            let line = line
+                .replace("{tool:02}", &format!("{:02}", tool.number))
+                .replace("{tool}", &tool.number.to_string())
+                .replace("{rpm}", &rpm(tool.spindle_rpm))
+                .replace("{clearance}", &clearance);
             self.line(&line)?;
         }
         // The control's position after a tool change is not known here: state everything again.
-        self.motion = None;
-        self.xyz = [None, None, None];
-        self.feed = None;
-        self.rapid([None, None, Some(self.machine.file.clearance_z_mm)])
+        self.state = Modal::default();
+        self.retract()
     }
 
-    /// Writes `path`, cut into `pieces` by [`arcs::fit`] (lines only without arcs).
-    fn path(&mut self, path: &Path, pieces: Vec<Piece>, tool: &Tool) -> Result<()> {
+    /// Takes the tool to the first point of `path`: from the clearance height, down to the
+    /// approach height and in at the plunge feed where `path.retract`, else straight there
+    /// at the cutting feed.
+    fn approach(&mut self, path: &Path, tool: &Tool) -> Result<()> {
         let Some(&first) = path.points.first() else { return Ok(()) };
-        let file = &self.machine.file;
+        let file = self.file;
         let (clearance, approach) = (file.clearance_z_mm, file.approach_mm);
         if path.retract {
             self.retract()?;
@@ -296,12 +445,16 @@ impl<'a> Writer<'a> {
             if above < clearance {
                 self.rapid([None, None, Some(above)])?;
             }
-            self.feed_to([None, None, Some(first[2])], tool.plunge_mm_per_min)?;
+            self.feed_to([None, None, Some(first[2])], tool.plunge_mm_per_min)
         } else {
-            self.feed_to(first.map(Some), tool.feed_mm_per_min)?;
+            self.feed_to(first.map(Some), tool.feed_mm_per_min)
         }
-        let points = &path.points;
-        for piece in pieces {
+    }
+
+    /// Writes the rest of the path of `points` after its first point, cut into `pieces` by
+    /// [`fit`].
+    fn pieces(&mut self, points: &[[f64; 3]], pieces: &[Piece], tool: &Tool) -> Result<()> {
+        for &piece in pieces {
             match piece {
                 Piece::Line(k) => self.segment(points[k - 1], points[k], tool)?,
                 Piece::Arc(arc) => self.arc_or_lines(&points[arc.from..=arc.to], &arc, tool, true)?,
@@ -351,16 +504,15 @@ impl<'a> Writer<'a> {
     /// the Z, the travel or the line length: the caller then writes the run as lines.
     fn arc(&mut self, run: &[[f64; 3]], arc: &Arc, feed: f64) -> Result<bool> {
         let Some(limits) = self.arcs else { return Ok(false) };
-        let file = &self.machine.file;
-        let value = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
-        let (Some(x), Some(y), Some(z)) = (value(&self.xyz[0]), value(&self.xyz[1]), self.xyz[2].as_deref()) else {
-            return Ok(false);
-        };
+        let file = self.file;
+        let [Some(x), Some(y), Some(z)] = self.state.xyz else { return Ok(false) };
         let Some(end) = run.last() else { return Ok(false) };
-        if !end[2].is_finite() || number(end[2], file.decimals) != z {
+        if !end[2].is_finite() || Rounded::new(end[2], file.decimals) != Some(z) {
             return Ok(false);
         }
-        let Some(block) = arcs::block([x, y], run, arc, &limits, file.decimals) else { return Ok(false) };
+        let Some(block) = arcs::block([x.value(), y.value()], run, arc, &limits, file.decimals) else {
+            return Ok(false);
+        };
         let [x0, y0, x1, y1] = block.bounds;
         let inside = |v: f64, [min, max]: [f64; 2]| v >= min && v <= max;
         if !(inside(x0, file.travel_x_mm)
@@ -370,111 +522,113 @@ impl<'a> Writer<'a> {
         {
             return Ok(false);
         }
-        if feed > file.max_feed_mm_per_min {
-            return Err(Error::Limit(format!(
-                "feed {feed} mm/min is above the machine's {}",
-                file.max_feed_mm_per_min
-            )));
+        let feed = self.feed(feed)?;
+        let start = self.out.len();
+        let motion = if block.clockwise { Motion::Clockwise } else { Motion::CounterClockwise };
+        if self.state.motion != Some(motion) {
+            self.out.push_str(motion.word());
         }
-        let motion = if block.clockwise { "G2" } else { "G3" };
-        let mut line = String::new();
-        if self.motion != Some(motion) {
-            line.push_str(motion);
-        }
-        for (axis, text) in block.end.iter().enumerate() {
-            if self.xyz[axis].as_deref() != Some(text.as_str()) {
-                let _ = write!(line, " {}{}", ["X", "Y"][axis], text);
+        for (axis, &value) in block.end.iter().enumerate() {
+            if self.state.xyz[axis] != Some(value) {
+                self.word(start, AXES[axis], value);
             }
         }
-        let _ = write!(line, " I{} J{}", block.ij[0], block.ij[1]);
-        let feed_text = number(feed, file.feed_decimals);
-        if self.feed.as_deref() != Some(feed_text.as_str()) {
-            let _ = write!(line, " F{feed_text}");
+        self.word(start, 'I', block.ij[0]);
+        self.word(start, 'J', block.ij[1]);
+        if self.state.feed != Some(feed) {
+            self.word(start, 'F', feed);
         }
-        let line = line.trim_start();
-        if line.len() > file.max_line_length {
+        if self.out.len() - start > file.max_line_length {
+            self.out.truncate(start);
             return Ok(false);
         }
-        self.line(line)?;
-        self.motion = Some(motion);
-        let [x_text, y_text] = block.end;
-        self.xyz[0] = Some(x_text);
-        self.xyz[1] = Some(y_text);
-        self.feed = Some(feed_text);
+        self.out.push('\n');
+        self.state.motion = Some(motion);
+        self.state.xyz[0] = Some(block.end[0]);
+        self.state.xyz[1] = Some(block.end[1]);
+        self.state.feed = Some(feed);
         Ok(true)
     }
 
+    /// `feed` rounded, checked against the machine's maximum.
+    fn feed(&self, feed: f64) -> Result<Rounded> {
+        let max = self.file.max_feed_mm_per_min;
+        if feed > max {
+            return Err(Error::Limit(format!("feed {feed} mm/min is above the machine's {max}")));
+        }
+        Rounded::new(feed, self.file.feed_decimals).ok_or(Error::NonFiniteCoordinate)
+    }
+
     fn retract(&mut self) -> Result<()> {
-        self.rapid([None, None, Some(self.machine.file.clearance_z_mm)])
+        self.rapid([None, None, Some(self.file.clearance_z_mm)])
     }
 
     fn rapid(&mut self, to: [Option<f64>; 3]) -> Result<()> {
-        self.motion_line("G0", to, None)
+        self.motion_line(Motion::Rapid, to, None)
     }
 
     fn feed_to(&mut self, to: [Option<f64>; 3], feed: f64) -> Result<()> {
-        self.motion_line("G1", to, Some(feed))
+        self.motion_line(Motion::Feed, to, Some(feed))
     }
 
-    fn motion_line(&mut self, motion: &'static str, to: [Option<f64>; 3], feed: Option<f64>) -> Result<()> {
-        let file = &self.machine.file;
-        let mut words = String::new();
+    /// A G0 or G1 block to the axes given, with only the words that change; nothing where
+    /// none does.
+    fn motion_line(&mut self, motion: Motion, to: [Option<f64>; 3], feed: Option<f64>) -> Result<()> {
+        let file = self.file;
         let travel = [file.travel_x_mm, file.travel_y_mm, file.travel_z_mm];
-        let mut new_xyz: [Option<String>; 3] = [None, None, None];
+        let mut rounded: [Option<Rounded>; 3] = [None; 3];
+        let mut changed = false;
         for (axis, value) in to.iter().enumerate() {
             let Some(v) = *value else { continue };
             if !v.is_finite() {
                 return Err(Error::NonFiniteCoordinate);
             }
-            let text = number(v, file.decimals);
-            let rounded: f64 = text.parse().expect("number() writes a float");
             let [min, max] = travel[axis];
-            if rounded < min || rounded > max {
-                let name = ["X", "Y", "Z"][axis];
-                return Err(Error::Limit(format!(
-                    "{name}{text} is outside the machine's {name} travel [{min}, {max}]"
-                )));
+            let name = AXES[axis];
+            let outside = || {
+                Error::Limit(format!(
+                    "{name}{} is outside the machine's {name} travel [{min}, {max}]",
+                    number(v, file.decimals)
+                ))
+            };
+            let r = Rounded::new(v, file.decimals).ok_or_else(outside)?;
+            let value = r.value();
+            if value < min || value > max {
+                return Err(outside());
             }
-            if self.xyz[axis].as_deref() != Some(text.as_str()) {
-                let _ = write!(words, " {}{}", ["X", "Y", "Z"][axis], text);
-                new_xyz[axis] = Some(text);
-            }
+            changed |= self.state.xyz[axis] != Some(r);
+            rounded[axis] = Some(r);
         }
-        if words.is_empty() {
+        if !changed {
             return Ok(());
         }
-        let mut line = String::new();
-        if self.motion != Some(motion) {
-            line.push_str(motion);
+        let start = self.out.len();
+        if self.state.motion != Some(motion) {
+            self.out.push_str(motion.word());
         }
-        line.push_str(&words);
+        for (axis, r) in rounded.into_iter().enumerate() {
+            let Some(r) = r else { continue };
+            if self.state.xyz[axis] != Some(r) {
+                self.word(start, AXES[axis], r);
+                self.state.xyz[axis] = Some(r);
+            }
+        }
         if let Some(f) = feed {
-            if f > file.max_feed_mm_per_min {
-                return Err(Error::Limit(format!(
-                    "feed {f} mm/min is above the machine's {}",
-                    file.max_feed_mm_per_min
-                )));
-            }
-            let text = number(f, file.feed_decimals);
-            if self.feed.as_deref() != Some(text.as_str()) {
-                let _ = write!(line, " F{text}");
-                self.feed = Some(text);
+            let f = self.feed(f)?;
+            if self.state.feed != Some(f) {
+                self.word(start, 'F', f);
+                self.state.feed = Some(f);
             }
         }
-        self.motion = Some(motion);
-        for (axis, text) in new_xyz.into_iter().enumerate() {
-            if text.is_some() {
-                self.xyz[axis] = text;
-            }
-        }
-        self.line(line.trim_start())
+        self.state.motion = Some(motion);
+        self.end_line(start)
     }
 
     fn footer(&mut self) -> Result<()> {
-        for line in self.machine.file.program_end.clone() {
-            self.line(&line)?;
+        for line in &self.file.program_end {
+            self.line(line)?;
         }
-        if self.machine.file.percent_delimiters {
+        if self.file.percent_delimiters {
             self.line("%")?;
         }
         Ok(())
@@ -507,6 +661,39 @@ mod tests {
         #[test]
         fn numbers_match_exact_formatting(value in -2e6f64..2e6, decimals in 0usize..=9) {
             proptest::prop_assert_eq!(number(value, decimals), number_exactly(value, decimals));
+        }
+    }
+
+    /// The rounded number's text is `number`'s and its value what a control parses from that
+    /// text, near ties too (where the count is read off the exact text).
+    fn assert_rounded_is_number(value: f64, decimals: usize) {
+        let rounded = Rounded::new(value, decimals).expect("a finite value");
+        let text = number(value, decimals);
+        assert_eq!(rounded.to_string(), text, "{value:e} to {decimals}");
+        assert_eq!(rounded.value().to_bits(), text.parse::<f64>().unwrap().to_bits(), "{value:e} to {decimals}");
+    }
+
+    #[test]
+    fn rounded_numbers_read_as_their_text_even_near_ties() {
+        for decimals in 0..=9 {
+            let unit = 10f64.powi(-(decimals as i32));
+            for k in (-3_000i64..3_000).chain([999_999_999, -1_234_567_890, 4_000_000_000_000]) {
+                let tie = (k as f64 + 0.5) * unit;
+                for value in [tie, tie.next_up(), tie.next_down(), k as f64 * unit] {
+                    assert_rounded_is_number(value, decimals);
+                }
+            }
+        }
+        assert_eq!(Rounded::new(-0.0001, 3).map(|r| r.to_string()).as_deref(), Some("0."));
+        assert!(Rounded::new(f64::NAN, 3).is_none() && Rounded::new(f64::INFINITY, 3).is_none());
+        assert!(Rounded::new(1e300, 3).is_none(), "beyond i64");
+        assert!(Rounded::new(1.0, 10).is_none(), "at most 9 decimals");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rounded_numbers_read_as_their_text(value in -2e9f64..2e9, decimals in 0usize..=9) {
+            assert_rounded_is_number(value, decimals);
         }
     }
 
@@ -687,6 +874,32 @@ mod tests {
         // Lines within the rounding of the points, arcs within the fit tolerance and one unit.
         assert_follows(&paths, &without, 0.0008);
         assert_follows(&paths, &with, 0.002);
+    }
+
+    /// Paths are written ahead, in parallel, from the state their approach leaves. A path
+    /// that starts where the tool already is has an approach with nothing to write, which
+    /// leaves the previous path's motion and feed in force: its first blocks must say G1 and
+    /// its feed again.
+    #[test]
+    fn a_path_starting_where_the_tool_is_restates_the_motion_and_the_feed() {
+        let machine = machine(true, &[]);
+        // A quarter lap at -0.1 (one arc), then from its end a cut on at the same depth.
+        let lap = ring([0.0, 0.0], 2.0, 0.0, 2.0, 46, -0.1);
+        let end = lap[lap.len() - 1];
+        let on = vec![end, [end[0] - 1.0, end[1], -0.1], [end[0] - 1.0, end[1] - 1.0, -0.1]];
+        let text =
+            program(vec![Path { retract: true, points: lap }, Path { retract: false, points: on.clone() }], &machine);
+        let lines: Vec<&str> = text.lines().collect();
+        let arc = lines.iter().position(|l| l.contains(" I")).expect(&text);
+        assert!(lines[arc].starts_with("G3"), "{text}");
+        assert_eq!(lines[arc + 1], "G1 X-1.", "{text}");
+        // A descent ends at the plunge feed; a path on from there states the cutting feed again.
+        let down = vec![[1.0, 1.0, 0.0], [1.5, 1.0, -0.05], [2.0, 1.0, -0.1]];
+        let on = vec![[2.0, 1.0, -0.1], [2.0, 0.0, -0.1], [1.0, 0.0, -0.1]];
+        let text = program(vec![Path { retract: true, points: down }, Path { retract: false, points: on }], &machine);
+        let lines: Vec<&str> = text.lines().collect();
+        let descent = lines.iter().position(|l| *l == "X2. Z-0.1").expect(&text);
+        assert_eq!(lines[descent + 1], "Y0. F200.", "{text}");
     }
 
     #[test]

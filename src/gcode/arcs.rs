@@ -47,7 +47,7 @@
 
 use std::f64::consts::{PI, TAU};
 
-use super::number;
+use super::Rounded;
 use crate::machine::MachineFile;
 
 /// Fewest segments one arc replaces (at least four points).
@@ -334,9 +334,9 @@ pub struct Block {
     /// Clockwise (G2) or counter-clockwise (G3).
     pub clockwise: bool,
     /// Rounded end X and Y, as written.
-    pub end: [String; 2],
+    pub end: [Rounded; 2],
     /// Rounded centre offsets I and J from the start, as written.
-    pub ij: [String; 2],
+    pub ij: [Rounded; 2],
     /// Extent of the arc the control cuts: `[min x, min y, max x, max y]`.
     pub bounds: [f64; 4],
 }
@@ -347,10 +347,9 @@ pub struct Block {
 #[must_use]
 pub fn block(start: [f64; 2], run: &[[f64; 3]], arc: &Arc, limits: &ArcLimits, decimals: usize) -> Option<Block> {
     let last = *run.last()?;
-    let round = |v: f64| -> Option<(String, f64)> {
-        let text = number(v, decimals);
-        let value = text.parse().ok()?;
-        Some((text, value))
+    let round = |v: f64| -> Option<(Rounded, f64)> {
+        let rounded = Rounded::new(v, decimals)?;
+        Some((rounded, rounded.value()))
     };
     let ((x_text, x), (y_text, y)) = (round(last[0])?, round(last[1])?);
     let end = [x, y];
@@ -434,6 +433,7 @@ pub fn block(start: [f64; 2], run: &[[f64; 3]], arc: &Arc, limits: &ArcLimits, d
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gcode::number;
     use proptest::prelude::*;
 
     fn limits() -> ArcLimits {
@@ -592,8 +592,8 @@ mod tests {
         let points = circle([0.0, 0.0], 0.2, 0.0, 10.0, 10, 0.0);
         let b = block_of(&points, &limits(), 3).unwrap();
         assert!(!b.clockwise);
-        assert_eq!(b.end, ["0.".to_string(), "0.2".to_string()]);
-        assert_eq!(b.ij, ["-0.2".to_string(), "0.".to_string()]);
+        assert_eq!(b.end.map(|r| r.to_string()), ["0.".to_string(), "0.2".to_string()]);
+        assert_eq!(b.ij.map(|r| r.to_string()), ["-0.2".to_string(), "0.".to_string()]);
         assert_eq!(b.bounds, [0.0, 0.0, 0.2, 0.2]);
     }
 
@@ -665,7 +665,7 @@ mod tests {
                 let run = &points[arc.from..=arc.to];
                 let start = [number(run[0][0], 3).parse().unwrap(), number(run[0][1], 3).parse().unwrap()];
                 let Some(b) = block(start, run, &arc, &limits, 3) else { continue };
-                let ij: Vec<f64> = b.ij.iter().map(|t| t.parse().unwrap()).collect();
+                let ij: Vec<f64> = b.ij.iter().map(|t| t.to_string().parse().unwrap()).collect();
                 let center = [start[0] + ij[0], start[1] + ij[1]];
                 let radius = ij[0].hypot(ij[1]);
                 for p in run {
