@@ -279,7 +279,8 @@ fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<(
 }
 
 fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
-    let job = args.job.resolve(load_machine(&args.machine)?)?;
+    let mut job = args.job.resolve(load_machine(&args.machine)?)?;
+    job.toolpath.measure_reach = args.report.is_some();
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
     let title = args.art.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
 

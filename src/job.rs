@@ -286,6 +286,7 @@ impl Job {
                 floor_allowance_mm,
                 rest_thicker_than_mm,
                 tolerance_mm,
+                measure_reach: false,
             },
             machine,
             min_wall_mm,

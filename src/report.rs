@@ -63,8 +63,9 @@ pub struct ReportLevel {
     pub depth_mm: f64,
     /// Area cut to at least this depth.
     pub area_mm2: f64,
-    /// Area of the level's floor the tools reach (engrave only): the rest of the floor is
-    /// where no tool of the job fits.
+    /// Area of the level's floor the tools reach (engrave only, with
+    /// [`crate::toolpath::ToolpathOptions::measure_reach`], which `--report` sets): the rest of
+    /// the floor is where no tool of the job fits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reached_mm2: Option<f64>,
 }
@@ -141,8 +142,11 @@ impl Report {
             tools,
             levels: levels(&engraving.relief)
                 .into_iter()
-                .zip(&engraving.toolpaths.reached)
-                .map(|(level, reached)| ReportLevel { reached_mm2: Some(geom::shapes_area(reached)), ..level })
+                .enumerate()
+                .map(|(k, level)| ReportLevel {
+                    reached_mm2: engraving.toolpaths.reached.get(k).map(|reached| geom::shapes_area(reached)),
+                    ..level
+                })
                 .collect(),
             regions: regions(&engraving.relief),
             program: ReportProgram { bytes: engraving.program.len(), lines: engraving.program.lines().count() },

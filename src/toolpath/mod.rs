@@ -59,6 +59,9 @@ pub struct ToolpathOptions {
     /// The job tolerance, in mm: how far the cut may stray from the target (the budget is in
     /// the module documentation).
     pub tolerance_mm: f64,
+    /// Whether to work out [`Toolpaths::reached`], which the report gives and the program
+    /// does not need: a dilation and a union per region.
+    pub measure_reach: bool,
 }
 
 impl ToolpathOptions {
@@ -73,6 +76,7 @@ impl ToolpathOptions {
             floor_allowance_mm: 0.01,
             rest_thicker_than_mm: 0.01,
             tolerance_mm: 0.005,
+            measure_reach: false,
         }
     }
 
@@ -101,7 +105,8 @@ pub struct Toolpaths {
     /// Findings of the planning (regions too narrow are the relief's design check's).
     pub warnings: Vec<Warning>,
     /// Per level of the relief, the area of its floor some tool reaches within the tolerance:
-    /// the rest is where no tool of the job fits.
+    /// the rest is where no tool of the job fits. Empty unless
+    /// [`ToolpathOptions::measure_reach`].
     pub reached: Vec<Shapes>,
 }
 
@@ -279,9 +284,12 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             ));
         }
     }
-    let mut reached: Vec<Shapes> = relief.levels.iter().map(|_| Vec::new()).collect();
-    for (unit, plan) in units.iter().zip(planned) {
-        reached[unit.level].extend(plan.reached);
+    let mut reached: Vec<Shapes> = Vec::new();
+    if options.measure_reach {
+        reached = relief.levels.iter().map(|_| Vec::new()).collect();
+        for (unit, plan) in units.iter().zip(planned) {
+            reached[unit.level].extend(plan.reached);
+        }
     }
     bar.finish_and_clear();
     if operations.is_empty() {
@@ -608,12 +616,17 @@ impl Unit<'_> {
                     geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0 + loose - coarse))
                 }
             };
-            // What this tool cuts to the floor: its pocketed centres grown by its reach.
-            // The passes and the reach are independent: on a large region each is a long job.
-            let (plan, grown) = rayon::join(
-                || self.pocket(relief, options, tool, domain, &centres),
-                || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
-            );
+            // What this tool cuts to the floor: its pocketed centres grown by its reach, which
+            // the tools after it need, and the reach measured. The passes and the reach are
+            // independent: on a large region each is a long job.
+            let (plan, grown) = if j + 1 < tools.len() || options.measure_reach {
+                rayon::join(
+                    || self.pocket(relief, options, tool, domain, &centres),
+                    || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
+                )
+            } else {
+                (self.pocket(relief, options, tool, domain, &centres), Vec::new())
+            };
             if j + 1 < tools.len() && !grown.is_empty() {
                 left = geom::difference(&left, &grown);
             }
@@ -622,8 +635,11 @@ impl Unit<'_> {
         }
         // An offset's result is already a set of disjoint shapes.
         grown_by.retain(|g| !g.is_empty());
-        let reached =
-            if grown_by.len() == 1 { grown_by.pop().unwrap_or_default() } else { geom::union(&grown_by.concat()) };
+        let reached = if !options.measure_reach || grown_by.len() <= 1 {
+            grown_by.pop().unwrap_or_default()
+        } else {
+            geom::union(&grown_by.concat())
+        };
         UnitPlan { plans, reached }
     }
 
@@ -1023,8 +1039,15 @@ mod tests {
     #[test]
     fn a_smaller_tool_cuts_only_what_the_larger_left() {
         let relief = relief(vec![(0.2, vec![square(-2.0, -2.0, 2.0, 2.0)])]);
-        let options = ToolpathOptions::new(vec![Tool::flat(2, 0.3), Tool::flat(1, 1.0)]);
+        let mut options = ToolpathOptions::new(vec![Tool::flat(2, 0.3), Tool::flat(1, 1.0)]);
+        options.measure_reach = true;
         let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        // Measuring the reach changes nothing of the paths; without, nothing is measured.
+        let unmeasured =
+            plan(&relief, &ToolpathOptions { measure_reach: false, ..options.clone() }, &Progress::hidden());
+        let unmeasured = unmeasured.unwrap();
+        assert!(unmeasured.reached.is_empty() && toolpaths.reached.len() == 1);
+        assert_eq!(format!("{:?}", unmeasured.operations), format!("{:?}", toolpaths.operations));
         // Largest first, whatever the order given.
         assert_eq!(toolpaths.operations[0].tool.number, 1);
         let small = cutting_points(&toolpaths, 2);

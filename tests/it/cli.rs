@@ -59,6 +59,11 @@ fn writes_program_and_report_beside_the_art() {
     let levels = report["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 2, "{levels:?}");
     assert!((levels[1]["depth_mm"].as_f64().unwrap() - 0.3).abs() < 1e-12);
+    // The report asks for the reach: each floor is reached, but for what no tool fits.
+    for level in levels {
+        let (area, reached) = (level["area_mm2"].as_f64().unwrap(), level["reached_mm2"].as_f64().unwrap());
+        assert!(reached > 0.0 && reached <= area * 1.001, "{level:?}");
+    }
     assert_eq!(report["regions"][0]["sources"][0], "luminance");
 }
 

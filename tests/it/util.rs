@@ -37,7 +37,9 @@ pub fn sample_path(sample: &str) -> PathBuf {
 pub fn engrave(case: &Case, machine: &str) -> Engraving {
     let svg = std::fs::read(sample_path(case.sample)).expect("sample exists");
     let title = format!("{}.svg", case.sample);
-    medalcam::engrave(&svg, &title, &job(machine, case.diameter_mm), &Progress::hidden()).expect("engraves")
+    let mut job = job(machine, case.diameter_mm);
+    job.toolpath.measure_reach = true;
+    medalcam::engrave(&svg, &title, &job, &Progress::hidden()).expect("engraves")
 }
 
 /// The first differing line of two texts with three lines of context.
