@@ -173,13 +173,14 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let draft = options.draft_deg.to_radians();
     // Every region of every level, with the regions of the shallower levels that hold it.
     let (bounds, areas) = boxes_and_areas(relief);
-    let units: Vec<Unit> = relief
+    let regions: Vec<(usize, usize, &Shape)> = relief
         .levels
         .iter()
         .enumerate()
         .flat_map(|(k, level)| level.area.iter().enumerate().map(move |(i, region)| (k, i, region)))
-        .map(|(k, i, region)| Unit::new(relief, &bounds, &areas, k, i, region))
         .collect();
+    let units: Vec<Unit> =
+        regions.into_par_iter().map(|(k, i, region)| Unit::new(relief, &bounds, &areas, k, i, region)).collect();
     let bar = progress.stage("toolpaths", units.len() as u64);
     // The drafted cavity, and the tools whose clearance grows linearly with the wall's height
     // (flat tools, and tapered tools below their shank), are eroded from the cavity's
@@ -256,7 +257,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             });
         }
     });
-    let planned: Vec<UnitPlan> = planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect();
+    let mut planned: Vec<UnitPlan> = planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect();
     let mut operations = Vec::new();
     let mut warnings = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
@@ -264,9 +265,9 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         for (k, level) in relief.levels.iter().enumerate() {
             let plans: Vec<RegionPlan> = units
                 .iter()
-                .zip(&planned)
+                .zip(&mut planned)
                 .filter(|(unit, _)| unit.level == k)
-                .map(|(_, plan)| plan.plans[j].clone())
+                .map(|(_, plan)| std::mem::take(&mut plan.plans[j]))
                 .collect();
             skipped += plans.iter().map(|p| p.skipped).sum::<usize>();
             let paths = order_regions(plans);
