@@ -303,24 +303,30 @@ fn check(run: &[[f64; 3]], center: [f64; 2], limits: &ArcLimits) -> Option<(f64,
         return None;
     }
     let tolerance = limits.tolerance_mm;
-    let (mut sweep, mut error) = (0.0f64, 0.0f64);
-    let (mut previous, mut previous_angle) = (first, angle(first, center));
-    for &q in &run[1..] {
-        let q = xy(q);
-        let a = angle(q, center);
-        let step = wrap(a - previous_angle);
-        if step == 0.0 || (sweep != 0.0 && step.signum() != sweep.signum()) {
-            return None;
-        }
-        sweep += step;
-        // Outward the chord is farthest from the circle at its ends, inward at its point
-        // nearest the centre.
+    // Every point and chord within the tolerance of the circle, looked at from the end: a
+    // run too long for its circle leaves it there, so a miss is found soonest (the fit tries
+    // many such runs). Outward the chord is farthest from the circle at its ends, inward at
+    // its point nearest the centre.
+    let mut error = 0.0f64;
+    for k in (1..run.len()).rev() {
+        let (previous, q) = (xy(run[k - 1]), xy(run[k]));
         let (radial, inward) = ((dist(q, center) - r).abs(), r - segment_distance(center, previous, q));
         if !(within(radial, tolerance) && within(inward, tolerance)) {
             return None;
         }
         error = error.max(radial).max(inward);
-        (previous, previous_angle) = (q, a);
+    }
+    // Then the turn, in order: monotonic, and not over the sweep limit.
+    let mut sweep = 0.0f64;
+    let mut previous_angle = angle(first, center);
+    for &q in &run[1..] {
+        let a = angle(xy(q), center);
+        let step = wrap(a - previous_angle);
+        if step == 0.0 || (sweep != 0.0 && step.signum() != sweep.signum()) {
+            return None;
+        }
+        sweep += step;
+        previous_angle = a;
     }
     if !(sweep.abs() <= limits.max_sweep_rad && sweep.abs() < TAU) {
         return None;
