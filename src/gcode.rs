@@ -101,17 +101,16 @@ struct Written {
 }
 
 impl Written {
-    /// `None` for an empty path, or one whose first point or feeds cannot be written (the
-    /// approach then fails, in order).
+    /// `None` for an empty path, or one whose approach cannot be written (it then fails, in
+    /// order).
     fn new(path: &Path, tool: &Tool, file: &MachineFile, arcs: Option<ArcLimits>) -> Option<Self> {
-        let first = path.points.first()?;
-        let mut xyz = [None; 3];
-        for (axis, slot) in xyz.iter_mut().enumerate() {
-            *slot = Some(Rounded::new(first[axis], file.decimals)?);
-        }
-        let feed = if path.retract { tool.plunge_mm_per_min } else { tool.feed_mm_per_min };
-        let from = Modal { motion: Some(Motion::Feed), xyz, feed: Some(Rounded::new(feed, file.feed_decimals)?) };
-        let mut w = Blocks::new(file, arcs, String::new(), from);
+        path.points.first()?;
+        // From a control that has been told nothing, the approach writes every word: the
+        // state it leaves is the one it leaves wherever it writes at least one block.
+        let mut w = Blocks::new(file, arcs, String::new(), Modal::default());
+        w.approach(path, tool).ok()?;
+        w.out.clear();
+        let from = w.state;
         let result = w.pieces(&path.points, &fit(&path.points, arcs), tool).map(|()| (w.out, w.state));
         Some(Self { from, result })
     }
@@ -668,7 +667,7 @@ mod tests {
     /// text, near ties too (where the count is read off the exact text).
     fn assert_rounded_is_number(value: f64, decimals: usize) {
         let rounded = Rounded::new(value, decimals).expect("a finite value");
-        let text = number(value, decimals);
+        let text = number_exactly(value, decimals);
         assert_eq!(rounded.to_string(), text, "{value:e} to {decimals}");
         assert_eq!(rounded.value().to_bits(), text.parse::<f64>().unwrap().to_bits(), "{value:e} to {decimals}");
     }

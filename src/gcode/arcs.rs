@@ -353,12 +353,8 @@ pub struct Block {
 #[must_use]
 pub fn block(start: [f64; 2], run: &[[f64; 3]], arc: &Arc, limits: &ArcLimits, decimals: usize) -> Option<Block> {
     let last = *run.last()?;
-    let round = |v: f64| -> Option<(Rounded, f64)> {
-        let rounded = Rounded::new(v, decimals)?;
-        Some((rounded, rounded.value()))
-    };
-    let ((x_text, x), (y_text, y)) = (round(last[0])?, round(last[1])?);
-    let end = [x, y];
+    let rounded_end = [Rounded::new(last[0], decimals)?, Rounded::new(last[1], decimals)?];
+    let end = rounded_end.map(Rounded::value);
     let unit = 10f64.powi(-i32::try_from(decimals).ok()?);
     let chord = dist(start, end);
     // Rounded end == rounded start would read as a full circle.
@@ -370,7 +366,8 @@ pub fn block(start: [f64; 2], run: &[[f64; 3]], arc: &Arc, limits: &ArcLimits, d
     let m = [(start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0];
     let n = [-(end[1] - start[1]) / chord, (end[0] - start[0]) / chord];
     let t = dot(sub(arc.center, m), n);
-    let ((i_text, i), (j_text, j)) = (round(m[0] + t * n[0] - start[0])?, round(m[1] + t * n[1] - start[1])?);
+    let ij = [Rounded::new(m[0] + t * n[0] - start[0], decimals)?, Rounded::new(m[1] + t * n[1] - start[1], decimals)?];
+    let [i, j] = ij.map(Rounded::value);
     let center = [start[0] + i, start[1] + j];
     let (r_start, r_end) = (i.hypot(j), dist(end, center));
     if !within((r_start - r_end).abs(), limits.radius_tolerance_mm) {
@@ -433,7 +430,7 @@ pub fn block(start: [f64; 2], run: &[[f64; 3]], arc: &Arc, limits: &ArcLimits, d
             bounds = [bounds[0].min(p[0]), bounds[1].min(p[1]), bounds[2].max(p[0]), bounds[3].max(p[1])];
         }
     }
-    Some(Block { clockwise, end: [x_text, y_text], ij: [i_text, j_text], bounds })
+    Some(Block { clockwise, end: rounded_end, ij, bounds })
 }
 
 #[cfg(test)]

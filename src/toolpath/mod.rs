@@ -557,7 +557,7 @@ struct RegionPlan {
 struct UnitPlan {
     /// One plan per tool, in cutting order.
     plans: Vec<RegionPlan>,
-    /// The floor the tools reach.
+    /// The floor the tools reach, where [`ToolpathOptions::measure_reach`] asks for it.
     reached: Shapes,
 }
 
@@ -579,9 +579,9 @@ impl Unit<'_> {
         inner: &[Shape],
     ) -> UnitPlan {
         let tol = options.tolerance_mm;
-        // What the tools so far reach at the floor, one set per tool, and what they left of
-        // `inner`.
-        let mut grown_by: Vec<Shapes> = Vec::with_capacity(tools.len());
+        // What each tool reaches at the floor, where the reach is measured, and what the
+        // tools so far left of `inner`.
+        let mut grown_by: Vec<Shapes> = Vec::new();
         let mut left: Shapes = inner.to_vec();
         let mut plans = Vec::with_capacity(tools.len());
         let thin = options.rest_thicker_than_mm;
@@ -631,16 +631,14 @@ impl Unit<'_> {
             if j + 1 < tools.len() && !grown.is_empty() {
                 left = geom::difference(&left, &grown);
             }
-            grown_by.push(grown);
+            if options.measure_reach && !grown.is_empty() {
+                grown_by.push(grown);
+            }
             plans.push(plan);
         }
         // An offset's result is already a set of disjoint shapes.
-        grown_by.retain(|g| !g.is_empty());
-        let reached = if !options.measure_reach || grown_by.len() <= 1 {
-            grown_by.pop().unwrap_or_default()
-        } else {
-            geom::union(&grown_by.concat())
-        };
+        let reached =
+            if grown_by.len() <= 1 { grown_by.pop().unwrap_or_default() } else { geom::union(&grown_by.concat()) };
         UnitPlan { plans, reached }
     }
 
