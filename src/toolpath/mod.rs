@@ -243,15 +243,29 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         unit.plan(relief, options, &tools, &eroded, &inner)
     };
     let planned: Vec<OnceLock<UnitPlan>> = units.iter().map(|_| OnceLock::new()).collect();
+    // Each level's units, largest first, each its own job: a large region is a long job, and
+    // one started last, or queued behind others on a busy thread, runs on alone while the
+    // other threads wait. The plans land in their own slots, so the order they are made in
+    // changes nothing else.
+    let mut by_level: Vec<Vec<usize>> = relief.levels.iter().map(|_| Vec::new()).collect();
+    for (u, unit) in units.iter().enumerate() {
+        by_level[unit.level].push(u);
+    }
+    for level in &mut by_level {
+        level.sort_by(|&a, &b| {
+            let area = |u: usize| areas[units[u].level][units[u].index];
+            area(b).total_cmp(&area(a)).then(a.cmp(&b))
+        });
+    }
     rayon::scope(|scope| {
         let mut chains: Vec<Sections> = slopes.iter().map(|&b| Sections::new(b)).collect();
         for (k, slot) in sections.iter().enumerate() {
             let level = chains.iter_mut().map(|chain| chain.level(relief, &bounds, k)).collect();
             assert!(slot.set(level).is_ok(), "each level once");
-            let (units, planned, plan_unit, bar) = (&units, &planned, &plan_unit, &bar);
+            let (units, planned, plan_unit, bar, order) = (&units, &planned, &plan_unit, &bar, &by_level[k]);
             scope.spawn(move |_| {
-                units.par_iter().zip(planned).filter(|(unit, _)| unit.level == k).for_each(|(unit, slot)| {
-                    assert!(slot.set(plan_unit(unit)).is_ok(), "each unit once");
+                order.par_iter().with_max_len(1).for_each(|&u| {
+                    assert!(planned[u].set(plan_unit(&units[u])).is_ok(), "each unit once");
                     bar.inc(1);
                 });
             });
