@@ -277,13 +277,31 @@ fn hub_regions(painted: Vec<Region>, blank: &Shapes) -> Vec<Region> {
         .collect()
 }
 
-/// Nested level sets: for each depth, the union of the regions at least that deep.
+/// Slits narrower than twice this are closed in each level, in mm (about three steps of the
+/// booleans' grid).
+const SLIT_MM: f64 = 0.000_05;
+
+/// `area` with its slits closed. Regions of one level whose shared edges come from separate
+/// booleans can differ by a grid step, and their union then keeps a slit of no width between
+/// them: a needle of the outline, which encloses nothing but is an edge to an offset (an
+/// erosion makes it a slot as wide as the tool) and a wall to a check of the cut.
+///
+/// Grown by [`SLIT_MM`], the slits close; shrunk back by three times that, the area lies
+/// inside the level but for the slits, which are deep inside it. Its union with the level
+/// fills them and leaves every other edge where it was.
+fn close_slits(area: &Shapes) -> Shapes {
+    let closed = geom::offset(&geom::offset(area, SLIT_MM), -3.0 * SLIT_MM);
+    geom::union(&[area.clone(), closed].concat())
+}
+
+/// Nested level sets: for each depth, the union of the regions at least that deep, with slits
+/// closed.
 fn nest(regions: &[Region]) -> Vec<Level> {
     let mut levels = Vec::with_capacity(regions.len());
     let mut deeper: Shapes = Vec::new();
     for region in regions.iter().rev() {
         deeper = geom::union(&[std::mem::take(&mut deeper), region.area.clone()].concat());
-        levels.push(Level { depth_mm: region.depth_mm, area: deeper.clone() });
+        levels.push(Level { depth_mm: region.depth_mm, area: close_slits(&deeper) });
     }
     levels.reverse();
     levels
@@ -537,6 +555,31 @@ mod tests {
         // Nested: level 0.2 holds both regions, level 0.5 only the black one.
         assert!((geom::shapes_area(&relief.levels[0].area) - 100.0).abs() < 1e-4);
         assert!((geom::shapes_area(&relief.levels[1].area) - 16.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn slits_between_regions_close_and_other_edges_stay() {
+        // A 4 mm square with a slit one grid step wide: a hole of almost no area, which an
+        // erosion by 0.5 mm would make a 1 mm wide slot.
+        let square: geom::Contour = vec![[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]];
+        let step = 1.0 / geom::GRID_SCALE;
+        let slit: geom::Contour = vec![[1.0, 2.0], [1.0, 2.0 + step], [3.0, 2.0 + step], [3.0, 2.0]];
+        let raw = vec![vec![square, slit]];
+        assert!(geom::shapes_area(&geom::offset(&raw, -0.5)) < 9.0 - 1.0);
+        let closed = close_slits(&raw);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].len(), 1, "the slit is gone");
+        assert_eq!(geom::bounds(closed.iter().flatten()), Some([0.0, 0.0, 4.0, 4.0]), "the edges stay");
+        assert!((geom::shapes_area(&closed) - 16.0).abs() < 1e-9);
+        assert!((geom::shapes_area(&geom::offset(&closed, -0.5)) - 9.0).abs() < 1e-6);
+        // Two regions one grid step apart become one; a real gap of 1 um does not close.
+        let near = |gap: f64| {
+            let a: geom::Contour = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+            let b: geom::Contour = vec![[1.0 + gap, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0 + gap, 1.0]];
+            close_slits(&vec![vec![a], vec![b]]).len()
+        };
+        assert_eq!(near(step), 1);
+        assert_eq!(near(0.001), 2);
     }
 
     #[test]
