@@ -12,12 +12,16 @@
 //! wall; rings run clockwise around material outside and counter-clockwise around islands,
 //! which is climb milling with a clockwise (M3) spindle. A ring entered from above is entered
 //! by a ramp along the ring itself at the ramp angle, never by a plunge, except where the ring
-//! is too short for a ramp of [`MAX_RAMP_LAPS`] laps. A link stays down only when the
+//! is too short for a ramp of [`MAX_RAMP_LAPS`] laps; a tool under 1 mm never plunges: its
+//! ring too short to ramp into is cut after the ring around it, linked to at depth, and when
+//! that is not possible either it is left uncut (with a warning), its floor not counted as
+//! reached, so rest machining and the report see it. A link stays down only when the
 //! straight move keeps the tool centre inside the level's tool-centre area and crosses either
 //! cleared floor or at most one tool diameter of material; otherwise the path retracts.
 //! Regions are computed in parallel and merged in input order, so the result does not depend
 //! on the thread count.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -563,8 +567,10 @@ struct Ring {
 #[derive(Debug, Clone, Default)]
 struct RegionPlan {
     paths: Vec<Path>,
-    /// Rings left uncut for want of room to ramp into them.
+    /// Contours left uncut for want of room to ramp into them.
     skipped: usize,
+    /// The floor those contours would have reached and no other does.
+    missed: Shapes,
 }
 
 /// What all the tools cut in one unit.
@@ -642,6 +648,9 @@ impl Unit<'_> {
             } else {
                 (self.pocket(relief, options, tool, domain, &centres), Vec::new())
             };
+            // Where the tool found no way in, the floor is not reached.
+            let grown =
+                if plan.missed.is_empty() || grown.is_empty() { grown } else { geom::difference(&grown, &plan.missed) };
             if j + 1 < tools.len() && !grown.is_empty() {
                 left = geom::difference(&left, &grown);
             }
@@ -678,24 +687,29 @@ impl Unit<'_> {
         let rough_order = cutting_order(&rings, &rough_roots);
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();
         let mut cutter = Cutter::new(domain, 2.0 * reach, tool.diameter_mm < 1.0);
+        let mut blocked = BTreeSet::new();
         let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
         let mut z_from = -top;
         if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
             let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
             for p in 1..=passes as usize {
                 let z = -(top + (rough_bottom - top) * p as f64 / passes);
-                cutter.pass(&rings, &rough_order, z_from, z, ramp_slope);
+                cutter.pass(&rings, &rough_order, z_from, z, ramp_slope, &mut blocked);
                 z_from = z;
             }
         }
-        cutter.pass(&rings, &finish_order, z_from, -floor, ramp_slope);
+        cutter.pass(&rings, &finish_order, z_from, -floor, ramp_slope, &mut blocked);
+        let mut skipped = blocked.len();
         if tool.kind.is_tapered() {
             let walls: Vec<Ring> =
                 domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
             let order: Vec<usize> = (0..walls.len()).collect();
-            cutter.pass(&walls, &order, -top, -floor, ramp_slope);
+            let mut walls_blocked = BTreeSet::new();
+            cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked);
+            skipped += walls_blocked.len();
         }
-        RegionPlan { paths: cutter.paths, skipped: cutter.skipped }
+        let missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
+        RegionPlan { paths: cutter.paths, skipped, missed }
     }
 }
 
@@ -750,6 +764,38 @@ fn offset_rings(centres: Shapes, first_step: f64, stepover: f64) -> (Vec<Ring>, 
     (rings, roots)
 }
 
+/// The floor within `reach` of the `blocked` contours of `rings` (ring index, contour index),
+/// or inside them, that no other contour reaches: what the finishing pass leaves uncut where
+/// it cannot enter those contours. A contour reaches the band within `reach` of it.
+fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, reach: f64) -> Shapes {
+    let filled = |contour: &Contour| -> Shapes {
+        let mut contour = contour.clone();
+        if geom::contour_area(&contour) < 0.0 {
+            contour.reverse();
+        }
+        vec![vec![contour]]
+    };
+    let near: Shapes = blocked.iter().flat_map(|&(i, k)| filled(&rings[i].shape[k])).collect();
+    let near = geom::offset(&geom::union(&near), reach);
+    let Some(b) = geom::bounds(near.iter().flatten()) else {
+        return Vec::new();
+    };
+    let mut bands: Shapes = Vec::new();
+    for (i, ring) in rings.iter().enumerate() {
+        for (k, contour) in ring.shape.iter().enumerate() {
+            let c = geom::bounds(std::iter::once(contour));
+            let touches = c.is_some_and(|c| {
+                c[0] - reach <= b[2] && c[2] + reach >= b[0] && c[1] - reach <= b[3] && c[3] + reach >= b[1]
+            });
+            if touches && !blocked.contains(&(i, k)) {
+                let shape = filled(contour);
+                bands.extend(geom::difference(&geom::offset(&shape, reach), &geom::offset(&shape, -reach)));
+            }
+        }
+    }
+    geom::difference(&near, &bands)
+}
+
 /// Least simplification of the outlines rest machining dilates, in mm (a quarter of the rest
 /// threshold when that is more): the tool-centre domain the rest is cut to stays exact.
 const REST_SIMPLIFY_MM: f64 = 0.001;
@@ -784,29 +830,51 @@ struct Cutter {
     /// Whether a straight plunge is forbidden (tools under 1 mm): a ring with no room to ramp
     /// is then left uncut.
     no_plunge: bool,
-    /// Rings left uncut for want of room to ramp into them.
-    skipped: usize,
 }
 
 impl Cutter {
     fn new(domain: &Shapes, max_slot_mm: f64, no_plunge: bool) -> Self {
         let domain = domain.iter().map(|s| geom::ShapeIndex::new(s)).collect();
-        Self { paths: Vec::new(), at: None, domain, max_slot_mm, no_plunge, skipped: 0 }
+        Self { paths: Vec::new(), at: None, domain, max_slot_mm, no_plunge }
     }
 
-    /// Cuts every ring once at depth `z`, entering from the floor at `z_from`.
-    fn pass(&mut self, rings: &[Ring], order: &[usize], z_from: f64, z: f64, ramp_slope: f64) {
+    /// Cuts every ring once at depth `z`, entering from the floor at `z_from`, but for the
+    /// contours in `blocked` (ring index, contour index): those found no way in at an earlier
+    /// depth, so material stands above them. A contour with no room to ramp waits until its
+    /// parent ring is cut at this depth, then is entered from it by a link at depth (a slot
+    /// of at most one tool diameter, as any link through material); when that link is not
+    /// possible either (no parent in this pass, or too far), it joins `blocked`.
+    fn pass(
+        &mut self,
+        rings: &[Ring],
+        order: &[usize],
+        z_from: f64,
+        z: f64,
+        ramp_slope: f64,
+        blocked: &mut BTreeSet<(usize, usize)>,
+    ) {
+        let mut waiting: Vec<(usize, usize)> = Vec::new();
         for &index in order {
-            for contour in &rings[index].shape {
-                // The engine gives outer contours counter-clockwise and holes clockwise;
-                // climb milling runs both the other way (material on the cutter's left).
-                let mut ring: Contour = contour.clone();
-                ring.reverse();
-                self.ring(ring, z_from, z, ramp_slope);
+            for (k, contour) in rings[index].shape.iter().enumerate() {
+                if !blocked.contains(&(index, k)) && !self.ring(climb(contour), z_from, z, ramp_slope, true) {
+                    waiting.push((index, k));
+                }
             }
+            let children = &rings[index].children;
+            waiting.retain(|&(i, k)| {
+                if !children.contains(&i) {
+                    return true;
+                }
+                if !self.ring(climb(&rings[i].shape[k]), z_from, z, ramp_slope, false) {
+                    blocked.insert((i, k));
+                }
+                false
+            });
         }
+        blocked.extend(waiting);
+        // Material stands around a blocked contour: the floor is not all cleared.
         if let Some((_, cleared)) = self.at.as_mut() {
-            *cleared = true;
+            *cleared = blocked.is_empty();
         }
     }
 
@@ -826,9 +894,11 @@ impl Cutter {
         self.domain.iter().any(|s| s.contains_segment([p[0], p[1]], first)).then_some(link)
     }
 
-    fn ring(&mut self, mut ring: Contour, z_from: f64, z: f64, ramp_slope: f64) {
+    /// Cuts `ring` at depth `z`, linked at depth from where the tool is or, when `may_enter`,
+    /// entered from the floor at `z_from`. False when it found no way in (and cut nothing).
+    fn ring(&mut self, mut ring: Contour, z_from: f64, z: f64, ramp_slope: f64, may_enter: bool) -> bool {
         if ring.len() < 2 {
-            return;
+            return true;
         }
         if let Some((p, _)) = self.at {
             let start = nearest_vertex(&ring, [p[0], p[1]]);
@@ -836,10 +906,11 @@ impl Cutter {
         }
         let (mut points, start_index, retract) = if self.link(ring[0], z_from, z) == Some(false) {
             (vec![[ring[0][0], ring[0][1], z]], 0, false)
+        } else if !may_enter {
+            return false;
         } else {
             let Some((points, start_index)) = self.entry(&ring, z_from, z, ramp_slope) else {
-                self.skipped += 1;
-                return;
+                return false;
             };
             let retract = self.link([points[0][0], points[0][1]], z_from, z) != Some(true);
             (points, start_index, retract)
@@ -851,6 +922,7 @@ impl Cutter {
         let last = *points.last().expect("a ring has points");
         self.paths.push(Path { retract, points });
         self.at = Some((last, false));
+        true
     }
 
     /// The moves that take the tool from the floor at `z_from` down to `z` on `ring`, and the
@@ -961,6 +1033,12 @@ fn ramp_into(ring: &[Point], z_from: f64, z: f64, slope: f64, max_laps: f64, out
             break;
         }
     }
+}
+
+/// A ring's contour in cutting direction. The engine gives outer contours counter-clockwise
+/// and holes clockwise; climb milling runs both the other way (material on the cutter's left).
+fn climb(contour: &Contour) -> Contour {
+    contour.iter().rev().copied().collect()
 }
 
 fn dist(a: Point, b: Point) -> f64 {
@@ -1178,6 +1256,61 @@ mod tests {
             }
         }
         assert_eq!(compared, 7);
+    }
+
+    #[test]
+    fn a_ring_too_short_to_ramp_into_is_entered_from_around_it() {
+        // A slot too narrow for any helix, 0.3 x 0.04 mm, and a 2 um ring about its centre,
+        // too short for a ramp: the tiny ring waits for the slot's outline, then is linked
+        // to at depth from it.
+        let outline = rectangle([-0.15, -0.02, 0.15, 0.02]);
+        let rings = vec![
+            Ring { shape: vec![outline.clone()], children: vec![1] },
+            Ring { shape: vec![rectangle([-0.001, -0.001, 0.001, 0.001])], children: Vec::new() },
+        ];
+        let domain = vec![vec![rectangle([-0.16, -0.025, 0.16, 0.025])]];
+        let slope = 2f64.to_radians().tan();
+        let mut cutter = Cutter::new(&domain, 0.3, true);
+        let mut blocked = BTreeSet::new();
+        cutter.pass(&rings, &[1, 0], 0.0, -0.1, slope, &mut blocked);
+        assert!(blocked.is_empty());
+        assert_eq!(cutter.paths.len(), 2);
+        assert!(cutter.paths[0].points[0][2] == 0.0, "the outline is ramped into from the top");
+        let tiny = &cutter.paths[1];
+        assert!(!tiny.retract && tiny.points.iter().all(|p| p[2] == -0.1 && p[0].abs() <= 0.001));
+
+        // Alone in its pass, it has no way in: it is left, and in the passes below too, even
+        // where a ramp would fit, for the material above it stands.
+        let mut cutter = Cutter::new(&domain, 0.3, true);
+        cutter.pass(&rings, &[1], 0.0, -0.1, slope, &mut blocked);
+        assert!(cutter.paths.is_empty());
+        assert_eq!(blocked, BTreeSet::from([(1, 0)]));
+        cutter.pass(&rings, &[1, 0], -0.1, -0.100_01, slope, &mut blocked);
+        assert_eq!(cutter.paths.len(), 1);
+        assert!(cutter.paths[0].points.iter().all(|p| p[0].abs() >= 0.149));
+        // Nor does it count the floor as cleared, which would let links at depth run any length.
+        assert!(matches!(cutter.at, Some((_, false))));
+    }
+
+    #[test]
+    fn the_floor_a_tool_finds_no_way_into_is_not_reached() {
+        // The 0.3 mm tool's centre fits in the 0.305 mm square only as a 5 um ring, too
+        // short to ramp into: it is left uncut, and neither the reach nor rest machining
+        // count it as cut.
+        let relief = relief(vec![(0.3, vec![square(-1.0, -1.0, 1.0, 1.0), square(3.0, 3.0, 3.305, 3.305)])]);
+        let mut options = ToolpathOptions::new(vec![Tool::flat(1, 0.3)]);
+        options.measure_reach = true;
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        assert!(toolpaths.warnings.iter().any(|w| w.to_string().contains("T1: 1 pocket centres left uncut")));
+        let reached = &toolpaths.reached[0];
+        assert!(geom::shapes_contain(reached, [0.0, 0.0]) && geom::shapes_contain(reached, [0.9, -0.9]));
+        assert!(geom::bounds(reached.iter().flatten()).is_some_and(|b| b[2] < 1.01 && b[3] < 1.01));
+        // A vee after it goes there.
+        options.tools.push(vee());
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        let vee_points = cutting_points(&toolpaths, 3);
+        assert!(vee_points.iter().any(|p| (p[0] - 3.15).abs() < 0.1 && (p[1] - 3.15).abs() < 0.1));
+        assert!(geom::shapes_contain(&toolpaths.reached[0], [3.15, 3.15]));
     }
 
     #[test]
