@@ -780,7 +780,12 @@ mod tests {
             .map(|i| {
                 let t = f64::from(i) / f64::from(n);
                 let p = [from[0] + (to[0] - from[0]) * t, from[1] + (to[1] - from[1]) * t];
-                from[2] + (to[2] - from[2]) * t + tool.height_at((c[0] - p[0]).hypot(c[1] - p[1]))
+                // A cell within RIM of the rim counts as outside the cutter (module docs).
+                let r = (c[0] - p[0]).hypot(c[1] - p[1]);
+                if r > tool.radius() - RIM {
+                    return f64::INFINITY;
+                }
+                from[2] + (to[2] - from[2]) * t + tool.height_at(r)
             })
             .collect();
         let (i, &best) = values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
@@ -1075,7 +1080,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
         /// The sweep of one straight move is the brute-force minimum over 10,000 steps: never
-        /// above it, and below it by no more than its sampling error and 1 um.
+        /// above it (but for the torus bisection's error), and below it by no more than its
+        /// sampling error and 1 um.
         #[test]
         fn one_move_matches_brute_force(
             t in any_tool(),
@@ -1100,7 +1106,9 @@ mod tests {
                 let exact = lowest(&t, from, to, c);
                 match (brute(&t, from, to, c), exact) {
                     (Some((best, error)), Some(z)) => {
-                        prop_assert!(z <= best + 1e-9, "{:?} {c:?}: {z} above the sampled {best}", t.kind);
+                        // The bisection on a bull nose's torus may leave the documented error.
+                        let above = if t.kind == ToolKind::Bull { TORUS_TOLERANCE } else { 0.0 } + 1e-9;
+                        prop_assert!(z <= best + above, "{:?} {c:?}: {z} above the sampled {best}", t.kind);
                         if let Some(error) = error {
                             prop_assert!(z >= best - error - 1e-6, "{:?} {c:?}: {z} below {best} - {error}", t.kind);
                         }
