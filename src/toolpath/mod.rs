@@ -781,13 +781,20 @@ fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, reach: f64) 
         return Vec::new();
     };
     let mut bands: Shapes = Vec::new();
+    // Within `reach` of the box around `near`: only such contours reach into it. The rings
+    // enclosing it farther out (whose boxes hold it all the same) are many and long.
+    let touches = |lo: Point, hi: Point| {
+        lo[0] - reach <= b[2] && hi[0] + reach >= b[0] && lo[1] - reach <= b[3] && hi[1] + reach >= b[1]
+    };
+    let comes_near = |contour: &Contour| {
+        (0..contour.len()).any(|e| {
+            let (p, q) = (contour[e], contour[(e + 1) % contour.len()]);
+            touches([p[0].min(q[0]), p[1].min(q[1])], [p[0].max(q[0]), p[1].max(q[1])])
+        })
+    };
     for (i, ring) in rings.iter().enumerate() {
         for (k, contour) in ring.shape.iter().enumerate() {
-            let c = geom::bounds(std::iter::once(contour));
-            let touches = c.is_some_and(|c| {
-                c[0] - reach <= b[2] && c[2] + reach >= b[0] && c[1] - reach <= b[3] && c[3] + reach >= b[1]
-            });
-            if touches && !blocked.contains(&(i, k)) {
+            if !blocked.contains(&(i, k)) && comes_near(contour) {
                 let shape = filled(contour);
                 bands.extend(geom::difference(&geom::offset(&shape, reach), &geom::offset(&shape, -reach)));
             }
@@ -1290,6 +1297,32 @@ mod tests {
         assert!(cutter.paths[0].points.iter().all(|p| p[0].abs() >= 0.149));
         // Nor does it count the floor as cleared, which would let links at depth run any length.
         assert!(matches!(cutter.at, Some((_, false))));
+    }
+
+    #[test]
+    fn the_floor_missed_is_what_no_cut_ring_reaches() {
+        // A blocked 2 um ring at the centre of a cut ring of radius 0.3, inside a cut ring of
+        // radius 5: with a reach of 0.15, the missed floor is the disc of radius 0.15 the
+        // ring of radius 0.3 does not reach (the outer ring is too far to matter).
+        let circle = |r: f64| star([0.0, 0.0], 720, |_| r).remove(0);
+        let rings = vec![
+            Ring { shape: vec![circle(5.0)], children: vec![1] },
+            Ring { shape: vec![circle(0.3)], children: vec![2] },
+            Ring { shape: vec![rectangle([-0.001, -0.001, 0.001, 0.001])], children: Vec::new() },
+        ];
+        let blocked = BTreeSet::from([(2, 0)]);
+        let missed = floor_missed(&rings, &blocked, 0.15);
+        let area = geom::shapes_area(&missed);
+        assert!((area - std::f64::consts::PI * 0.15f64.powi(2)).abs() < 0.002, "{area}");
+        assert!(geom::shapes_contain(&missed, [0.0, 0.0]) && geom::shapes_contain(&missed, [0.14, 0.0]));
+        assert!(!geom::shapes_contain(&missed, [0.16, 0.0]));
+        // Without the ring of radius 0.3, all the blocked ring's reach is missed.
+        let rings = vec![
+            Ring { shape: vec![circle(5.0)], children: vec![1] },
+            Ring { shape: vec![rectangle([-0.001, -0.001, 0.001, 0.001])], children: Vec::new() },
+        ];
+        let alone = floor_missed(&rings, &BTreeSet::from([(1, 0)]), 0.15);
+        assert!(geom::shapes_contain(&alone, [0.15, 0.0]) && !geom::shapes_contain(&alone, [0.2, 0.0]));
     }
 
     #[test]
