@@ -113,7 +113,8 @@ pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
 /// contour's offset is resolved on its own, so this only spares work: the other shapes'
 /// offsets differ at most by where the engine's grid snaps crossings with the left-out
 /// outlines, which it no longer meets (a few nm).
-fn offset_with_sag(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
+#[must_use]
+pub fn offset_with_sag(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
     // Whatever an erosion keeps is at least this far inside: the joins sag by at most
     // 0.2 % of the distance or `sag`, and the grid rounds by a few 15 nm steps.
     let inside = -distance * (1.0 - 0.002) - sag - GRID_SLACK_MM;
