@@ -295,16 +295,16 @@ fn close_slits(area: &Shapes) -> Shapes {
 }
 
 /// Nested level sets: for each depth, the union of the regions at least that deep, with slits
-/// closed.
+/// closed (level by level in parallel: most of the time goes there).
 fn nest(regions: &[Region]) -> Vec<Level> {
-    let mut levels = Vec::with_capacity(regions.len());
+    let mut unions: Vec<(f64, Shapes)> = Vec::with_capacity(regions.len());
     let mut deeper: Shapes = Vec::new();
     for region in regions.iter().rev() {
         deeper = geom::union(&[std::mem::take(&mut deeper), region.area.clone()].concat());
-        levels.push(Level { depth_mm: region.depth_mm, area: close_slits(&deeper) });
+        unions.push((region.depth_mm, deeper.clone()));
     }
-    levels.reverse();
-    levels
+    unions.reverse();
+    unions.into_par_iter().map(|(depth_mm, area)| Level { depth_mm, area: close_slits(&area) }).collect()
 }
 
 fn mirrored(shapes: &Shapes) -> Shapes {
