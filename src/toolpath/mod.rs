@@ -294,10 +294,12 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             }
         }
         if skipped > 0 {
+            // What the last tool leaves stays; before it, rest machining sees what is left.
+            let left = if j + 1 < tools.len() { "left to the tools after it" } else { "left uncut" };
             warnings.push(Warning::new(
                 "",
                 &format!(
-                    "T{}: {skipped} pocket centres left uncut: no room to ramp in, and a tool under 1 mm never plunges",
+                    "T{}: {skipped} pocket centres {left}: no room to ramp in, and a tool under 1 mm never plunges",
                     tool.number
                 ),
             ));
@@ -1341,6 +1343,11 @@ mod tests {
         // A vee after it goes there.
         options.tools.push(vee());
         let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        let warnings: Vec<String> = toolpaths.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings.iter().any(|w| w.starts_with("T1: 1 pocket centres left to the tools after it")),
+            "{warnings:?}"
+        );
         let vee_points = cutting_points(&toolpaths, 3);
         assert!(vee_points.iter().any(|p| (p[0] - 3.15).abs() < 0.1 && (p[1] - 3.15).abs() < 0.1));
         assert!(geom::shapes_contain(&toolpaths.reached[0], [3.15, 3.15]));
