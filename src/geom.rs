@@ -151,19 +151,11 @@ fn drop_stray_specks(shapes: &Shapes, eroded: &mut Shapes, inside: f64) {
     if !eroded.iter().any(speck) {
         return;
     }
-    let edges: Vec<(&Contour, [f64; 4])> =
-        shapes.iter().flatten().filter_map(|c| bounds(std::iter::once(c)).map(|b| (c, b))).collect();
-    let near_edge = |p: Point| {
-        edges.iter().any(|(contour, b)| {
-            p[0] > b[0] - inside
-                && p[0] < b[2] + inside
-                && p[1] > b[1] - inside
-                && p[1] < b[3] + inside
-                && (0..contour.len())
-                    .any(|i| segment_distance(p, contour[i], contour[(i + 1) % contour.len()]) < inside)
-        })
-    };
-    eroded.retain(|shape| !speck(shape) || shape.first().and_then(|c| c.first()).is_some_and(|&p| !near_edge(p)));
+    // Indexed: an erosion of a long outline can leave many legitimate specks.
+    let edges = ShapeIndex::new(&shapes.iter().flatten().cloned().collect::<Vec<Contour>>());
+    eroded.retain(|shape| {
+        !speck(shape) || shape.first().and_then(|c| c.first()).is_some_and(|&p| !edges.near_edge(p, inside))
+    });
 }
 
 /// Slack for the integer grid's rounding, in mm: several [`GRID_SCALE`] steps.
@@ -435,6 +427,16 @@ impl ShapeIndex {
         self.band_edges(self.band(p[1])).fold(false, |inside, &[from, to]| inside ^ crosses_ray(p, from, to))
     }
 
+    /// Whether some edge lies nearer than `distance` to `p`: [`boundary_distance`] below it.
+    #[must_use]
+    pub fn near_edge(&self, p: Point, distance: f64) -> bool {
+        if self.edges.is_empty() {
+            return false;
+        }
+        let (lo, hi) = self.band_range(p[1] - distance, p[1] + distance);
+        (lo..=hi).any(|k| self.band_edges(k).any(|&[a, b]| segment_distance(p, a, b) < distance))
+    }
+
     /// Whether the whole segment `a`-`b` lies inside the shape: [`shape_contains_segment`].
     #[must_use]
     pub fn contains_segment(&self, a: Point, b: Point) -> bool {
@@ -603,6 +605,14 @@ mod tests {
             }
         }
         assert!(differing > 100, "the queries include segments inside: {differing}");
+        let mut near = 0;
+        for &p in &lattice {
+            for d in [0.05, 0.3, 1.0] {
+                assert_eq!(index.near_edge(p, d), boundary_distance(std::slice::from_ref(&shape), p) < d, "{p:?} {d}");
+                near += usize::from(index.near_edge(p, d));
+            }
+        }
+        assert!(near > 300 && near < 3 * lattice.len() - 300, "{near}");
     }
 
     #[test]
