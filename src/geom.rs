@@ -152,7 +152,7 @@ fn drop_stray_specks(shapes: &Shapes, eroded: &mut Shapes, inside: f64) {
         return;
     }
     // Indexed: an erosion of a long outline can leave many legitimate specks.
-    let edges = ShapeIndex::new(&shapes.iter().flatten().cloned().collect::<Vec<Contour>>());
+    let edges = ShapeIndex::new(shapes.iter().flatten());
     eroded.retain(|shape| {
         !speck(shape) || shape.first().and_then(|c| c.first()).is_some_and(|&p| !edges.near_edge(p, inside))
     });
@@ -363,11 +363,11 @@ pub struct ShapeIndex {
 }
 
 impl ShapeIndex {
-    /// Indexes the edges of every contour of `shape`.
+    /// Indexes the edges of every contour of `shape` (or of any contours).
     #[must_use]
-    pub fn new(shape: &[Contour]) -> Self {
+    pub fn new<'a>(shape: impl IntoIterator<Item = &'a Contour>) -> Self {
         let edges: Vec<[Point; 2]> =
-            shape.iter().flat_map(|c| (0..c.len()).map(move |i| [c[i], c[(i + 1) % c.len()]])).collect();
+            shape.into_iter().flat_map(|c| (0..c.len()).map(move |i| [c[i], c[(i + 1) % c.len()]])).collect();
         let (y0, y1) = edges.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), e| {
             (lo.min(e[0][1]).min(e[1][1]), hi.max(e[0][1]).max(e[1][1]))
         });

@@ -571,7 +571,8 @@ struct RegionPlan {
     paths: Vec<Path>,
     /// Contours left uncut for want of room to ramp into them.
     skipped: usize,
-    /// The floor those contours would have reached and no other does.
+    /// The floor those contours would have reached and no other does, where the reach is
+    /// needed.
     missed: Shapes,
 }
 
@@ -644,11 +645,11 @@ impl Unit<'_> {
             // independent: on a large region each is a long job.
             let (plan, grown) = if j + 1 < tools.len() || options.measure_reach {
                 rayon::join(
-                    || self.pocket(relief, options, tool, domain, &centres),
+                    || self.pocket(relief, options, tool, domain, &centres, true),
                     || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
                 )
             } else {
-                (self.pocket(relief, options, tool, domain, &centres), Vec::new())
+                (self.pocket(relief, options, tool, domain, &centres, false), Vec::new())
             };
             // Where the tool found no way in, the floor is not reached.
             let grown =
@@ -667,7 +668,8 @@ impl Unit<'_> {
         UnitPlan { plans, reached }
     }
 
-    /// The passes of `tool` over the tool-centre area `centres` within `domain`.
+    /// The passes of `tool` over the tool-centre area `centres` within `domain`, and, when
+    /// `reach_needed`, the floor they miss where they find no way in.
     fn pocket(
         &self,
         relief: &Relief,
@@ -675,6 +677,7 @@ impl Unit<'_> {
         tool: &Tool,
         domain: &Shapes,
         centres: &Shapes,
+        reach_needed: bool,
     ) -> RegionPlan {
         let floor = relief.levels[self.level].depth_mm;
         let top = self.top(relief);
@@ -710,7 +713,8 @@ impl Unit<'_> {
             cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked);
             skipped += walls_blocked.len();
         }
-        let missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
+        let missed =
+            if blocked.is_empty() || !reach_needed { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
         RegionPlan { paths: cutter.paths, skipped, missed }
     }
 }
@@ -843,7 +847,7 @@ struct Cutter {
 
 impl Cutter {
     fn new(domain: &Shapes, max_slot_mm: f64, no_plunge: bool) -> Self {
-        let domain = domain.iter().map(|s| geom::ShapeIndex::new(s)).collect();
+        let domain = domain.iter().map(geom::ShapeIndex::new).collect();
         Self { paths: Vec::new(), at: None, domain, max_slot_mm, no_plunge }
     }
 
