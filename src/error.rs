@@ -39,6 +39,10 @@ pub enum Error {
     /// The program would exceed a limit of the machine.
     #[error("machine limit exceeded: {0}")]
     Limit(String),
+    /// The program as written would drive a tool into stock: found by the guard
+    /// ([`crate::simulation::guard`]) before anything is written.
+    #[error("unsafe program, nothing written: {0}")]
+    Unsafe(String),
     /// A coordinate became NaN or infinite; this is a bug or absurd input.
     #[error("a toolpath coordinate is not finite")]
     NonFiniteCoordinate,

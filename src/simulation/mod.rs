@@ -37,6 +37,10 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::toolpath::{Tool, ToolKind};
 
+mod guard;
+
+pub use guard::{guard, Collision, Hazard};
+
 /// Stock height above which nothing is cut: the die face.
 const STOCK_TOP: f64 = 0.0;
 
@@ -178,6 +182,10 @@ pub struct Simulation {
     pub heightmap: Heightmap,
     /// Rapid (G0) moves that removed material: collisions on a real machine.
     pub rapid_cuts: usize,
+    /// Feeds straight down (steeper than 45 degrees) whose tip, the part of the cutter within
+    /// the tolerance of its lowest point, cut deeper than the tolerance into stock at a cell:
+    /// counted by [`simulate_checked`] only.
+    pub plunge_cuts: usize,
 }
 
 /// A cutter's profile as the sweep uses it: [`Tool::height_at`] split into its pieces, each
@@ -274,6 +282,8 @@ struct Move {
     /// Index of the tool's profile.
     tool: usize,
     rapid: bool,
+    /// The program line it was read from (1-based).
+    line: usize,
     /// How far from the path the cutter can go below the die face, in mm: its radius where
     /// it crosses the face at the move's lowest point (plus 1 nm for rounding), at most its
     /// cutting radius. Nothing is cut farther out, since no cell is above the face.
@@ -282,7 +292,7 @@ struct Move {
 
 impl Move {
     fn new(from: [f64; 3], to: [f64; 3], tool: usize, rapid: bool) -> Self {
-        Self { from, to, tool, rapid, reach: 0.0 }
+        Self { from, to, tool, rapid, line: 0, reach: 0.0 }
     }
 }
 
@@ -295,18 +305,28 @@ impl Move {
 /// finite or beyond 1e9, a tool missing from `tools` or without a usable shape, and a grid
 /// that is not finite, empty or larger than [`MAX_CELLS`].
 pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -> Result<Simulation> {
+    simulate_checked(program, tools, bounds, cell_mm, None)
+}
+
+/// [`simulate`], also counting [`Simulation::plunge_cuts`] with the tip and the depth of
+/// `plunge_tolerance_mm`: the guard's checks ([`guard`]) made on the whole grid, move by move.
+///
+/// # Errors
+///
+/// As [`simulate`].
+pub fn simulate_checked(
+    program: &str,
+    tools: &[Tool],
+    bounds: [f64; 4],
+    cell_mm: f64,
+    plunge_tolerance_mm: Option<f64>,
+) -> Result<Simulation> {
     let profiles: Vec<Profile> = tools.iter().map(Profile::new).collect();
-    let mut moves = parse(program, tools, &profiles)?;
-    for m in &mut moves {
-        let depth = STOCK_TOP - m.from[2].min(m.to[2]);
-        if depth > 0.0 {
-            m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
-        }
-    }
+    let moves = parse(program, tools, &profiles)?;
     let (nx, ny) = grid_size(bounds, cell_mm)?;
     let origin = [bounds[0], bounds[1]];
     let mut z = vec![STOCK_TOP; nx * ny];
-    let mut rapid_cuts: Vec<usize> = z
+    let rapid_cuts: (Vec<usize>, Vec<usize>) = z
         .par_chunks_mut(nx * BAND_ROWS)
         .enumerate()
         .map(|(band, cells)| {
@@ -314,6 +334,7 @@ pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -
             let y_lo = origin[1] + grid.row0 as f64 * cell_mm;
             let y_hi = y_lo + (cells.len() / nx).saturating_sub(1) as f64 * cell_mm;
             let mut rapid_cuts = Vec::new();
+            let mut plunge_cuts = Vec::new();
             for (index, m) in moves.iter().enumerate() {
                 if m.from[2].min(m.to[2]) >= STOCK_TOP {
                     continue;
@@ -324,6 +345,13 @@ pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -
                 if hi < y_lo || lo > y_hi {
                     continue;
                 }
+                if let Some(tolerance) = plunge_tolerance_mm.filter(|_| guard::hazard(m) == Some(Hazard::Plunge)) {
+                    let mut tip = *profile;
+                    tip.radius = tools[m.tool].floor_radius(tolerance).min(r);
+                    if bites(m, &tip, tolerance, cells, &grid) {
+                        plunge_cuts.push(index);
+                    }
+                }
                 let removed = if profile.cone.is_none() && profile.round.is_none() {
                     sweep_flat(m, r, cells, &grid)
                 } else {
@@ -333,14 +361,37 @@ pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -
                     rapid_cuts.push(index);
                 }
             }
-            rapid_cuts
+            (rapid_cuts, plunge_cuts)
         })
-        .flatten_iter()
-        .collect();
-    // A rapid crossing several bands is one collision.
-    rapid_cuts.sort_unstable();
-    rapid_cuts.dedup();
-    Ok(Simulation { heightmap: Heightmap { origin, cell_mm, nx, ny, z }, rapid_cuts: rapid_cuts.len() })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold((Vec::new(), Vec::new()), |(mut r, mut p), (band_r, band_p)| {
+            r.extend(band_r);
+            p.extend(band_p);
+            (r, p)
+        });
+    // A move crossing several bands is one collision.
+    let count = |mut moves: Vec<usize>| {
+        moves.sort_unstable();
+        moves.dedup();
+        moves.len()
+    };
+    let (rapid_cuts, plunge_cuts) = (count(rapid_cuts.0), count(rapid_cuts.1));
+    Ok(Simulation { heightmap: Heightmap { origin, cell_mm, nx, ny, z }, rapid_cuts, plunge_cuts })
+}
+
+/// Whether the cutter `tip` (the part of the cutter to check) would cut deeper than
+/// `tolerance` into the band's cells along `m`.
+fn bites(m: &Move, tip: &Profile, tolerance: f64, cells: &[f64], grid: &Band) -> bool {
+    let nx = grid.nx;
+    let (c0, c1, r0, r1) = grid.window(m, tip.radius, cells.len() / nx);
+    let segment = Segment::new(m);
+    (r0..r1).any(|iy| {
+        (c0..c1).any(|ix| {
+            let stock = cells[iy * nx + ix];
+            segment.lowest(tip, grid.center(ix, iy), stock - tolerance).is_some_and(|z| stock - z > tolerance)
+        })
+    })
 }
 
 /// Columns and rows of the grid over `bounds`.
@@ -586,7 +637,7 @@ fn torus_root(flat: f64, rc: f64, r_end: f64, across: f64, kappa: f64) -> f64 {
     lo
 }
 
-/// Reads the program into straight moves.
+/// Reads the program into straight moves, each with its reach below the die face.
 fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move>> {
     let mut moves = Vec::new();
     let mut at = [0.0, 0.0, 50.0];
@@ -647,11 +698,21 @@ fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move
             at = target;
             continue;
         };
+        let first = moves.len();
         match motion {
             0 | 1 => moves.push(Move::new(at, target, tool, motion == 0)),
             _ => arc_moves(at, target, [at[0] + i, at[1] + j], motion == 2, tool, &mut moves),
         }
+        for m in &mut moves[first..] {
+            m.line = number + 1;
+        }
         at = target;
+    }
+    for m in &mut moves {
+        let depth = STOCK_TOP - m.from[2].min(m.to[2]);
+        if depth > 0.0 {
+            m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
+        }
     }
     Ok(moves)
 }
