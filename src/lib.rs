@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! art.svg ─artwork::import→ Artwork ─relief::build→ Relief ─toolpath::plan→ Toolpaths ─gcode::emit→ program
+//!                                                        program ─simulation::guard→ no rapid or plunge into stock
 //!                                                                          program ─simulation::simulate→ Heightmap
 //! ```
 //!
@@ -68,6 +69,14 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     let toolpaths = toolpaths?;
     let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
     let program = gcode::emit(&toolpaths, &job.machine, &info)?;
+    let collisions = simulation::guard(&program, &toolpaths.tools(), job.toolpath.tolerance_mm)?;
+    if let Some(first) = collisions.first() {
+        let more = match collisions.len() {
+            1 => String::new(),
+            n => format!(" ({} more such moves)", n - 1),
+        };
+        return Err(Error::Unsafe(format!("{first}{more}")));
+    }
     let warnings = artwork
         .warnings
         .into_iter()

@@ -11,17 +11,20 @@
 //! rings are cut inside-out (each ring after the rings it encloses), so a pass ends on the
 //! wall; rings run clockwise around material outside and counter-clockwise around islands,
 //! which is climb milling with a clockwise (M3) spindle. A ring entered from above is entered
-//! by a ramp along the ring itself at the ramp angle, never by a plunge, except where the ring
-//! is too short for a ramp of [`MAX_RAMP_LAPS`] laps; a tool under 1 mm never plunges: its
-//! ring too short to ramp into is cut after the ring around it, linked to at depth, and when
-//! that is not possible either it is left uncut (with a warning), its floor not counted as
-//! reached, so rest machining and the report see it. A link stays down only when the
+//! by a ramp along the ring itself at the ramp angle (or a helix), never by a plunge, from the
+//! depth that ring itself was last cut to, or where it was not cut yet from the level's top
+//! (raised by the rest threshold and the tolerance, which the tools before may leave there):
+//! only there is the stock above it known to be gone. A ring too short for a ramp of
+//! [`MAX_RAMP_LAPS`] laps is cut after the ring around it, linked to at depth, and when that
+//! is not possible either it is left uncut (with a warning), its floor not counted as
+//! reached, so rest machining and the report see it. A region under a floor that a tool
+//! missed on the level above is planned again knowing it: that tool does not enter there. A link stays down only when the
 //! straight move keeps the tool centre inside the level's tool-centre area and crosses either
 //! cleared floor or at most one tool diameter of material; otherwise the path retracts.
 //! Regions are computed in parallel and merged in input order, so the result does not depend
 //! on the thread count.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -36,13 +39,14 @@ mod tool;
 
 pub use tool::{Tool, ToolKind};
 
-/// A ring is ramped along for at most this many laps; a shorter ring is entered by a plunge.
+/// A ring is ramped along for at most this many laps; a shorter ring is cut from the ring
+/// around it or left to the tools after (no tool plunges).
 ///
 /// A ring this short is a tool-centre path around a nearly point-like pocket centre, where a
 /// ramp would only be a tight helix over the same spot.
 pub const MAX_RAMP_LAPS: f64 = 8.0;
 
-/// Laps allowed for a tool under 1 mm, which never plunges: a shorter ring is left uncut.
+/// Laps allowed for a tool whose tip is under 1 mm wide.
 pub const MAX_RAMP_LAPS_SMALL_TOOL: f64 = 200.0;
 
 /// How to cut the relief.
@@ -112,6 +116,20 @@ pub struct Toolpaths {
     /// the rest is where no tool of the job fits. Empty unless
     /// [`ToolpathOptions::measure_reach`].
     pub reached: Vec<Shapes>,
+}
+
+impl Toolpaths {
+    /// The tools of the operations, each once, in the order they first cut.
+    #[must_use]
+    pub fn tools(&self) -> Vec<Tool> {
+        let mut tools: Vec<Tool> = Vec::new();
+        for op in &self.operations {
+            if !tools.iter().any(|t| t.number == op.tool.number) {
+                tools.push(op.tool.clone());
+            }
+        }
+        tools
+    }
 }
 
 /// The moves of one tool on one level.
@@ -219,7 +237,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     };
     // Where each tool's centre may go at each region's floor, then what each tool cuts there,
     // given what the tools before it could reach: in parallel over the regions.
-    let plan_unit = |unit: &Unit| -> UnitPlan {
+    let plan_unit = |unit: &Unit, above: &[Shapes]| -> UnitPlan {
         let floor = relief.levels[unit.level].depth_mm;
         // One per tool, then the cavity less the band within half the rest threshold of
         // its walls, where rest machining looks for material.
@@ -244,7 +262,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             from = Some((j, a, b));
         }
         let inner = eroded.pop().expect("the inner cavity");
-        unit.plan(relief, options, &tools, &eroded, &inner)
+        unit.plan(relief, options, &tools, &eroded, &inner, above)
     };
     let planned: Vec<OnceLock<UnitPlan>> = units.iter().map(|_| OnceLock::new()).collect();
     // Each level's units, largest first, each its own job: a large region is a long job, and
@@ -269,13 +287,35 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             let (units, planned, plan_unit, bar, order) = (&units, &planned, &plan_unit, &bar, &by_level[k]);
             scope.spawn(move |_| {
                 order.par_iter().with_max_len(1).for_each(|&u| {
-                    assert!(planned[u].set(plan_unit(&units[u])).is_ok(), "each unit once");
+                    assert!(planned[u].set(plan_unit(&units[u], &[])).is_ok(), "each unit once");
                     bar.inc(1);
                 });
             });
         }
     });
     let mut planned: Vec<UnitPlan> = planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect();
+    // Each unit was planned as if the level above were cut wherever its tools fit. Where a
+    // tool found no way into part of the region above, stock stands over this one: the
+    // units below such a part are planned again, level after level, knowing it.
+    let mut unit_of: Vec<Vec<usize>> = relief.levels.iter().map(|l| vec![usize::MAX; l.area.len()]).collect();
+    for (u, unit) in units.iter().enumerate() {
+        unit_of[unit.level][unit.index] = u;
+    }
+    for k in 1..relief.levels.len() {
+        let again: Vec<(usize, Vec<Shapes>)> = by_level[k]
+            .iter()
+            .filter_map(|&u| {
+                let holder = unit_of[k - 1][units[u].above?];
+                let missed: Vec<Shapes> = planned[holder].plans.iter().map(|p| p.missed.clone()).collect();
+                missed.iter().any(|m| !m.is_empty()).then_some((u, missed))
+            })
+            .collect();
+        let redone: Vec<(usize, UnitPlan)> =
+            again.into_par_iter().map(|(u, missed)| (u, plan_unit(&units[u], &missed))).collect();
+        for (u, plan) in redone {
+            planned[u] = plan;
+        }
+    }
     let mut operations = Vec::new();
     let mut warnings = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
@@ -298,10 +338,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             let left = if j + 1 < tools.len() { "left to the tools after it" } else { "left uncut" };
             warnings.push(Warning::new(
                 "",
-                &format!(
-                    "T{}: {skipped} pocket centres {left}: no room to ramp in, and a tool under 1 mm never plunges",
-                    tool.number
-                ),
+                &format!("T{}: {skipped} pocket centres {left}: no room to ramp in, and no tool plunges", tool.number),
             ));
         }
     }
@@ -329,6 +366,8 @@ struct Unit<'a> {
     holders: Vec<Option<&'a Shape>>,
     /// The shallowest level with this very region: where the region's own wall starts.
     wall_level: usize,
+    /// The region of the level just above that holds this one (its index in that level).
+    above: Option<usize>,
 }
 
 /// Simplification of the tool-centre domains eroded from the cavity's sections, which carry
@@ -374,7 +413,8 @@ impl<'a> Unit<'a> {
                 (m < wall_level && !taller).then(|| &relief.levels[m].area[h])
             })
             .collect();
-        Self { level: k, index: i, region, holders, wall_level }
+        let above = k.checked_sub(1).and_then(|m| found[m]);
+        Self { level: k, index: i, region, holders, wall_level, above }
     }
 }
 
@@ -600,6 +640,7 @@ impl Unit<'_> {
         tools: &[&Tool],
         domains: &[Shapes],
         inner: &[Shape],
+        above: &[Shapes],
     ) -> UnitPlan {
         let tol = options.tolerance_mm;
         // What each tool reaches at the floor, where the reach is measured, and what the
@@ -645,11 +686,11 @@ impl Unit<'_> {
             // independent: on a large region each is a long job.
             let (plan, grown) = if j + 1 < tools.len() || options.measure_reach {
                 rayon::join(
-                    || self.pocket(relief, options, tool, domain, &centres, true),
+                    || self.pocket(relief, options, tool, domain, &centres, above.get(j)),
                     || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
                 )
             } else {
-                (self.pocket(relief, options, tool, domain, &centres, false), Vec::new())
+                (self.pocket(relief, options, tool, domain, &centres, above.get(j)), Vec::new())
             };
             // Where the tool found no way in, the floor is not reached.
             let grown =
@@ -668,8 +709,10 @@ impl Unit<'_> {
         UnitPlan { plans, reached }
     }
 
-    /// The passes of `tool` over the tool-centre area `centres` within `domain`, and, when
-    /// `reach_needed`, the floor they miss where they find no way in.
+    /// The passes of `tool` over the tool-centre area `centres` within `domain`, and the floor
+    /// they miss where they find no way in. `above` is the floor the tool missed on the level
+    /// above, where stock stands over this one: a contour whose cutter comes over it is not
+    /// cut, and its floor is missed too.
     fn pocket(
         &self,
         relief: &Relief,
@@ -677,7 +720,7 @@ impl Unit<'_> {
         tool: &Tool,
         domain: &Shapes,
         centres: &Shapes,
-        reach_needed: bool,
+        above: Option<&Shapes>,
     ) -> RegionPlan {
         let floor = relief.levels[self.level].depth_mm;
         let top = self.top(relief);
@@ -687,34 +730,67 @@ impl Unit<'_> {
         let stepover = tool.stepover_mm.min(1.9 * reach);
         let (rings, roots) = offset_rings(centres.clone(), allowance, stepover);
         let finish_order = cutting_order(&rings, &roots);
-        let rough_roots: Vec<usize> =
-            if allowance > 0.0 { roots.iter().flat_map(|&r| rings[r].children.clone()).collect() } else { roots };
+        // Roughing keeps off the walls by the allowance: it starts one ring in, but for a
+        // piece of the area narrower than twice the allowance, which has no ring inside.
+        // Roughed with the rest, it is entered step by step, as the finishing pass could not
+        // enter it safely from the top.
+        let rough_roots: Vec<usize> = if allowance > 0.0 {
+            roots
+                .iter()
+                .flat_map(|&r| if rings[r].children.is_empty() { vec![r] } else { rings[r].children.clone() })
+                .collect()
+        } else {
+            roots
+        };
         let rough_order = cutting_order(&rings, &rough_roots);
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();
-        let mut cutter = Cutter::new(domain, 2.0 * reach, tool.diameter_mm < 1.0);
-        let mut blocked = BTreeSet::new();
+        // A tip under 1 mm wide (a vee's, whatever its shank) may orbit a tiny ring longer.
+        let max_laps = if 2.0 * reach < 1.0 { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
+        let mut cutter = Cutter::new(domain, 2.0 * reach, max_laps);
+        let above = above.filter(|a| !a.is_empty());
+        let stock: Vec<geom::ShapeIndex> = above.into_iter().flatten().map(geom::ShapeIndex::new).collect();
+        // The stock there stands at most up to the die face: the cutter's radius that high.
+        let over = tool.radius_at(floor + options.rest_thicker_than_mm + options.tolerance_mm);
+        let under_stock = |rings: &[Ring]| -> BTreeSet<(usize, usize)> {
+            let mut out = BTreeSet::new();
+            for (i, ring) in rings.iter().enumerate() {
+                for (k, contour) in ring.shape.iter().enumerate() {
+                    if comes_over(contour, &stock, over) {
+                        out.insert((i, k));
+                    }
+                }
+            }
+            out
+        };
+        let mut blocked = under_stock(&rings);
         let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
-        let mut z_from = -top;
+        // Above the level's top, what the levels before left: up to the rest threshold where
+        // the tools before this one stopped, and the tolerance between their passes. A contour
+        // not yet cut is entered from that much higher, so it ramps through that stock.
+        let entry = -top + options.rest_thicker_than_mm + options.tolerance_mm;
+        let mut cut = BTreeMap::new();
         if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
             let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
             for p in 1..=passes as usize {
                 let z = -(top + (rough_bottom - top) * p as f64 / passes);
-                cutter.pass(&rings, &rough_order, z_from, z, ramp_slope, &mut blocked);
-                z_from = z;
+                cutter.pass(&rings, &rough_order, entry, z, ramp_slope, &mut blocked, &mut cut);
             }
         }
-        cutter.pass(&rings, &finish_order, z_from, -floor, ramp_slope, &mut blocked);
+        cutter.pass(&rings, &finish_order, entry, -floor, ramp_slope, &mut blocked, &mut cut);
         let mut skipped = blocked.len();
         if tool.kind.is_tapered() {
             let walls: Vec<Ring> =
                 domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
             let order: Vec<usize> = (0..walls.len()).collect();
-            let mut walls_blocked = BTreeSet::new();
-            cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked);
+            let mut walls_blocked = under_stock(&walls);
+            cutter.pass(&walls, &order, entry, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
             skipped += walls_blocked.len();
         }
-        let missed =
-            if blocked.is_empty() || !reach_needed { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
+        let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
+        if let Some(above) = above {
+            let below = geom::intersect(above, &vec![self.region.clone()]);
+            missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat()) };
+        }
         RegionPlan { paths: cutter.paths, skipped, missed }
     }
 }
@@ -809,6 +885,25 @@ fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, reach: f64) 
     geom::difference(&near, &bands)
 }
 
+/// Whether a cutter of `radius` on `contour` comes over any of `stock`: some point of the
+/// contour, sampled every half radius along its edges, lies inside it or within `radius` of
+/// its outline.
+fn comes_over(contour: &Contour, stock: &[geom::ShapeIndex], radius: f64) -> bool {
+    if stock.is_empty() {
+        return false;
+    }
+    let step = (radius / 2.0).max(1e-3);
+    (0..contour.len()).any(|e| {
+        let (a, b) = (contour[e], contour[(e + 1) % contour.len()]);
+        let n = (dist(a, b) / step).ceil().max(1.0) as usize;
+        (0..n).any(|t| {
+            let t = t as f64 / n as f64;
+            let p = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+            stock.iter().any(|s| s.contains(p) || s.near_edge(p, radius))
+        })
+    })
+}
+
 /// Least simplification of the outlines rest machining dilates, in mm (a quarter of the rest
 /// threshold when that is more): the tool-centre domain the rest is cut to stays exact.
 const REST_SIMPLIFY_MM: f64 = 0.001;
@@ -840,37 +935,51 @@ struct Cutter {
     domain: Vec<geom::ShapeIndex>,
     /// Longest link allowed through uncut material.
     max_slot_mm: f64,
-    /// Whether a straight plunge is forbidden (tools under 1 mm): a ring with no room to ramp
-    /// is then left uncut.
-    no_plunge: bool,
+    /// The most laps a ramp may take; a ring too short for them has no way in from above.
+    max_laps: f64,
+    /// Where the stock is known to be gone above every point of the domain: a helix, which
+    /// leaves the ring, starts there.
+    top: f64,
 }
 
 impl Cutter {
-    fn new(domain: &Shapes, max_slot_mm: f64, no_plunge: bool) -> Self {
+    fn new(domain: &Shapes, max_slot_mm: f64, max_laps: f64) -> Self {
         let domain = domain.iter().map(geom::ShapeIndex::new).collect();
-        Self { paths: Vec::new(), at: None, domain, max_slot_mm, no_plunge }
+        Self { paths: Vec::new(), at: None, domain, max_slot_mm, max_laps, top: 0.0 }
     }
 
-    /// Cuts every ring once at depth `z`, entering from the floor at `z_from`, but for the
-    /// contours in `blocked` (ring index, contour index): those found no way in at an earlier
-    /// depth, so material stands above them. A contour with no room to ramp waits until its
-    /// parent ring is cut at this depth, then is entered from it by a link at depth (a slot
-    /// of at most one tool diameter, as any link through material); when that link is not
-    /// possible either (no parent in this pass, or too far), it joins `blocked`.
+    /// Cuts every ring once at depth `z`, but for the contours in `blocked` (ring index,
+    /// contour index): those found no way in at an earlier depth, so material stands above
+    /// them. Each contour is entered from the depth it was last cut to (`cut`, which this
+    /// pass updates), or from `top` where it has not been cut yet: only there is the stock
+    /// above it known to be gone. A contour with no room to ramp waits until its parent ring
+    /// is cut at this depth, then is entered from it by a link at depth (a slot of at most one
+    /// tool diameter, as any link through material); when that link is not possible either
+    /// (no parent in this pass, or too far), it joins `blocked`.
+    #[allow(clippy::too_many_arguments)]
     fn pass(
         &mut self,
         rings: &[Ring],
         order: &[usize],
-        z_from: f64,
+        top: f64,
         z: f64,
         ramp_slope: f64,
         blocked: &mut BTreeSet<(usize, usize)>,
+        cut: &mut BTreeMap<(usize, usize), f64>,
     ) {
+        self.top = top;
         let mut waiting: Vec<(usize, usize)> = Vec::new();
         for &index in order {
             for (k, contour) in rings[index].shape.iter().enumerate() {
-                if !blocked.contains(&(index, k)) && !self.ring(climb(contour), z_from, z, ramp_slope, true) {
-                    waiting.push((index, k));
+                let key = (index, k);
+                if blocked.contains(&key) {
+                    continue;
+                }
+                let from = cut.get(&key).copied().unwrap_or(top);
+                if self.ring(climb(contour), from, z, ramp_slope, true) {
+                    cut.insert(key, z);
+                } else {
+                    waiting.push(key);
                 }
             }
             let children = &rings[index].children;
@@ -878,7 +987,10 @@ impl Cutter {
                 if !children.contains(&i) {
                     return true;
                 }
-                if !self.ring(climb(&rings[i].shape[k]), z_from, z, ramp_slope, false) {
+                let from = cut.get(&(i, k)).copied().unwrap_or(top);
+                if self.ring(climb(&rings[i].shape[k]), from, z, ramp_slope, false) {
+                    cut.insert((i, k), z);
+                } else {
                     blocked.insert((i, k));
                 }
                 false
@@ -904,7 +1016,7 @@ impl Cutter {
         } else {
             return None;
         };
-        self.domain.iter().any(|s| s.contains_segment([p[0], p[1]], first)).then_some(link)
+        self.domain.iter().any(|s| contains_link(s, [p[0], p[1]], first)).then_some(link)
     }
 
     /// Cuts `ring` at depth `z`, linked at depth from where the tool is or, when `may_enter`,
@@ -925,7 +1037,7 @@ impl Cutter {
             let Some((points, start_index)) = self.entry(&ring, z_from, z, ramp_slope) else {
                 return false;
             };
-            let retract = self.link([points[0][0], points[0][1]], z_from, z) != Some(true);
+            let retract = self.link([points[0][0], points[0][1]], points[0][2], z) != Some(true);
             (points, start_index, retract)
         };
         for i in 1..=ring.len() {
@@ -948,10 +1060,9 @@ impl Cutter {
         let perimeter: f64 = (0..ring.len()).map(|i| dist(ring[i], ring[(i + 1) % ring.len()])).sum();
         let needed = (z_from - z) / slope.max(1e-6);
         let ramp = |points: &mut Vec<[f64; 3]>| {
-            let max_laps = if self.no_plunge { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
-            ramp_into(ring, z_from, z, slope, max_laps, points);
+            ramp_into(ring, z_from, z, slope, self.max_laps, points);
             let plunge = points.len() == 2 && points[0][..2] == points[1][..2] && points[0][2] > points[1][2];
-            if self.no_plunge && plunge {
+            if plunge {
                 return None;
             }
             let end = *points.last().expect("ramp_into emits at least one point");
@@ -975,7 +1086,8 @@ impl Cutter {
                 self.domain.iter().any(|s| s.contains_segment(a, b))
             });
             if fits {
-                helix(&circle, z_from, z, slope, &mut points);
+                // Only the ring was cut at `z_from`, not the circle around its middle.
+                helix(&circle, self.top, z, slope, &mut points);
                 points.push([ring[0][0], ring[0][1], z]);
                 return Some((points, 0));
             }
@@ -983,6 +1095,23 @@ impl Cutter {
         ramp(&mut points)
     }
 }
+
+/// Whether the link from `a` to `b` stays inside `domain`. Its ends may lie on the domain's
+/// boundary (a ring there is the domain's own contour), where inside and outside are a matter
+/// of rounding: the link is checked without its last [`LINK_END_MM`] at either end, which
+/// lie on the rings it joins.
+fn contains_link(domain: &geom::ShapeIndex, a: Point, b: Point) -> bool {
+    let length = dist(a, b);
+    if length <= 2.0 * LINK_END_MM {
+        return domain.contains(a) || domain.contains(b) || domain.near_edge(a, LINK_END_MM);
+    }
+    let t = LINK_END_MM / length;
+    let at = |s: f64| [a[0] + (b[0] - a[0]) * s, a[1] + (b[1] - a[1]) * s];
+    domain.contains_segment(at(t), at(1.0 - t))
+}
+
+/// See [`contains_link`], in mm.
+const LINK_END_MM: f64 = 1e-6;
 
 /// A ring shorter than this many laps of the ramp is entered by a helix where one fits.
 const MIN_RING_LAPS_BEFORE_HELIX: f64 = 2.0;
@@ -1283,9 +1412,9 @@ mod tests {
         ];
         let domain = vec![vec![rectangle([-0.16, -0.025, 0.16, 0.025])]];
         let slope = 2f64.to_radians().tan();
-        let mut cutter = Cutter::new(&domain, 0.3, true);
+        let mut cutter = Cutter::new(&domain, 0.3, MAX_RAMP_LAPS_SMALL_TOOL);
         let mut blocked = BTreeSet::new();
-        cutter.pass(&rings, &[1, 0], 0.0, -0.1, slope, &mut blocked);
+        cutter.pass(&rings, &[1, 0], 0.0, -0.1, slope, &mut blocked, &mut BTreeMap::new());
         assert!(blocked.is_empty());
         assert_eq!(cutter.paths.len(), 2);
         assert!(cutter.paths[0].points[0][2] == 0.0, "the outline is ramped into from the top");
@@ -1294,13 +1423,18 @@ mod tests {
 
         // Alone in its pass, it has no way in: it is left, and in the passes below too, even
         // where a ramp would fit, for the material above it stands.
-        let mut cutter = Cutter::new(&domain, 0.3, true);
-        cutter.pass(&rings, &[1], 0.0, -0.1, slope, &mut blocked);
+        let mut cutter = Cutter::new(&domain, 0.3, MAX_RAMP_LAPS_SMALL_TOOL);
+        let mut cut = BTreeMap::new();
+        cutter.pass(&rings, &[1], 0.0, -0.1, slope, &mut blocked, &mut cut);
         assert!(cutter.paths.is_empty());
         assert_eq!(blocked, BTreeSet::from([(1, 0)]));
-        cutter.pass(&rings, &[1, 0], -0.1, -0.100_01, slope, &mut blocked);
+        cutter.pass(&rings, &[1, 0], 0.0, -0.100_01, slope, &mut blocked, &mut cut);
         assert_eq!(cutter.paths.len(), 1);
         assert!(cutter.paths[0].points.iter().all(|p| p[0].abs() >= 0.149));
+        // The outline was not cut in the first pass: it is ramped into from the top, not from
+        // the depth of the pass before, where nothing was cut.
+        assert_eq!(cutter.paths[0].points[0][2], 0.0);
+        assert_eq!(cut.get(&(0, 0)), Some(&-0.100_01));
         // Nor does it count the floor as cleared, which would let links at depth run any length.
         assert!(matches!(cutter.at, Some((_, false))));
     }
@@ -1333,14 +1467,18 @@ mod tests {
 
     #[test]
     fn the_floor_a_tool_finds_no_way_into_is_not_reached() {
-        // The 0.3 mm tool's centre fits in the 0.305 mm square only as a 5 um ring, too
-        // short to ramp into: it is left uncut, and neither the reach nor rest machining
-        // count it as cut.
-        let relief = relief(vec![(0.3, vec![square(-1.0, -1.0, 1.0, 1.0), square(3.0, 3.0, 3.305, 3.305)])]);
+        // The 0.3 mm tool's centre fits in the 0.3002 mm square only as a 0.2 um ring, too
+        // short to ramp into even one step-down: it is left uncut, and neither the reach nor
+        // rest machining count it as cut.
+        let relief = relief(vec![(0.3, vec![square(-1.0, -1.0, 1.0, 1.0), square(3.0, 3.0, 3.3002, 3.3002)])]);
         let mut options = ToolpathOptions::new(vec![Tool::flat(1, 0.3)]);
         options.measure_reach = true;
         let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
-        assert!(toolpaths.warnings.iter().any(|w| w.to_string().contains("T1: 1 pocket centres left uncut")));
+        assert!(
+            toolpaths.warnings.iter().any(|w| w.to_string().contains("T1: 1 pocket centres left uncut")),
+            "{:?}",
+            toolpaths.warnings
+        );
         let reached = &toolpaths.reached[0];
         assert!(geom::shapes_contain(reached, [0.0, 0.0]) && geom::shapes_contain(reached, [0.9, -0.9]));
         assert!(geom::bounds(reached.iter().flatten()).is_some_and(|b| b[2] < 1.01 && b[3] < 1.01));
