@@ -121,6 +121,14 @@ pub struct Machine {
 }
 
 /// The placeholders a template line may use.
+/// The lowest `clearance-z-mm` accepted: the height of every rapid across the die, where a
+/// tool-length error of a fraction of a millimetre must not reach the face.
+pub const MIN_CLEARANCE_MM: f64 = 1.0;
+
+/// The lowest `approach-mm` accepted: how far above the cut a rapid down stops, where the
+/// tools before may have left stock within the rest threshold and a tool-length error.
+pub const MIN_APPROACH_MM: f64 = 0.1;
+
 const PLACEHOLDERS: &[&str] = &["{tool}", "{tool:02}", "{rpm}", "{clearance}"];
 
 impl Machine {
@@ -186,6 +194,18 @@ impl Machine {
         }
         if file.arcs && !file.program_start.iter().any(|line| selects_g17(line)) {
             return bad("arcs", "arcs are in the XY plane: program-start must select it with G17");
+        }
+        if file.clearance_z_mm < MIN_CLEARANCE_MM {
+            return bad(
+                "clearance-z-mm",
+                &format!("must be at least {MIN_CLEARANCE_MM} mm: rapids cross the die at this height"),
+            );
+        }
+        if file.approach_mm < MIN_APPROACH_MM || file.approach_mm > file.clearance_z_mm {
+            return bad(
+                "approach-mm",
+                &format!("must be at least {MIN_APPROACH_MM} mm and at most clearance-z-mm: rapids stop this high above the cut"),
+            );
         }
         if file.clearance_z_mm > file.travel_z_mm[1] {
             return bad("clearance-z-mm", "is above the Z travel");
@@ -258,6 +278,24 @@ mod tests {
         }
         assert!(selects_g17("G0 G17 G90") && selects_g17("g17") && selects_g17("G90G17"));
         assert!(!selects_g17("G170") && !selects_g17("G17.1") && !selects_g17("G90 (NO G) G1"));
+    }
+
+    #[test]
+    fn heights_that_make_rapids_unsafe_are_refused() {
+        for (from, to, key) in [
+            ("clearance-z-mm = 5.0", "clearance-z-mm = 0.0001", "clearance-z-mm"),
+            ("clearance-z-mm = 5.0", "clearance-z-mm = 0.9", "clearance-z-mm"),
+            ("approach-mm = 0.5", "approach-mm = 0.0001", "approach-mm"),
+            ("approach-mm = 0.5", "approach-mm = 6.0", "approach-mm"),
+        ] {
+            for (_, text) in BUILT_IN {
+                let text = text.replace(from, to);
+                let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+                assert!(err.contains(key), "{to}: {err}");
+            }
+        }
+        let text = BUILT_IN[0].1.replace("approach-mm = 0.5", "approach-mm = 0.1");
+        Machine::from_toml("x", &text).unwrap();
     }
 
     #[test]
