@@ -31,6 +31,24 @@ fn engrave(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 14's figure: the safety guard alone on the 40 mm medal's program (default job, haas),
+/// the cost every `engrave` pays before writing.
+fn guard(c: &mut Criterion) {
+    let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+    let job = job(40.0);
+    let engraving = medalcam::engrave(&svg, "medal-40mm", &job, &Progress::hidden()).expect("engraves");
+    let tools = engraving.toolpaths.tools();
+    let mut group = c.benchmark_group("guard");
+    group.sample_size(10);
+    group.bench_function("medal-40mm", |b| {
+        b.iter(|| {
+            let found = medalcam::simulation::guard(std::hint::black_box(&engraving.program), &tools, 0.005);
+            assert!(found.expect("reads").is_empty());
+        });
+    });
+    group.finish();
+}
+
 /// A 40 mm emblem of 50,000 path segments: 250 flower-shaped petals of 200 smooth cubic
 /// segments each (control points on the tangents), in rotated groups, half of them stroked.
 fn emblem_50k() -> String {
@@ -198,5 +216,5 @@ fn toolpath(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engrave, import, relief, simulate, toolpath);
+criterion_group!(benches, engrave, guard, import, relief, simulate, toolpath);
 criterion_main!(benches);

@@ -10,4 +10,5 @@ mod gouge;
 mod relief;
 mod render;
 mod rs274;
+mod safety;
 mod util;
