@@ -746,7 +746,11 @@ impl Unit<'_> {
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();
         // A tip under 1 mm wide (a vee's, whatever its shank) may orbit a tiny ring longer.
         let max_laps = if 2.0 * reach < 1.0 { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
-        let mut cutter = Cutter::new(domain, 2.0 * reach, max_laps);
+        // Above the level's top, what the levels before left: up to the rest threshold where
+        // the tools before this one stopped, and the tolerance between their passes. A contour
+        // not yet cut is entered from that much higher, so it ramps through that stock.
+        let margin = options.rest_thicker_than_mm + options.tolerance_mm;
+        let mut cutter = Cutter::new(domain, 2.0 * reach, max_laps, margin);
         let above = above.filter(|a| !a.is_empty());
         let stock: Vec<geom::ShapeIndex> = above.into_iter().flatten().map(geom::ShapeIndex::new).collect();
         // The stock there stands at most up to the die face: the cutter's radius that high.
@@ -764,26 +768,22 @@ impl Unit<'_> {
         };
         let mut blocked = under_stock(&rings);
         let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
-        // Above the level's top, what the levels before left: up to the rest threshold where
-        // the tools before this one stopped, and the tolerance between their passes. A contour
-        // not yet cut is entered from that much higher, so it ramps through that stock.
-        let entry = -top + options.rest_thicker_than_mm + options.tolerance_mm;
         let mut cut = BTreeMap::new();
         if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
             let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
             for p in 1..=passes as usize {
                 let z = -(top + (rough_bottom - top) * p as f64 / passes);
-                cutter.pass(&rings, &rough_order, entry, z, ramp_slope, &mut blocked, &mut cut);
+                cutter.pass(&rings, &rough_order, -top, z, ramp_slope, &mut blocked, &mut cut);
             }
         }
-        cutter.pass(&rings, &finish_order, entry, -floor, ramp_slope, &mut blocked, &mut cut);
+        cutter.pass(&rings, &finish_order, -top, -floor, ramp_slope, &mut blocked, &mut cut);
         let mut skipped = blocked.len();
         if tool.kind.is_tapered() {
             let walls: Vec<Ring> =
                 domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
             let order: Vec<usize> = (0..walls.len()).collect();
             let mut walls_blocked = under_stock(&walls);
-            cutter.pass(&walls, &order, entry, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
+            cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
             skipped += walls_blocked.len();
         }
         let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
@@ -937,15 +937,18 @@ struct Cutter {
     max_slot_mm: f64,
     /// The most laps a ramp may take; a ring too short for them has no way in from above.
     max_laps: f64,
-    /// Where the stock is known to be gone above every point of the domain: a helix, which
-    /// leaves the ring, starts there.
+    /// Where the stock is known to be gone above every point of the domain (the level's top,
+    /// but for what the tools before left within `margin`): a helix, which leaves the ring,
+    /// starts there.
     top: f64,
+    /// The most stock the tools before may have left above `top`.
+    margin: f64,
 }
 
 impl Cutter {
-    fn new(domain: &Shapes, max_slot_mm: f64, max_laps: f64) -> Self {
+    fn new(domain: &Shapes, max_slot_mm: f64, max_laps: f64, margin: f64) -> Self {
         let domain = domain.iter().map(geom::ShapeIndex::new).collect();
-        Self { paths: Vec::new(), at: None, domain, max_slot_mm, max_laps, top: 0.0 }
+        Self { paths: Vec::new(), at: None, domain, max_slot_mm, max_laps, top: 0.0, margin }
     }
 
     /// Cuts every ring once at depth `z`, but for the contours in `blocked` (ring index,
@@ -965,9 +968,11 @@ impl Cutter {
         z: f64,
         ramp_slope: f64,
         blocked: &mut BTreeSet<(usize, usize)>,
-        cut: &mut BTreeMap<(usize, usize), f64>,
+        cut: &mut BTreeMap<(usize, usize), Cut>,
     ) {
         self.top = top;
+        let fresh = Cut { z: top + self.margin, known: top, helix: false };
+        let from = |cut: &BTreeMap<(usize, usize), Cut>, key| cut.get(&key).copied().unwrap_or(fresh);
         let mut waiting: Vec<(usize, usize)> = Vec::new();
         for &index in order {
             for (k, contour) in rings[index].shape.iter().enumerate() {
@@ -975,11 +980,11 @@ impl Cutter {
                 if blocked.contains(&key) {
                     continue;
                 }
-                let from = cut.get(&key).copied().unwrap_or(top);
-                if self.ring(climb(contour), from, z, ramp_slope, true) {
-                    cut.insert(key, z);
-                } else {
-                    waiting.push(key);
+                match self.ring(climb(contour), from(cut, key), z, ramp_slope, true) {
+                    Some(helix) => {
+                        cut.insert(key, Cut { z, known: z, helix });
+                    }
+                    None => waiting.push(key),
                 }
             }
             let children = &rings[index].children;
@@ -987,11 +992,13 @@ impl Cutter {
                 if !children.contains(&i) {
                     return true;
                 }
-                let from = cut.get(&(i, k)).copied().unwrap_or(top);
-                if self.ring(climb(&rings[i].shape[k]), from, z, ramp_slope, false) {
-                    cut.insert((i, k), z);
-                } else {
-                    blocked.insert((i, k));
+                match self.ring(climb(&rings[i].shape[k]), from(cut, (i, k)), z, ramp_slope, false) {
+                    Some(helix) => {
+                        cut.insert((i, k), Cut { z, known: z, helix });
+                    }
+                    None => {
+                        blocked.insert((i, k));
+                    }
                 }
                 false
             });
@@ -1020,25 +1027,25 @@ impl Cutter {
     }
 
     /// Cuts `ring` at depth `z`, linked at depth from where the tool is or, when `may_enter`,
-    /// entered from the floor at `z_from`. False when it found no way in (and cut nothing).
-    fn ring(&mut self, mut ring: Contour, z_from: f64, z: f64, ramp_slope: f64, may_enter: bool) -> bool {
+    /// entered from the depth it was last cut to (`from`). Whether it was entered by a helix;
+    /// `None` when it found no way in (and cut nothing).
+    fn ring(&mut self, mut ring: Contour, from: Cut, z: f64, ramp_slope: f64, may_enter: bool) -> Option<bool> {
+        let z_from = from.z;
         if ring.len() < 2 {
-            return true;
+            return Some(false);
         }
         if let Some((p, _)) = self.at {
             let start = nearest_vertex(&ring, [p[0], p[1]]);
             ring.rotate_left(start);
         }
-        let (mut points, start_index, retract) = if self.link(ring[0], z_from, z) == Some(false) {
-            (vec![[ring[0][0], ring[0][1], z]], 0, false)
+        let (mut points, start_index, retract, helix) = if self.link(ring[0], z_from, z) == Some(false) {
+            (vec![[ring[0][0], ring[0][1], z]], 0, false, false)
         } else if !may_enter {
-            return false;
+            return None;
         } else {
-            let Some((points, start_index)) = self.entry(&ring, z_from, z, ramp_slope) else {
-                return false;
-            };
+            let (points, start_index, helix) = self.entry(&ring, from, z, ramp_slope)?;
             let retract = self.link([points[0][0], points[0][1]], points[0][2], z) != Some(true);
-            (points, start_index, retract)
+            (points, start_index, retract, helix)
         };
         for i in 1..=ring.len() {
             let p = ring[(start_index + i) % ring.len()];
@@ -1047,26 +1054,26 @@ impl Cutter {
         let last = *points.last().expect("a ring has points");
         self.paths.push(Path { retract, points });
         self.at = Some((last, false));
-        true
+        Some(helix)
     }
 
-    /// The moves that take the tool from the floor at `z_from` down to `z` on `ring`, and the
-    /// ring vertex they end on. A ramp along the ring is used when it is long enough for
-    /// [`MIN_RING_LAPS_BEFORE_HELIX`] laps, or when no helix fits; otherwise a helix inside
-    /// the tool-centre area around the ring, then a short link to the ring. `None` when only
-    /// a plunge would do and plunges are forbidden.
-    fn entry(&self, ring: &[Point], z_from: f64, z: f64, slope: f64) -> Option<(Vec<[f64; 3]>, usize)> {
+    /// The moves that take the tool from where `from` says down to `z` on `ring`, the ring
+    /// vertex they end on, and whether they are a helix. A ramp along the ring is used when it
+    /// is long enough for [`MIN_RING_LAPS_BEFORE_HELIX`] laps, or when no helix fits;
+    /// otherwise a helix inside the tool-centre area around the ring, then a short link to
+    /// the ring. `None` when only a plunge would do: no tool plunges.
+    fn entry(&self, ring: &[Point], from: Cut, z: f64, slope: f64) -> Option<(Vec<[f64; 3]>, usize, bool)> {
         let mut points = Vec::new();
         let perimeter: f64 = (0..ring.len()).map(|i| dist(ring[i], ring[(i + 1) % ring.len()])).sum();
-        let needed = (z_from - z) / slope.max(1e-6);
+        let needed = from.length_to(z, slope);
         let ramp = |points: &mut Vec<[f64; 3]>| {
-            ramp_into(ring, z_from, z, slope, self.max_laps, points);
+            ramp_into(ring, from, z, slope, self.max_laps, points);
             let plunge = points.len() == 2 && points[0][..2] == points[1][..2] && points[0][2] > points[1][2];
             if plunge {
                 return None;
             }
             let end = *points.last().expect("ramp_into emits at least one point");
-            Some((std::mem::take(points), points_index(ring, end)))
+            Some((std::mem::take(points), points_index(ring, end), false))
         };
         if perimeter * MIN_RING_LAPS_BEFORE_HELIX >= needed {
             return ramp(&mut points);
@@ -1086,10 +1093,13 @@ impl Cutter {
                 self.domain.iter().any(|s| s.contains_segment(a, b))
             });
             if fits {
-                // Only the ring was cut at `z_from`, not the circle around its middle.
-                helix(&circle, self.top, z, slope, &mut points);
+                // The circle was cut at `z_from` only if the ring was entered by it there (the
+                // ring and the domain are the same at every depth, and so is the circle).
+                let start =
+                    if from.helix { from } else { Cut { z: self.top + self.margin, known: self.top, helix: false } };
+                helix(&circle, start, z, slope, &mut points);
                 points.push([ring[0][0], ring[0][1], z]);
-                return Some((points, 0));
+                return Some((points, 0, true));
             }
         }
         ramp(&mut points)
@@ -1113,6 +1123,47 @@ fn contains_link(domain: &geom::ShapeIndex, a: Point, b: Point) -> bool {
 /// See [`contains_link`], in mm.
 const LINK_END_MM: f64 = 1e-6;
 
+/// Where a contour is entered from: the depth `z` a ramp starts at, the depth `known` below
+/// which the stock is whole (above it, only what the tools before left within the rest
+/// threshold, which a ramp enters at [`LEAD_IN_DEG`]), and whether it was entered by a helix
+/// at `z` (whose circle, inside the ring, was then cut too).
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    z: f64,
+    known: f64,
+    helix: bool,
+}
+
+impl Cut {
+    /// The Z of a descent from this cut down to `z` after `travelled` mm along it, at `slope`
+    /// below `known` and [`LEAD_IN_DEG`] above.
+    fn z_at(&self, travelled: f64, z: f64, slope: f64) -> f64 {
+        let lead = lead_in_slope();
+        let lead_length = (self.z - self.known).max(0.0) / lead;
+        let zi = if travelled <= lead_length {
+            self.z - travelled * lead
+        } else {
+            self.known.min(self.z) - (travelled - lead_length) * slope
+        };
+        zi.max(z)
+    }
+
+    /// The length of the descent down to `z`.
+    fn length_to(&self, z: f64, slope: f64) -> f64 {
+        let known = self.known.min(self.z);
+        (self.z - known) / lead_in_slope() + (known - z).max(0.0) / slope.max(1e-6)
+    }
+}
+
+/// The steepest a ramp enters the stock the tools before may have left above a level's top,
+/// at most the rest threshold and the tolerance thick: a few um, where the ramp angle would
+/// run a long way through air.
+pub const LEAD_IN_DEG: f64 = 15.0;
+
+fn lead_in_slope() -> f64 {
+    LEAD_IN_DEG.to_radians().tan()
+}
+
 /// A ring shorter than this many laps of the ramp is entered by a helix where one fits.
 const MIN_RING_LAPS_BEFORE_HELIX: f64 = 2.0;
 
@@ -1124,15 +1175,15 @@ const HELIX_DIAMETER_FRACTIONS: [f64; 4] = [0.8, 0.6, 0.4, 0.2];
 const HELIX_SEGMENTS: usize = 32;
 
 /// Appends a descending helix over `circle` from `z_from` to `z`, then one lap at `z`.
-fn helix(circle: &[Point], z_from: f64, z: f64, slope: f64, out: &mut Vec<[f64; 3]>) {
+fn helix(circle: &[Point], from: Cut, z: f64, slope: f64, out: &mut Vec<[f64; 3]>) {
     let lap = (0..circle.len()).map(|i| dist(circle[i], circle[(i + 1) % circle.len()])).sum::<f64>();
     let step = lap / circle.len() as f64;
-    out.push([circle[0][0], circle[0][1], z_from]);
-    let mut zi = z_from;
+    out.push([circle[0][0], circle[0][1], from.z]);
+    let mut zi = from.z;
     let mut i = 0;
     while zi > z {
         i += 1;
-        zi = (zi - step * slope).max(z);
+        zi = from.z_at(step * i as f64, z, slope);
         let p = circle[i % circle.len()];
         out.push([p[0], p[1], zi]);
     }
@@ -1150,11 +1201,11 @@ fn points_index(ring: &[Point], p: [f64; 3]) -> usize {
 /// Appends a ramp along the closed `ring` from `z_from` down to `z`, starting at vertex 0 and
 /// ending on a vertex. A ring too short to ramp within `max_laps` laps is entered by a
 /// straight plunge at its first vertex.
-fn ramp_into(ring: &[Point], z_from: f64, z: f64, slope: f64, max_laps: f64, out: &mut Vec<[f64; 3]>) {
-    let drop = z_from - z;
-    let length_needed = drop / slope.max(1e-6);
+fn ramp_into(ring: &[Point], from: Cut, z: f64, slope: f64, max_laps: f64, out: &mut Vec<[f64; 3]>) {
+    let drop = from.z - z;
+    let length_needed = from.length_to(z, slope);
     let perimeter: f64 = (0..ring.len()).map(|i| dist(ring[i], ring[(i + 1) % ring.len()])).sum();
-    out.push([ring[0][0], ring[0][1], z_from]);
+    out.push([ring[0][0], ring[0][1], from.z]);
     if drop <= 0.0 {
         return;
     }
@@ -1169,7 +1220,7 @@ fn ramp_into(ring: &[Point], z_from: f64, z: f64, slope: f64, max_laps: f64, out
         let b = ring[(i + 1) % ring.len()];
         travelled += dist(a, b);
         i += 1;
-        let zi = (z_from - travelled * slope).max(z);
+        let zi = from.z_at(travelled, z, slope);
         out.push([b[0], b[1], zi]);
         if zi <= z {
             break;
@@ -1412,7 +1463,7 @@ mod tests {
         ];
         let domain = vec![vec![rectangle([-0.16, -0.025, 0.16, 0.025])]];
         let slope = 2f64.to_radians().tan();
-        let mut cutter = Cutter::new(&domain, 0.3, MAX_RAMP_LAPS_SMALL_TOOL);
+        let mut cutter = Cutter::new(&domain, 0.3, MAX_RAMP_LAPS_SMALL_TOOL, 0.0);
         let mut blocked = BTreeSet::new();
         cutter.pass(&rings, &[1, 0], 0.0, -0.1, slope, &mut blocked, &mut BTreeMap::new());
         assert!(blocked.is_empty());
@@ -1423,7 +1474,7 @@ mod tests {
 
         // Alone in its pass, it has no way in: it is left, and in the passes below too, even
         // where a ramp would fit, for the material above it stands.
-        let mut cutter = Cutter::new(&domain, 0.3, MAX_RAMP_LAPS_SMALL_TOOL);
+        let mut cutter = Cutter::new(&domain, 0.3, MAX_RAMP_LAPS_SMALL_TOOL, 0.0);
         let mut cut = BTreeMap::new();
         cutter.pass(&rings, &[1], 0.0, -0.1, slope, &mut blocked, &mut cut);
         assert!(cutter.paths.is_empty());
@@ -1434,7 +1485,7 @@ mod tests {
         // The outline was not cut in the first pass: it is ramped into from the top, not from
         // the depth of the pass before, where nothing was cut.
         assert_eq!(cutter.paths[0].points[0][2], 0.0);
-        assert_eq!(cut.get(&(0, 0)), Some(&-0.100_01));
+        assert_eq!(cut.get(&(0, 0)).map(|c| c.z), Some(-0.100_01));
         // Nor does it count the floor as cleared, which would let links at depth run any length.
         assert!(matches!(cutter.at, Some((_, false))));
     }
@@ -1505,7 +1556,12 @@ mod tests {
                 for w in path.points.windows(2) {
                     let horizontal = (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
                     let drop = w[0][2] - w[1][2];
-                    assert!(drop <= horizontal * 2f64.to_radians().tan() + 1e-9, "a plunge of {drop} mm at {:?}", w[0]);
+                    // Through the margin above the level's top (Z0 here), at the lead-in angle,
+                    // then at the ramp angle.
+                    let lead = w[0][2].max(0.0).min(horizontal * lead_in_slope());
+                    let rest = horizontal - lead / lead_in_slope();
+                    let allowed = lead + rest * 2f64.to_radians().tan();
+                    assert!(drop <= allowed + 1e-9, "a plunge of {drop} mm at {:?}", w[0]);
                 }
             }
         }
