@@ -179,6 +179,19 @@ impl Index {
         [col(r[0]), row(r[1]), col(r[2]), row(r[3])]
     }
 
+    /// The moves before `before` in the bucket holding `p`, most recent first.
+    fn at(&self, p: [f64; 2], before: usize) -> impl Iterator<Item = usize> + '_ {
+        let items: &[u32] = if self.nx == 0 {
+            &[]
+        } else {
+            let [col, row, _, _] = self.span([p[0], p[1], p[0], p[1]]);
+            let b = row * self.nx + col;
+            &self.items[self.start[b] as usize..self.start[b + 1] as usize]
+        };
+        let end = items.partition_point(|&m| (m as usize) < before);
+        items[..end].iter().rev().map(|&m| m as usize)
+    }
+
     /// The moves before `before` whose sweep's box overlaps `r`, most recent first.
     fn near(&self, r: [f64; 4], before: usize, boxes: impl Fn(usize) -> Option<[f64; 4]>) -> Vec<usize> {
         if self.nx == 0 {
@@ -255,6 +268,7 @@ impl Replay<'_> {
             .map(|m| (Segment::new(&self.moves[m]), &self.profiles[self.moves[m].tool]))
             .collect();
         let path = Segment::new(q);
+        let hint = std::cell::Cell::new(0);
         let bite = |c: [f64; 2]| -> Option<f64> {
             let surface = path.lowest(&shape, c, f64::INFINITY).or_else(|| {
                 // A cutter checked at its axis only (a sharp tip): the cell under the axis.
@@ -264,11 +278,19 @@ impl Replay<'_> {
             if STOCK_TOP <= limit {
                 return None;
             }
+            // The move that cleared the cell before is the likeliest to clear this one.
+            let last = hint.get();
+            if let Some(z) = near.get(last).and_then(|(segment, profile)| segment.lowest(profile, c, limit)) {
+                if z <= limit {
+                    return None;
+                }
+            }
             let mut stock = STOCK_TOP;
-            for (segment, profile) in &near {
+            for (k, (segment, profile)) in near.iter().enumerate() {
                 if let Some(z) = segment.lowest(profile, c, stock) {
                     stock = stock.min(z);
                     if stock <= limit {
+                        hint.set(k);
                         return None;
                     }
                 }
@@ -310,11 +332,10 @@ impl Replay<'_> {
         let q = &self.moves[i];
         let p = [q.to[0], q.to[1]];
         let profile = &self.profiles[q.tool];
-        let window = [p[0], p[1], p[0], p[1]];
         let goal = q.from[2].min(q.to[2]) + allowed;
-        self.index.near(window, i, |m| sweep_box(&self.moves[m])).into_iter().any(|m| {
+        self.index.at(p, i).any(|m| {
             let m = &self.moves[m];
-            if m.tool != q.tool {
+            if m.tool != q.tool || m.from[2].min(m.to[2]) > goal {
                 return false;
             }
             let (d, z) = closest(m, p);
@@ -333,7 +354,8 @@ fn closest(m: &Move, p: [f64; 2]) -> (f64, f64) {
     let (x, y) = (m.from[0] + t * dx, m.from[1] + t * dy);
     // Along a vertical move the tip goes down to its lower end.
     let z = if len2 > 0.0 { m.from[2] + t * (m.to[2] - m.from[2]) } else { m.from[2].min(m.to[2]) };
-    ((p[0] - x).hypot(p[1] - y), z)
+    let (ex, ey) = (p[0] - x, p[1] - y);
+    ((ex * ex + ey * ey).sqrt(), z)
 }
 
 #[cfg(test)]

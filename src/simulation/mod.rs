@@ -639,23 +639,70 @@ fn torus_root(flat: f64, rc: f64, r_end: f64, across: f64, kappa: f64) -> f64 {
 
 /// Reads the program into straight moves, each with its reach below the die face.
 fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move>> {
-    let mut moves = Vec::new();
-    let mut at = [0.0, 0.0, 50.0];
-    let mut motion = 0u8;
-    let mut tool: Option<usize> = None;
-    let mut pending_tool: Option<u32> = None;
-    for (number, raw) in program.lines().enumerate() {
-        let line = strip_comments(raw);
-        let words = words(&line).map_err(|why| Error::Config(format!("line {}: {why}", number + 1)))?;
-        let mut target = at;
+    // Blocks are read into words in parallel; the first unreadable one, in program order, is
+    // the error.
+    let lines: Vec<&str> = program.lines().collect();
+    let chunks: Vec<Blocks> = lines.par_chunks(BLOCKS_PER_CHUNK).map(Blocks::read).collect();
+    let mut reader = Reader { at: [0.0, 0.0, 50.0], motion: 0, tool: None, pending_tool: None, steps: Vec::new() };
+    let mut number = 0;
+    for chunk in &chunks {
+        let mut from = 0;
+        for &end in &chunk.ends {
+            reader.block(&chunk.words[from..end], number, tools, profiles)?;
+            from = end;
+            number += 1;
+        }
+        if let Some(why) = &chunk.error {
+            return Err(Error::Config(format!("line {}: {why}", number + 1)));
+        }
+    }
+    let steps = reader.steps; // Arcs into chords, and each move's reach, in parallel (in order).
+    let chunks: Vec<Vec<Move>> = steps
+        .par_chunks(BLOCKS_PER_CHUNK)
+        .map(|steps| {
+            let mut out = Vec::with_capacity(steps.len());
+            for step in steps {
+                let first = out.len();
+                match step.motion {
+                    0 | 1 => out.push(Move::new(step.from, step.to, step.tool, step.motion == 0)),
+                    _ => arc_moves(step.from, step.to, step.center, step.motion == 2, step.tool, &mut out),
+                }
+                for m in &mut out[first..] {
+                    m.line = step.line;
+                    let depth = STOCK_TOP - m.from[2].min(m.to[2]);
+                    if depth > 0.0 {
+                        m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let moves = chunks.concat();
+    Ok(moves)
+}
+
+/// The control's state while a program is read, and the motion blocks read so far.
+struct Reader {
+    at: [f64; 3],
+    motion: u8,
+    tool: Option<usize>,
+    pending_tool: Option<u32>,
+    steps: Vec<Step>,
+}
+
+impl Reader {
+    /// Reads block `number` (0-based) of `words`.
+    fn block(&mut self, words: &[(char, f64)], number: usize, tools: &[Tool], profiles: &[Profile]) -> Result<()> {
+        let mut target = self.at;
         let mut has_axis = false;
         let (mut i, mut j) = (0.0, 0.0);
         let mut machine_coords = false;
         let mut non_motion_g = false;
-        for &(letter, value) in &words {
+        for &(letter, value) in words {
             match letter {
                 'G' => match value {
-                    v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => motion = v as u8,
+                    v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => self.motion = v as u8,
                     53.0 => machine_coords = true,
                     91.0 => {
                         return Err(Error::Config(format!(
@@ -671,9 +718,10 @@ fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move
                 'Z' => (target[2], has_axis) = (value, true),
                 'I' => i = value,
                 'J' => j = value,
-                'T' => pending_tool = Some(value as u32),
+                'T' => self.pending_tool = Some(value as u32),
                 'M' if value == 6.0 => {
-                    let n = pending_tool.ok_or_else(|| Error::Config(format!("line {}: M6 without T", number + 1)))?;
+                    let n =
+                        self.pending_tool.ok_or_else(|| Error::Config(format!("line {}: M6 without T", number + 1)))?;
                     let index = tools
                         .iter()
                         .position(|t| t.number == n)
@@ -681,40 +729,46 @@ fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move
                     if !profiles[index].is_valid() {
                         return Err(Error::Config(format!("line {}: tool T{n} has no usable shape", number + 1)));
                     }
-                    tool = Some(index);
+                    self.tool = Some(index);
                 }
                 _ => {}
             }
         }
         if machine_coords {
             // A G53 move goes to machine coordinates: above the work, for a retract.
-            at[2] = at[2].max(50.0);
-            continue;
+            self.at[2] = self.at[2].max(50.0);
+            return Ok(());
         }
         if !has_axis || non_motion_g {
-            continue;
+            return Ok(());
         }
-        let Some(tool) = tool else {
-            at = target;
-            continue;
-        };
-        let first = moves.len();
-        match motion {
-            0 | 1 => moves.push(Move::new(at, target, tool, motion == 0)),
-            _ => arc_moves(at, target, [at[0] + i, at[1] + j], motion == 2, tool, &mut moves),
+        if let Some(tool) = self.tool {
+            let (at, motion) = (self.at, self.motion);
+            self.steps.push(Step {
+                from: at,
+                to: target,
+                motion,
+                center: [at[0] + i, at[1] + j],
+                tool,
+                line: number + 1,
+            });
         }
-        for m in &mut moves[first..] {
-            m.line = number + 1;
-        }
-        at = target;
+        self.at = target;
+        Ok(())
     }
-    for m in &mut moves {
-        let depth = STOCK_TOP - m.from[2].min(m.to[2]);
-        if depth > 0.0 {
-            m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
-        }
-    }
-    Ok(moves)
+}
+
+/// Blocks read by one parallel job.
+const BLOCKS_PER_CHUNK: usize = 4096;
+
+/// One motion block as read: a straight move or an arc (`motion` 2 or 3 about `center`).
+struct Step {
+    from: [f64; 3],
+    to: [f64; 3],
+    motion: u8,
+    center: [f64; 2],
+    tool: usize,
+    line: usize,
 }
 
 /// Splits an XY arc (helical in Z) into chords within 0.5 um of the arc.
@@ -744,29 +798,27 @@ fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, to
     }
 }
 
-fn strip_comments(line: &str) -> String {
-    let mut out = String::new();
+/// `line` without comments and whitespace, into `out` (cleared first).
+fn compact_into(line: &str, out: &mut String) {
+    out.clear();
     let mut depth = 0;
     for c in line.chars() {
         match c {
             '(' => depth += 1,
             ')' => depth -= 1,
             ';' if depth == 0 => break,
-            _ if depth == 0 => out.push(c),
+            _ if depth == 0 && !c.is_whitespace() => out.push(c),
             _ => {}
         }
     }
-    out
 }
 
-/// Splits a block into (letter, value) words; `%` lines and O-numbers read as no words. The
-/// error says which word cannot be read.
-fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
-    let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+/// Appends the (letter, value) words of a block, without comments and whitespace, to `out`;
+/// `%` lines and O-numbers read as no words. The error says which word cannot be read.
+fn words(compact: &str, out: &mut Vec<(char, f64)>) -> Result<(), String> {
     if compact.is_empty() || compact == "%" {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let mut out = Vec::new();
     let mut chars = compact.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         let letter = c.to_ascii_uppercase();
@@ -789,7 +841,32 @@ fn words(line: &str) -> Result<Vec<(char, f64)>, String> {
         }
         out.push((letter, value));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The words of a run of blocks: block `k` holds `words[ends[k - 1]..ends[k]]` (from 0 for
+/// the first), up to the first block that cannot be read, if any.
+#[derive(Default)]
+struct Blocks {
+    words: Vec<(char, f64)>,
+    ends: Vec<usize>,
+    error: Option<String>,
+}
+
+impl Blocks {
+    fn read(lines: &[&str]) -> Self {
+        let mut blocks = Self::default();
+        let mut buffer = String::new();
+        for line in lines {
+            compact_into(line, &mut buffer);
+            if let Err(why) = words(&buffer, &mut blocks.words) {
+                blocks.error = Some(why);
+                break;
+            }
+            blocks.ends.push(blocks.words.len());
+        }
+        blocks
+    }
 }
 
 #[cfg(test)]
