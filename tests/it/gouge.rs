@@ -2,35 +2,18 @@
 //! the program, simulated with the true tool shapes, never cuts past a level's drafted wall
 //! by more than the tolerance and never deeper than the deepest level.
 
-use medalcam::geom::{self, Shape};
-use medalcam::relief::{Level, Relief, Target};
+use medalcam::geom;
+use medalcam::relief::{Level, Target};
 use medalcam::simulation::simulate;
 use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
 use medalcam::Progress;
 use proptest::prelude::*;
 
+use crate::util::shape;
+
 const CELL_MM: f64 = 0.02;
 const OVERCUT_MM: f64 = 0.01;
 const Z_EPS: f64 = 0.0051;
-
-fn circle(c: [f64; 2], r: f64) -> Shape {
-    vec![(0..96)
-        .map(|i| f64::from(i) * std::f64::consts::TAU / 96.0)
-        .map(|a| [c[0] + r * a.cos(), c[1] + r * a.sin()])
-        .collect()]
-}
-
-fn rect(c: [f64; 2], w: f64, h: f64) -> Shape {
-    vec![vec![[c[0] - w, c[1] - h], [c[0] + w, c[1] - h], [c[0] + w, c[1] + h], [c[0] - w, c[1] + h]]]
-}
-
-fn shape() -> impl Strategy<Value = Shape> {
-    let c = [-3.0..3.0f64, -3.0..3.0f64];
-    prop_oneof![
-        (c.clone(), 0.2..2.5f64).prop_map(|(c, r)| circle(c, r)),
-        (c, 0.1..2.5f64, 0.1..2.5f64).prop_map(|(c, w, h)| rect(c, w, h)),
-    ]
-}
 
 fn tool(kind: usize, number: u32) -> Tool {
     let base = Tool::flat(number, 1.0);
@@ -76,13 +59,7 @@ proptest! {
         if !deep.is_empty() {
             levels.push(Level { depth_mm: depths.0 + depths.1, area: deep });
         }
-        let relief = Relief {
-            target: Target::Die,
-            placement: kurbo::Affine::IDENTITY,
-            regions: Vec::new(),
-            levels,
-            blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
-        };
+        let relief = crate::util::die(levels);
         let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1)).collect();
         let mut options = ToolpathOptions::new(tools.clone());
         options.draft_deg = draft_deg;

@@ -3,14 +3,16 @@
 //! run applies, and an independent replay on the whole grid ([`simulate_checked`]) confirms
 //! it. A program edited by hand to rapid into stock is refused by the guard.
 
-use medalcam::geom::{self, Shape};
+use medalcam::geom;
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
-use medalcam::relief::{Level, Relief, Target};
+use medalcam::relief::{Level, Target};
 use medalcam::simulation::{guard, simulate_checked, Hazard};
 use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
 use medalcam::Progress;
 use proptest::prelude::*;
+
+use crate::util::shape;
 
 const TOLERANCE_MM: f64 = 0.005;
 
@@ -85,25 +87,6 @@ fn a_program_edited_to_rapid_into_stock_is_refused() {
     assert!(found[0].to == [found[0].to[0], found[0].to[1], -0.1]);
 }
 
-fn circle(c: [f64; 2], r: f64) -> Shape {
-    vec![(0..96)
-        .map(|i| f64::from(i) * std::f64::consts::TAU / 96.0)
-        .map(|a| [c[0] + r * a.cos(), c[1] + r * a.sin()])
-        .collect()]
-}
-
-fn rect(c: [f64; 2], w: f64, h: f64) -> Shape {
-    vec![vec![[c[0] - w, c[1] - h], [c[0] + w, c[1] - h], [c[0] + w, c[1] + h], [c[0] - w, c[1] + h]]]
-}
-
-fn shape() -> impl Strategy<Value = Shape> {
-    let c = [-3.0..3.0f64, -3.0..3.0f64];
-    prop_oneof![
-        (c.clone(), 0.2..2.5f64).prop_map(|(c, r)| circle(c, r)),
-        (c, 0.1..2.5f64, 0.1..2.5f64).prop_map(|(c, w, h)| rect(c, w, h)),
-    ]
-}
-
 fn tool(kind: usize, number: u32, stepdown_mm: f64) -> Tool {
     let base = Tool { stepdown_mm, spindle_rpm: 8000.0, ..Tool::flat(number, 1.0) };
     match kind {
@@ -151,13 +134,7 @@ proptest! {
             depth += step;
             levels.push(Level { depth_mm: depth, area });
         }
-        let relief = Relief {
-            target: Target::Die,
-            placement: kurbo::Affine::IDENTITY,
-            regions: Vec::new(),
-            levels,
-            blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
-        };
+        let relief = crate::util::die(levels);
         let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1, stepdown_mm)).collect();
         let mut options = ToolpathOptions::new(tools.clone());
         options.draft_deg = draft_deg;

@@ -90,3 +90,37 @@ pub fn overcut(
     }
     (count, worst)
 }
+
+/// A circle of 96 points, for generated reliefs.
+pub fn circle(c: [f64; 2], r: f64) -> medalcam::geom::Shape {
+    vec![(0..96)
+        .map(|i| f64::from(i) * std::f64::consts::TAU / 96.0)
+        .map(|a| [c[0] + r * a.cos(), c[1] + r * a.sin()])
+        .collect()]
+}
+
+/// A rectangle of half-sides `w` and `h` about `c`.
+pub fn rect(c: [f64; 2], w: f64, h: f64) -> medalcam::geom::Shape {
+    vec![vec![[c[0] - w, c[1] - h], [c[0] + w, c[1] - h], [c[0] + w, c[1] + h], [c[0] - w, c[1] + h]]]
+}
+
+/// A circle or a rectangle within 3 mm of the centre, up to 2.5 mm in radius or half-side.
+pub fn shape() -> impl proptest::strategy::Strategy<Value = medalcam::geom::Shape> {
+    use proptest::prelude::*;
+    let c = [-3.0..3.0f64, -3.0..3.0f64];
+    prop_oneof![
+        (c.clone(), 0.2..2.5f64).prop_map(|(c, r)| circle(c, r)),
+        (c, 0.1..2.5f64, 0.1..2.5f64).prop_map(|(c, w, h)| rect(c, w, h)),
+    ]
+}
+
+/// A die of these levels on a 16 mm square blank.
+pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
+    medalcam::relief::Relief {
+        target: medalcam::relief::Target::Die,
+        placement: kurbo::Affine::IDENTITY,
+        regions: Vec::new(),
+        levels,
+        blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
+    }
+}
