@@ -17,8 +17,8 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::job::Target;
 use crate::machine::{Machine, MachineFile};
-use crate::relief::Target;
 use crate::toolpath::{Path, Tool, ToolKind, Toolpaths};
 
 pub mod arcs;
@@ -114,32 +114,6 @@ impl Written {
         let result = w.pieces(&path.points, &fit(&path.points, arcs), tool).map(|()| (w.out, w.state));
         Some(Self { from, result })
     }
-}
-
-/// Checks, before any toolpath is planned, that the relief fits the machine's X/Y travel and
-/// its depth the Z travel.
-///
-/// # Errors
-///
-/// [`Error::Limit`] naming the axis.
-pub fn check_travel(relief: &crate::relief::Relief, machine: &Machine) -> Result<()> {
-    let file = &machine.file;
-    let all = relief.levels.iter().flat_map(|l| l.area.iter().flatten());
-    let Some([x0, y0, x1, y1]) = crate::geom::bounds(all) else { return Ok(()) };
-    for (name, lo, hi, [min, max]) in [("X", x0, x1, file.travel_x_mm), ("Y", y0, y1, file.travel_y_mm)] {
-        if lo < min || hi > max {
-            return Err(Error::Limit(format!(
-                "the die spans {name}{} to {name}{}, outside the machine's {name} travel [{min}, {max}]",
-                number(lo, 3),
-                number(hi, 3)
-            )));
-        }
-    }
-    let deepest = relief.levels.iter().map(|l| l.depth_mm).fold(0.0, f64::max);
-    if -deepest < file.travel_z_mm[0] {
-        return Err(Error::Limit(format!("a depth of {deepest} mm is below the machine's Z travel")));
-    }
-    Ok(())
 }
 
 /// Formats `value` rounded to `decimals` places, trailing zeros trimmed, point always kept.

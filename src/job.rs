@@ -8,8 +8,38 @@ use serde::Deserialize;
 use crate::artwork::ImportOptions;
 use crate::error::{Error, Result};
 use crate::machine::Machine;
-use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector, Target};
+use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector};
 use crate::toolpath::{Tool, ToolKind, ToolpathOptions};
+
+/// What is being cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// A striking die: the mirrored negative of the medal.
+    #[default]
+    Die,
+    /// A hub or master punch: the positive, not mirrored; what is raised on the medal stands.
+    Hub,
+}
+
+impl Target {
+    /// The name used in job files and reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Die => "die",
+            Target::Hub => "hub",
+        }
+    }
+
+    /// Whether the artwork is mirrored on this target.
+    #[must_use]
+    pub fn mirrored(self) -> bool {
+        match self {
+            Target::Die => true,
+            Target::Hub => false,
+        }
+    }
+}
 
 /// A job file exactly as written in TOML.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -59,7 +59,7 @@ pub struct Engraving {
 pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> Result<Engraving> {
     let artwork = artwork::import(svg, &job.import)?;
     let relief = relief::build(&artwork, &job.relief)?;
-    gcode::check_travel(&relief, &job.machine)?;
+    job.machine.check_travel(relief.bounds(), relief.deepest_mm())?;
     toolpath::check_size(&relief, &job.toolpath)?;
     // Independent, and each has parts that leave a core idle: side by side.
     let (design, toolpaths) = rayon::join(

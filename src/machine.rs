@@ -230,6 +230,31 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// Checks, before any toolpath is planned, that a die spanning `bounds` (`[min_x, min_y,
+    /// max_x, max_y]` in mm, `None` when there is nothing to cut) fits the X/Y travel, and
+    /// that its deepest cut, `deepest_mm` below the face, fits the Z travel.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Limit`] naming the axis.
+    pub fn check_travel(&self, bounds: Option<[f64; 4]>, deepest_mm: f64) -> Result<()> {
+        let file = &self.file;
+        let Some([x0, y0, x1, y1]) = bounds else { return Ok(()) };
+        for (name, lo, hi, [min, max]) in [("X", x0, x1, file.travel_x_mm), ("Y", y0, y1, file.travel_y_mm)] {
+            if lo < min || hi > max {
+                return Err(Error::Limit(format!(
+                    "the die spans {name}{lo:.3} to {name}{hi:.3}, outside the machine's {name} travel [{min}, {max}]"
+                )));
+            }
+        }
+        if -deepest_mm < file.travel_z_mm[0] {
+            return Err(Error::Limit(format!("a depth of {deepest_mm} mm is below the machine's Z travel")));
+        }
+        Ok(())
+    }
+}
+
 /// Whether a block holds the word G17 (not G170, G17.1).
 fn selects_g17(line: &str) -> bool {
     let line = line.to_ascii_uppercase();

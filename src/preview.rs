@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::geom::Shapes;
-use crate::relief::{Relief, Target};
+use crate::job::Target;
+use crate::relief::Relief;
 
 /// Which way round the picture is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

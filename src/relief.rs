@@ -23,36 +23,7 @@ use rayon::prelude::*;
 use crate::artwork::{ArtShape, Artwork};
 use crate::error::{Error, Result};
 use crate::geom::{self, Shapes};
-
-/// What is being cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Target {
-    /// A striking die: the mirrored negative of the medal.
-    #[default]
-    Die,
-    /// A hub or master punch: the positive, not mirrored; what is raised on the medal stands.
-    Hub,
-}
-
-impl Target {
-    /// The name used in job files and reports.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Die => "die",
-            Target::Hub => "hub",
-        }
-    }
-
-    /// Whether the artwork is mirrored on this target.
-    #[must_use]
-    pub fn mirrored(self) -> bool {
-        match self {
-            Target::Die => true,
-            Target::Hub => false,
-        }
-    }
-}
+use crate::job::Target;
 
 /// Which shapes a rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +113,20 @@ pub struct Relief {
     pub levels: Vec<Level>,
     /// The blank around the design (the artwork's viewport), in machine mm.
     pub blank: Shapes,
+}
+
+impl Relief {
+    /// The box `[min_x, min_y, max_x, max_y]` in mm of everything cut, `None` when nothing is.
+    #[must_use]
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        geom::bounds(self.levels.iter().flat_map(|l| l.area.iter().flatten()))
+    }
+
+    /// The deepest level's depth in mm (0 when nothing is cut).
+    #[must_use]
+    pub fn deepest_mm(&self) -> f64 {
+        self.levels.iter().map(|l| l.depth_mm).fold(0.0, f64::max)
+    }
 }
 
 /// The part of the die cut to exactly one depth.

@@ -1283,7 +1283,8 @@ fn order_regions(planned: Vec<RegionPlan>) -> Vec<Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::relief::{Level, Target};
+    use crate::job::Target;
+    use crate::relief::Level;
 
     fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> Shape {
         vec![rectangle([x0, y0, x1, y1])]

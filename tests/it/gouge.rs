@@ -3,7 +3,8 @@
 //! by more than the tolerance and never deeper than the deepest level.
 
 use medalcam::geom;
-use medalcam::relief::{Level, Target};
+use medalcam::job::Target;
+use medalcam::relief::Level;
 use medalcam::simulation::simulate;
 use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
 use medalcam::Progress;

@@ -1,5 +1,6 @@
 //! One integration test binary (ripgrep's layout): each module is one concern.
 
+mod architecture;
 mod arcs;
 mod cli;
 mod cut;

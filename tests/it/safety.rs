@@ -4,9 +4,10 @@
 //! it. A program edited by hand to rapid into stock is refused by the guard.
 
 use medalcam::geom;
+use medalcam::job::Target;
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
-use medalcam::relief::{Level, Target};
+use medalcam::relief::Level;
 use medalcam::simulation::{guard, simulate_checked, Hazard};
 use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
 use medalcam::Progress;

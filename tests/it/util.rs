@@ -117,7 +117,7 @@ pub fn shape() -> impl proptest::strategy::Strategy<Value = medalcam::geom::Shap
 /// A die of these levels on a 16 mm square blank.
 pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
     medalcam::relief::Relief {
-        target: medalcam::relief::Target::Die,
+        target: medalcam::job::Target::Die,
         placement: kurbo::Affine::IDENTITY,
         regions: Vec::new(),
         levels,
