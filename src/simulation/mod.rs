@@ -183,8 +183,8 @@ pub struct Simulation {
     /// Rapid (G0) moves that removed material: collisions on a real machine.
     pub rapid_cuts: usize,
     /// Feeds straight down (steeper than 45 degrees) whose tip, the part of the cutter within
-    /// the tolerance of its lowest point, cut deeper than the tolerance into stock at a cell:
-    /// counted by [`simulate_checked`] only.
+    /// the tolerance of its lowest point less its outer [`guard::GRAZE_MM`], cut deeper than
+    /// the tolerance into stock at a cell: counted by [`simulate_checked`] only.
     pub plunge_cuts: usize,
 }
 
@@ -347,7 +347,8 @@ pub fn simulate_checked(
                 }
                 if let Some(tolerance) = plunge_tolerance_mm.filter(|_| guard::hazard(m) == Some(Hazard::Plunge)) {
                     let mut tip = *profile;
-                    tip.radius = tools[m.tool].floor_radius(tolerance).min(r);
+                    // As the guard: the outer few um of the radius forgiven.
+                    tip.radius = (tools[m.tool].floor_radius(tolerance).min(r) - guard::GRAZE_MM).max(0.0);
                     if bites(m, &tip, tolerance, cells, &grid) {
                         plunge_cuts.push(index);
                     }
