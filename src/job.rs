@@ -9,7 +9,9 @@ use crate::artwork::ImportOptions;
 use crate::error::{Error, Result};
 use crate::machine::Machine;
 use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector};
+use crate::tolerance::{self, Tolerance};
 use crate::toolpath::{Tool, ToolKind, ToolpathOptions};
+use crate::Warning;
 
 /// What is being cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -207,6 +209,30 @@ included-angle-deg = 20
 "#;
 
 impl Job {
+    /// What the job's settings say before anything is cut: a machine profile that spends more
+    /// of the tolerance than its share ([`Tolerance::machine_overrun`]), by rounding or by
+    /// fitting arcs.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<Warning> {
+        let file = &self.machine.file;
+        let Ok(tolerance) = Tolerance::new(self.toolpath.tolerance_mm) else { return Vec::new() };
+        let arcs = file.arcs.then_some(file.arc_tolerance_mm);
+        let Some(over) = tolerance.machine_overrun(file.decimals, arcs) else { return Vec::new() };
+        vec![Warning::new(
+            "",
+            &format!(
+                "tolerance-mm {}: the machine's rounding to {} decimals{} spends {:.4} mm more than the {:.4} mm \
+                 the tolerance leaves it, so the cut may stray by up to {:.4} mm",
+                tolerance.total_mm(),
+                file.decimals,
+                if file.arcs { format!(" and arc-tolerance-mm {}", file.arc_tolerance_mm) } else { String::new() },
+                over,
+                tolerance.machine_mm(),
+                tolerance.total_mm() + over
+            ),
+        )]
+    }
+
     /// Resolves a job from the job file, command-line overrides and the machine.
     ///
     /// # Errors
@@ -301,12 +327,16 @@ impl Job {
         let wall_allowance_mm = non_negative("wall-allowance-mm", file.wall_allowance_mm, 0.02)?;
         let floor_allowance_mm = non_negative("floor-allowance-mm", file.floor_allowance_mm, 0.01)?;
         let rest_thicker_than_mm = non_negative("rest-thicker-than-mm", file.rest_thicker_than_mm, 0.01)?;
-        let tolerance_mm = file.tolerance_mm.unwrap_or(0.005);
-        if !(0.001..=0.1).contains(&tolerance_mm) {
-            return Err(setting("tolerance-mm", "must be 0.001 to 0.1 mm"));
-        }
+        let tolerance = Tolerance::new(file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM))?;
+        let tolerance_mm = tolerance.total_mm();
         Ok(Job {
-            import: ImportOptions { diameter_mm, width_mm, height_mm, ..ImportOptions::default() },
+            import: ImportOptions {
+                diameter_mm,
+                width_mm,
+                height_mm,
+                tolerance_mm: tolerance.flattening_mm(),
+                ..ImportOptions::default()
+            },
             relief: ReliefOptions { target, max_depth_mm, default_depth, rules },
             toolpath: ToolpathOptions {
                 tools,

@@ -32,6 +32,7 @@ mod progress;
 pub mod relief;
 pub mod report;
 pub mod simulation;
+pub mod tolerance;
 pub mod toolpath;
 
 pub use error::{Error, Result};
@@ -77,9 +78,10 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         };
         return Err(Error::Unsafe(format!("{first}{more}")));
     }
-    let warnings = artwork
-        .warnings
+    let warnings = job
+        .warnings()
         .into_iter()
+        .chain(artwork.warnings)
         .chain(design.into_iter().map(|f| Warning::new("", &f.message)))
         .chain(toolpaths.warnings.iter().cloned())
         .collect();

@@ -52,7 +52,8 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { diameter_mm: None, width_mm: None, height_mm: None, tolerance_mm: 0.002, fonts: Vec::new() }
+        let tolerance_mm = crate::tolerance::Tolerance::default().flattening_mm();
+        Self { diameter_mm: None, width_mm: None, height_mm: None, tolerance_mm, fonts: Vec::new() }
     }
 }
 

@@ -728,7 +728,8 @@ impl Unit<'_> {
         let allowance = options.wall_allowance_mm;
         // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
         let stepover = tool.stepover_mm.min(1.9 * reach);
-        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover);
+        let simplify_mm = crate::tolerance::SIMPLIFICATION_SHARE * options.tolerance_mm;
+        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm);
         let finish_order = cutting_order(&rings, &roots);
         // Roughing keeps off the walls by the allowance: it starts one ring in, but for a
         // piece of the area narrower than twice the allowance, which has no ring inside.
@@ -799,12 +800,13 @@ impl Unit<'_> {
 /// is `first_step` inside it (none when 0), and each further ring `stepover` inside the one
 /// before; a ring's children are the rings of the next step that lie inside it.
 ///
-/// Each ring after the first is offset from the ring before and simplified by
-/// [`RING_SIMPLIFY_MM`]: erosion composes exactly, the simplification keeps vertex counts
-/// from doubling level after level (deps.md section 4.3), and its error, at most k x 1 um
-/// after k rings, is far below the k x stepover that separates ring k from the first ring;
-/// between neighbouring rings it changes the stepover by at most 2 um.
-fn offset_rings(centres: Shapes, first_step: f64, stepover: f64) -> (Vec<Ring>, Vec<usize>) {
+/// Each ring after the first is offset from the ring before and simplified by `simplify_mm`
+/// (the tolerance's share, [`crate::tolerance::Tolerance::simplification_mm`], 1 um by
+/// default): erosion composes exactly, the simplification keeps vertex counts from doubling
+/// level after level (deps.md section 4.3), and its error, at most k x 1 um after k rings, is
+/// far below the k x stepover that separates ring k from the first ring; between neighbouring
+/// rings it changes the stepover by at most 2 um.
+fn offset_rings(centres: Shapes, first_step: f64, stepover: f64, simplify_mm: f64) -> (Vec<Ring>, Vec<usize>) {
     let mut rings: Vec<Ring> = Vec::new();
     let mut roots = Vec::new();
     let mut previous: Vec<usize> = Vec::new();
@@ -840,7 +842,7 @@ fn offset_rings(centres: Shapes, first_step: f64, stepover: f64) -> (Vec<Ring>, 
         }
         let last: Shapes = current.iter().map(|&i| rings[i].shape.clone()).collect();
         let step_mm = if step == 0 && first_step > 0.0 { first_step } else { stepover };
-        shapes = geom::simplify_contours(&geom::offset(&last, -step_mm), RING_SIMPLIFY_MM);
+        shapes = geom::simplify_contours(&geom::offset(&last, -step_mm), simplify_mm);
         previous = current;
     }
     (rings, roots)
@@ -907,9 +909,6 @@ fn comes_over(contour: &Contour, stock: &[geom::ShapeIndex], radius: f64) -> boo
 /// Least simplification of the outlines rest machining dilates, in mm (a quarter of the rest
 /// threshold when that is more): the tool-centre domain the rest is cut to stays exact.
 const REST_SIMPLIFY_MM: f64 = 0.001;
-
-/// Simplification of each ring before the next is offset from it, in mm.
-const RING_SIMPLIFY_MM: f64 = 0.001;
 
 /// Rings in cutting order: each ring after all the rings it encloses (post-order).
 fn cutting_order(rings: &[Ring], roots: &[usize]) -> Vec<usize> {

@@ -12,4 +12,5 @@ mod relief;
 mod render;
 mod rs274;
 mod safety;
+mod tolerance;
 mod util;
