@@ -4,7 +4,7 @@
 //! G2, G3 in absolute XY-plane mode, T/M6 tool changes, G53 machine moves as retracts) and
 //! sweeps each tool's true shape along every move. The shape is [`Tool::height_at`], the
 //! height of the cutting surface above the tip at a distance from the axis, for every
-//! [`ToolKind`]. A straight move from A to B, with the tip at `z(t)` above the XY point `p(t)`,
+//! [`ToolKind`](crate::toolpath::ToolKind). A straight move from A to B, with the tip at `z(t)` above the XY point `p(t)`,
 //! leaves the cell at `c` at `min over t in [0, 1] of z(t) + height_at(|c - p(t)|)`, or
 //! untouched where that is not below the cell. Guarantees:
 //!
@@ -30,16 +30,28 @@
 //!   not finite or is beyond 1e9, an unknown tool or one without a usable shape, and a grid
 //!   that is empty or larger than [`MAX_CELLS`] are errors.
 //!
-//! [`Heightmap::check_depth`] compares a simulated die with the depth each cell should have.
+//! [`Heightmap::check_depth`] compares a simulated die with the depth each cell should have;
+//! [`guard()`] replays a program against the stock before it is written, and finds the moves
+//! that would drive a tool into it.
+//!
+//! Files: `program` reads the program into moves, `cutter` is the tool's profile and its
+//! lowest point along a move, `heightmap` the die, `guard` the check of every run; this file
+//! sweeps the moves over the grid.
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::toolpath::{Tool, ToolKind};
+use crate::toolpath::Tool;
 
+mod cutter;
 mod guard;
+mod heightmap;
+mod program;
 
-pub use guard::{guard, Collision, Hazard};
+use cutter::{Profile, Segment, RIM};
+pub use guard::{guard, Collision, Hazard, GRAZE_MM};
+pub use heightmap::{DepthCheck, Heightmap};
+use program::{parse, Move};
 
 /// Stock height above which nothing is cut: the die face.
 const STOCK_TOP: f64 = 0.0;
@@ -47,133 +59,11 @@ const STOCK_TOP: f64 = 0.0;
 /// The largest heightmap [`simulate`] builds, in cells (2 GiB of depths).
 pub const MAX_CELLS: usize = 1 << 28;
 
-/// The largest magnitude of a number in a program, in its unit (mm for coordinates).
-const MAX_WORD: f64 = 1e9;
-
 /// Rows per parallel band.
 const BAND_ROWS: usize = 16;
 
 /// A cut shallower than this, in mm, leaves the cell as it is.
 const MIN_CUT: f64 = 1e-9;
-
-/// A cell this close to the rim of a cutter, in mm, counts as outside it, so that rounding
-/// does not put a cell on the rim inside one move's sweep and outside the next's: a retract
-/// from a cut would count as a rapid through the stock.
-const RIM: f64 = 1e-9;
-
-/// The bisection on a bull nose's torus stops when the error it can leave in Z is under
-/// this, in mm.
-const TORUS_TOLERANCE: f64 = 1e-7;
-
-/// Cut depths in a regular grid over the die.
-#[derive(Debug, Clone)]
-pub struct Heightmap {
-    /// Centre of cell (0, 0), in mm.
-    pub origin: [f64; 2],
-    /// Cell size in mm.
-    pub cell_mm: f64,
-    /// Columns.
-    pub nx: usize,
-    /// Rows.
-    pub ny: usize,
-    /// Z of the die surface per cell, row-major from `origin`; 0 is the uncut face.
-    pub z: Vec<f64>,
-}
-
-impl Heightmap {
-    /// The centre of cell (`ix`, `iy`).
-    #[must_use]
-    pub fn cell_center(&self, ix: usize, iy: usize) -> [f64; 2] {
-        [self.origin[0] + ix as f64 * self.cell_mm, self.origin[1] + iy as f64 * self.cell_mm]
-    }
-
-    /// Which cell centres lie inside `shapes` (even-odd over all contours, which for disjoint
-    /// valid shapes is plain inside), by scanlines: one crossing list per row.
-    #[must_use]
-    pub fn coverage(&self, shapes: &[crate::geom::Shape]) -> Vec<bool> {
-        let edges: Vec<([f64; 2], [f64; 2])> = shapes
-            .iter()
-            .flatten()
-            .flat_map(|c| (0..c.len()).map(move |i| (c[i], c[(i + 1) % c.len()])))
-            .filter(|(a, b)| a[1] != b[1])
-            .collect();
-        let mut inside = vec![false; self.nx * self.ny];
-        inside.par_chunks_mut(self.nx).enumerate().for_each(|(iy, row)| {
-            let y = self.origin[1] + iy as f64 * self.cell_mm;
-            let mut xs: Vec<f64> = edges
-                .iter()
-                .filter(|(a, b)| (a[1] > y) != (b[1] > y))
-                .map(|(a, b)| a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]))
-                .collect();
-            xs.sort_by(f64::total_cmp);
-            for pair in xs.chunks_exact(2) {
-                let from = ((pair[0] - self.origin[0]) / self.cell_mm).ceil().max(0.0) as usize;
-                let to = ((pair[1] - self.origin[0]) / self.cell_mm).floor();
-                if to < 0.0 {
-                    continue;
-                }
-                for cell in row.iter_mut().take((to as usize + 1).min(self.nx)).skip(from) {
-                    *cell = true;
-                }
-            }
-        });
-        inside
-    }
-}
-
-/// How a simulated die compares with the depth each cell should have.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct DepthCheck {
-    /// Cells cut below their target by more than the tolerance.
-    pub overcut_cells: usize,
-    /// The deepest cut below a target, in mm (0 when no cell is below its target).
-    pub worst_overcut_mm: f64,
-    /// The cell of the worst overcut, `[column, row]`: the first in row-major order.
-    pub worst_overcut_cell: Option<[usize; 2]>,
-    /// Cells left above their target by more than the tolerance.
-    pub above_target_cells: usize,
-    /// The most material left above a target, in mm (0 when every cell reaches its target).
-    pub worst_left_mm: f64,
-    /// The cell of the most material left, `[column, row]`: the first in row-major order.
-    pub worst_left_cell: Option<[usize; 2]>,
-}
-
-impl Heightmap {
-    /// Compares the die with `target`, the Z each cell should end at (laid out like
-    /// [`Heightmap::z`]; NaN for a cell not to check). A cell within `tolerance_mm` of its
-    /// target counts neither as overcut nor as left above; the worst values cover every
-    /// checked cell.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] if `target` does not have one value per cell.
-    pub fn check_depth(&self, target: &[f64], tolerance_mm: f64) -> Result<DepthCheck> {
-        if target.len() != self.z.len() {
-            return Err(Error::Config(format!(
-                "depth check: {} target depths for {} cells",
-                target.len(),
-                self.z.len()
-            )));
-        }
-        let mut check = DepthCheck::default();
-        for (k, (&z, &goal)) in self.z.iter().zip(target).enumerate() {
-            if goal.is_nan() {
-                continue;
-            }
-            let cell = Some([k % self.nx, k / self.nx]);
-            let (over, left) = (goal - z, z - goal);
-            if over > check.worst_overcut_mm {
-                (check.worst_overcut_mm, check.worst_overcut_cell) = (over, cell);
-            }
-            if left > check.worst_left_mm {
-                (check.worst_left_mm, check.worst_left_cell) = (left, cell);
-            }
-            check.overcut_cells += usize::from(over > tolerance_mm);
-            check.above_target_cells += usize::from(left > tolerance_mm);
-        }
-        Ok(check)
-    }
-}
 
 /// The simulated die and what the simulation noticed.
 #[derive(Debug, Clone)]
@@ -183,117 +73,9 @@ pub struct Simulation {
     /// Rapid (G0) moves that removed material: collisions on a real machine.
     pub rapid_cuts: usize,
     /// Feeds straight down (steeper than 45 degrees) whose tip, the part of the cutter within
-    /// the tolerance of its lowest point less its outer [`guard::GRAZE_MM`], cut deeper than
+    /// the tolerance of its lowest point less its outer [`GRAZE_MM`], cut deeper than
     /// the tolerance into stock at a cell: counted by [`simulate_checked`] only.
     pub plunge_cuts: usize,
-}
-
-/// A cutter's profile as the sweep uses it: [`Tool::height_at`] split into its pieces, each
-/// computed with the same expression, so with the same value within the cutting radius.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Profile {
-    /// Cutting radius.
-    radius: f64,
-    /// Radius of the flat tip (height 0 up to it); may be negative for a bull nose whose
-    /// corner radius exceeds its radius.
-    flat: f64,
-    /// A sphere (`flat` 0) or a torus from the flat tip out.
-    round: Option<Round>,
-    /// A cone out to the cutting radius.
-    cone: Option<Cone>,
-}
-
-/// The round part of a profile: a section circle of radius `rc` whose centre is `flat` from
-/// the axis and `rc` above the tip, up to `end` from the axis.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Round {
-    rc: f64,
-    end: f64,
-}
-
-/// The conical part of a profile: height `h0` at `r0` from the axis, rising by `1 / tan`
-/// per mm outwards.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Cone {
-    r0: f64,
-    h0: f64,
-    tan: f64,
-}
-
-impl Profile {
-    fn new(tool: &Tool) -> Self {
-        let radius = tool.radius();
-        match tool.kind {
-            ToolKind::Flat => Self { radius, flat: radius, round: None, cone: None },
-            ToolKind::Ball | ToolKind::Bull => {
-                let rc = tool.corner_radius_mm;
-                Self { radius, flat: radius - rc, round: Some(Round { rc, end: f64::INFINITY }), cone: None }
-            }
-            ToolKind::Vee => {
-                let tip = tool.tip_diameter_mm / 2.0;
-                let cone = Cone { r0: tip, h0: 0.0, tan: tool.half_angle().tan() };
-                Self { radius, flat: tip, round: None, cone: Some(cone) }
-            }
-            ToolKind::TaperedBall => {
-                let (rt, a) = (tool.tip_diameter_mm / 2.0, tool.half_angle());
-                let tangent_r = rt * a.cos();
-                Self {
-                    radius,
-                    flat: 0.0,
-                    round: Some(Round { rc: rt, end: tangent_r }),
-                    cone: Some(Cone { r0: tangent_r, h0: rt * (1.0 - a.sin()), tan: a.tan() }),
-                }
-            }
-        }
-    }
-
-    /// Whether the numbers describe a cutter: a positive finite radius, the rest not NaN.
-    fn is_valid(&self) -> bool {
-        let round = self.round.is_none_or(|r| !r.rc.is_nan() && !r.end.is_nan());
-        let cone = self.cone.is_none_or(|c| !c.r0.is_nan() && !c.h0.is_nan() && !c.tan.is_nan());
-        self.radius.is_finite() && self.radius > 0.0 && !self.flat.is_nan() && round && cone
-    }
-
-    /// Height of the cutting surface above the tip at `r` from the axis, `r` taken as at most
-    /// the cutting radius (rounding may put a point of the rim a hair outside it).
-    fn height(&self, r: f64) -> f64 {
-        let r = r.min(self.radius);
-        if r <= self.flat {
-            return 0.0;
-        }
-        if let Some(Round { rc, end }) = self.round {
-            if r <= end {
-                let d = r - self.flat;
-                return rc - (rc * rc - d * d).max(0.0).sqrt();
-            }
-        }
-        match self.cone {
-            Some(Cone { r0, h0, tan }) => h0 + (r - r0) / tan,
-            None => 0.0,
-        }
-    }
-}
-
-/// One straight move of one tool.
-#[derive(Debug, Clone, Copy)]
-struct Move {
-    from: [f64; 3],
-    to: [f64; 3],
-    /// Index of the tool's profile.
-    tool: usize,
-    rapid: bool,
-    /// The program line it was read from (1-based).
-    line: usize,
-    /// How far from the path the cutter can go below the die face, in mm: its radius where
-    /// it crosses the face at the move's lowest point (plus 1 nm for rounding), at most its
-    /// cutting radius. Nothing is cut farther out, since no cell is above the face.
-    reach: f64,
-}
-
-impl Move {
-    fn new(from: [f64; 3], to: [f64; 3], tool: usize, rapid: bool) -> Self {
-        Self { from, to, tool, rapid, line: 0, reach: 0.0 }
-    }
 }
 
 /// Simulates `program` over the rectangle `bounds` (`[min_x, min_y, max_x, max_y]`) with
@@ -512,369 +294,13 @@ fn sweep_profile(m: &Move, profile: &Profile, reach: f64, cells: &mut [f64], gri
     removed
 }
 
-/// A straight move prepared for the sweep: its start, its XY length and direction, its
-/// change of Z.
-struct Segment {
-    from: [f64; 3],
-    len: f64,
-    unit: [f64; 2],
-    dz: f64,
-}
-
-impl Segment {
-    fn new(m: &Move) -> Self {
-        let (dx, dy) = (m.to[0] - m.from[0], m.to[1] - m.from[1]);
-        let len = dx.hypot(dy);
-        let unit = if len > 0.0 { [dx / len, dy / len] } else { [0.0, 0.0] };
-        Self { from: m.from, len, unit, dz: m.to[2] - m.from[2] }
-    }
-
-    /// The lowest point the cutting surface reaches over `c` along the move, if the cutter
-    /// covers `c` and could go below `above`.
-    ///
-    /// With `s` the distance along the move, `along` the foot of `c` on the move's line and
-    /// `across` the distance of `c` from that line, the surface over `c` is at
-    /// `f(s) = z(s) + h(sqrt(across^2 + (s - along)^2))`, convex in `s`. Its minimum over the
-    /// interval `[lo, hi]` where the cutter covers `c` is its unconstrained minimum clamped to
-    /// the interval. That minimum lies on the low side of `along` (behind it when the move
-    /// climbs, ahead when it descends), `v` from it, where `h' v / r` equals the slope
-    /// `kappa = |dz| / len`: at `v` 0 when the profile is flat there, at the edge of a flat
-    /// tip (a kink), or at the one root on a sphere, a cone or a torus.
-    fn lowest(&self, p: &Profile, c: [f64; 2], above: f64) -> Option<f64> {
-        let (fx, fy) = (c[0] - self.from[0], c[1] - self.from[1]);
-        let z_low = self.from[2].min(self.from[2] + self.dz);
-        let radius = (p.radius - RIM).max(0.0);
-        if self.len == 0.0 {
-            let r = (fx * fx + fy * fy).sqrt();
-            return (r <= radius).then(|| z_low + p.height(r));
-        }
-        let along = fx * self.unit[0] + fy * self.unit[1];
-        let across = (fx * self.unit[1] - fy * self.unit[0]).abs();
-        if across > radius {
-            return None;
-        }
-        let w = (radius * radius - across * across).sqrt();
-        let (lo, hi) = ((along - w).max(0.0), (along + w).min(self.len));
-        if lo > hi {
-            return None;
-        }
-        let r_at = |s: f64| (across * across + (s - along) * (s - along)).sqrt();
-        // The surface cannot be lower than the lowest tip plus the profile at the nearest
-        // approach: exact for a level move, a cheap bound for a ramp.
-        let floor = z_low + p.height(r_at(along.clamp(lo, hi)));
-        if self.dz == 0.0 || floor >= above {
-            return (floor < above).then_some(floor);
-        }
-        let f = |s: f64| {
-            let s = s.clamp(lo, hi);
-            self.from[2] + self.dz * (s / self.len) + p.height(r_at(s))
-        };
-        let kappa = self.dz.abs() / self.len;
-        let toward = if self.dz > 0.0 { -1.0 } else { 1.0 };
-        // On the move's line (`across` 0) a vee with a sharp tip has a kink at `along`: the
-        // cone's root is then 0, so `along` is among the candidates.
-        let mut best = f(lo).min(f(hi));
-        let mut try_v = |v: f64| best = best.min(f(along + toward * v));
-        let e2 = across * across;
-        if p.flat > across {
-            try_v((p.flat * p.flat - e2).sqrt());
-        }
-        if let Some(Round { rc, end }) = p.round {
-            if p.flat == 0.0 {
-                // Sphere: -kappa + v / sqrt(rc^2 - e^2 - v^2) = 0.
-                if rc > across {
-                    try_v(((rc * rc - e2) / (1.0 / (kappa * kappa) + 1.0)).sqrt());
-                }
-            } else {
-                try_v(torus_root(p.flat, rc, end.min(p.radius), across, kappa));
-            }
-        }
-        if let Some(cone) = p.cone {
-            // Cone: -kappa + v / (r tan) = 0, so v / r = kappa tan.
-            let q = kappa * cone.tan;
-            if q < 1.0 {
-                try_v(q * across / (1.0 - q * q).sqrt());
-            }
-        }
-        Some(best)
-    }
-}
-
-/// Where `-kappa + h'(r) v / r` vanishes on a torus (section circle of radius `rc` centred
-/// `flat` from the axis) between `r = max(flat, across)` and `r_end`, with
-/// `r = sqrt(across^2 + v^2)`; an end of that range if it does not vanish there.
-///
-/// The function increases with `v` (the profile is convex); bisection keeps `lo` on its
-/// negative side, where it is at least `-kappa`, so the height at `lo` exceeds the minimum by
-/// at most `kappa (hi - lo)`: under [`TORUS_TOLERANCE`] on return.
-fn torus_root(flat: f64, rc: f64, r_end: f64, across: f64, kappa: f64) -> f64 {
-    let e2 = across * across;
-    let slope = |v: f64| {
-        let r = (e2 + v * v).sqrt();
-        let d = r - flat;
-        // v / r tends to 1 at the axis (only reached when the torus starts there).
-        let ratio = if r > 0.0 { v / r } else { 1.0 };
-        d * ratio / (rc * rc - d * d).max(0.0).sqrt() - kappa
-    };
-    let r_start = flat.max(across).max(0.0);
-    let (mut lo, mut hi) = ((r_start * r_start - e2).max(0.0).sqrt(), (r_end * r_end - e2).max(0.0).sqrt());
-    if slope(lo).is_nan() || slope(lo) >= 0.0 {
-        return lo;
-    }
-    if slope(hi) < 0.0 {
-        return hi;
-    }
-    for _ in 0..200 {
-        if (hi - lo) * kappa <= TORUS_TOLERANCE {
-            break;
-        }
-        let mid = 0.5 * (lo + hi);
-        if slope(mid) < 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
-/// Reads the program into straight moves, each with its reach below the die face.
-fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move>> {
-    // Blocks are read into words in parallel; the first unreadable one, in program order, is
-    // the error.
-    let lines: Vec<&str> = program.lines().collect();
-    let chunks: Vec<Blocks> = lines.par_chunks(BLOCKS_PER_CHUNK).map(Blocks::read).collect();
-    let mut reader = Reader { at: [0.0, 0.0, 50.0], motion: 0, tool: None, pending_tool: None, steps: Vec::new() };
-    let mut number = 0;
-    for chunk in &chunks {
-        let mut from = 0;
-        for &end in &chunk.ends {
-            reader.block(&chunk.words[from..end], number, tools, profiles)?;
-            from = end;
-            number += 1;
-        }
-        if let Some(why) = &chunk.error {
-            return Err(Error::Config(format!("line {}: {why}", number + 1)));
-        }
-    }
-    let steps = reader.steps; // Arcs into chords, and each move's reach, in parallel (in order).
-    let chunks: Vec<Vec<Move>> = steps
-        .par_chunks(BLOCKS_PER_CHUNK)
-        .map(|steps| {
-            let mut out = Vec::with_capacity(steps.len());
-            for step in steps {
-                let first = out.len();
-                match step.motion {
-                    0 | 1 => out.push(Move::new(step.from, step.to, step.tool, step.motion == 0)),
-                    _ => arc_moves(step.from, step.to, step.center, step.motion == 2, step.tool, &mut out),
-                }
-                for m in &mut out[first..] {
-                    m.line = step.line;
-                    let depth = STOCK_TOP - m.from[2].min(m.to[2]);
-                    if depth > 0.0 {
-                        m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-    let moves = chunks.concat();
-    Ok(moves)
-}
-
-/// The control's state while a program is read, and the motion blocks read so far.
-struct Reader {
-    at: [f64; 3],
-    motion: u8,
-    tool: Option<usize>,
-    pending_tool: Option<u32>,
-    steps: Vec<Step>,
-}
-
-impl Reader {
-    /// Reads block `number` (0-based) of `words`.
-    fn block(&mut self, words: &[(char, f64)], number: usize, tools: &[Tool], profiles: &[Profile]) -> Result<()> {
-        let mut target = self.at;
-        let mut has_axis = false;
-        let (mut i, mut j) = (0.0, 0.0);
-        let mut machine_coords = false;
-        let mut non_motion_g = false;
-        for &(letter, value) in words {
-            match letter {
-                'G' => match value {
-                    v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => self.motion = v as u8,
-                    53.0 => machine_coords = true,
-                    91.0 => {
-                        return Err(Error::Config(format!(
-                            "line {}: incremental mode G91 is not simulated",
-                            number + 1
-                        )))
-                    }
-                    4.0 | 10.0 | 28.0 | 92.0 => non_motion_g = true,
-                    _ => {}
-                },
-                'X' => (target[0], has_axis) = (value, true),
-                'Y' => (target[1], has_axis) = (value, true),
-                'Z' => (target[2], has_axis) = (value, true),
-                'I' => i = value,
-                'J' => j = value,
-                'T' => self.pending_tool = Some(value as u32),
-                'M' if value == 6.0 => {
-                    let n =
-                        self.pending_tool.ok_or_else(|| Error::Config(format!("line {}: M6 without T", number + 1)))?;
-                    let index = tools
-                        .iter()
-                        .position(|t| t.number == n)
-                        .ok_or_else(|| Error::Config(format!("line {}: unknown tool T{n}", number + 1)))?;
-                    if !profiles[index].is_valid() {
-                        return Err(Error::Config(format!("line {}: tool T{n} has no usable shape", number + 1)));
-                    }
-                    self.tool = Some(index);
-                }
-                _ => {}
-            }
-        }
-        if machine_coords {
-            // A G53 move goes to machine coordinates: above the work, for a retract.
-            self.at[2] = self.at[2].max(50.0);
-            return Ok(());
-        }
-        if !has_axis || non_motion_g {
-            return Ok(());
-        }
-        if let Some(tool) = self.tool {
-            let (at, motion) = (self.at, self.motion);
-            self.steps.push(Step {
-                from: at,
-                to: target,
-                motion,
-                center: [at[0] + i, at[1] + j],
-                tool,
-                line: number + 1,
-            });
-        }
-        self.at = target;
-        Ok(())
-    }
-}
-
-/// Blocks read by one parallel job.
-const BLOCKS_PER_CHUNK: usize = 4096;
-
-/// One motion block as read: a straight move or an arc (`motion` 2 or 3 about `center`).
-struct Step {
-    from: [f64; 3],
-    to: [f64; 3],
-    motion: u8,
-    center: [f64; 2],
-    tool: usize,
-    line: usize,
-}
-
-/// Splits an XY arc (helical in Z) into chords within 0.5 um of the arc.
-fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, tool: usize, out: &mut Vec<Move>) {
-    let r = (from[0] - center[0]).hypot(from[1] - center[1]);
-    let a0 = (from[1] - center[1]).atan2(from[0] - center[0]);
-    let a1 = (to[1] - center[1]).atan2(to[0] - center[0]);
-    let mut sweep = a1 - a0;
-    if clockwise && sweep >= 0.0 {
-        sweep -= std::f64::consts::TAU;
-    } else if !clockwise && sweep <= 0.0 {
-        sweep += std::f64::consts::TAU;
-    }
-    let step = 2.0 * (1.0 - 0.0005 / r.max(0.0005)).clamp(-1.0, 1.0).acos();
-    let n = (sweep.abs() / step.max(1e-3)).ceil().max(1.0) as usize;
-    let mut previous = from;
-    for k in 1..=n {
-        let t = k as f64 / n as f64;
-        let a = a0 + sweep * t;
-        let p = if k == n {
-            to
-        } else {
-            [center[0] + r * a.cos(), center[1] + r * a.sin(), from[2] + (to[2] - from[2]) * t]
-        };
-        out.push(Move::new(previous, p, tool, false));
-        previous = p;
-    }
-}
-
-/// `line` without comments and whitespace, into `out` (cleared first).
-fn compact_into(line: &str, out: &mut String) {
-    out.clear();
-    let mut depth = 0;
-    for c in line.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ';' if depth == 0 => break,
-            _ if depth == 0 && !c.is_whitespace() => out.push(c),
-            _ => {}
-        }
-    }
-}
-
-/// Appends the (letter, value) words of a block, without comments and whitespace, to `out`;
-/// `%` lines and O-numbers read as no words. The error says which word cannot be read.
-fn words(compact: &str, out: &mut Vec<(char, f64)>) -> Result<(), String> {
-    if compact.is_empty() || compact == "%" {
-        return Ok(());
-    }
-    let mut chars = compact.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        let letter = c.to_ascii_uppercase();
-        if !letter.is_ascii_alphabetic() {
-            return Err(format!("cannot read `{}`", &compact[start..]));
-        }
-        let mut end = start + c.len_utf8();
-        while let Some(&(i, d)) = chars.peek() {
-            if d.is_ascii_digit() || d == '.' || d == '-' || d == '+' {
-                end = i + 1;
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let word = &compact[start..end];
-        let value: f64 = compact[start + c.len_utf8()..end].parse().map_err(|_| format!("cannot read `{word}`"))?;
-        if value.is_nan() || value.abs() > MAX_WORD {
-            return Err(format!("`{word}` is beyond {MAX_WORD:e}"));
-        }
-        out.push((letter, value));
-    }
-    Ok(())
-}
-
-/// The words of a run of blocks: block `k` holds `words[ends[k - 1]..ends[k]]` (from 0 for
-/// the first), up to the first block that cannot be read, if any.
-#[derive(Default)]
-struct Blocks {
-    words: Vec<(char, f64)>,
-    ends: Vec<usize>,
-    error: Option<String>,
-}
-
-impl Blocks {
-    fn read(lines: &[&str]) -> Self {
-        let mut blocks = Self::default();
-        let mut buffer = String::new();
-        for line in lines {
-            compact_into(line, &mut buffer);
-            if let Err(why) = words(&buffer, &mut blocks.words) {
-                blocks.error = Some(why);
-                break;
-            }
-            blocks.ends.push(blocks.words.len());
-        }
-        blocks
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
+    use super::cutter::TORUS_TOLERANCE;
     use super::*;
+    use crate::toolpath::ToolKind;
 
     fn tool() -> Tool {
         Tool::flat(1, 1.0)

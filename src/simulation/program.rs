@@ -1,0 +1,267 @@
+//! A program read into straight moves, as the control would run it: the subset medalcam
+//! writes (G0, G1, G2, G3 in absolute XY-plane mode, T/M6 tool changes, G53 machine moves as
+//! retracts), arcs split into chords.
+
+use rayon::prelude::*;
+
+use super::cutter::Profile;
+use super::STOCK_TOP;
+use crate::error::{Error, Result};
+use crate::toolpath::Tool;
+
+/// The largest magnitude of a number in a program, in its unit (mm for coordinates).
+const MAX_WORD: f64 = 1e9;
+
+/// One straight move of one tool.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Move {
+    pub(super) from: [f64; 3],
+    pub(super) to: [f64; 3],
+    /// Index of the tool's profile.
+    pub(super) tool: usize,
+    pub(super) rapid: bool,
+    /// The program line it was read from (1-based).
+    pub(super) line: usize,
+    /// How far from the path the cutter can go below the die face, in mm: its radius where
+    /// it crosses the face at the move's lowest point (plus 1 nm for rounding), at most its
+    /// cutting radius. Nothing is cut farther out, since no cell is above the face.
+    pub(super) reach: f64,
+}
+
+impl Move {
+    pub(super) fn new(from: [f64; 3], to: [f64; 3], tool: usize, rapid: bool) -> Self {
+        Self { from, to, tool, rapid, line: 0, reach: 0.0 }
+    }
+}
+
+/// Reads the program into straight moves, each with its reach below the die face.
+pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Result<Vec<Move>> {
+    // Blocks are read into words in parallel; the first unreadable one, in program order, is
+    // the error.
+    let lines: Vec<&str> = program.lines().collect();
+    let chunks: Vec<Blocks> = lines.par_chunks(BLOCKS_PER_CHUNK).map(Blocks::read).collect();
+    let mut reader = Reader { at: [0.0, 0.0, 50.0], motion: 0, tool: None, pending_tool: None, steps: Vec::new() };
+    let mut number = 0;
+    for chunk in &chunks {
+        let mut from = 0;
+        for &end in &chunk.ends {
+            reader.block(&chunk.words[from..end], number, tools, profiles)?;
+            from = end;
+            number += 1;
+        }
+        if let Some(why) = &chunk.error {
+            return Err(Error::Config(format!("line {}: {why}", number + 1)));
+        }
+    }
+    let steps = reader.steps; // Arcs into chords, and each move's reach, in parallel (in order).
+    let chunks: Vec<Vec<Move>> = steps
+        .par_chunks(BLOCKS_PER_CHUNK)
+        .map(|steps| {
+            let mut out = Vec::with_capacity(steps.len());
+            for step in steps {
+                let first = out.len();
+                match step.motion {
+                    0 | 1 => out.push(Move::new(step.from, step.to, step.tool, step.motion == 0)),
+                    _ => arc_moves(step.from, step.to, step.center, step.motion == 2, step.tool, &mut out),
+                }
+                for m in &mut out[first..] {
+                    m.line = step.line;
+                    let depth = STOCK_TOP - m.from[2].min(m.to[2]);
+                    if depth > 0.0 {
+                        m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let moves = chunks.concat();
+    Ok(moves)
+}
+
+/// The control's state while a program is read, and the motion blocks read so far.
+struct Reader {
+    at: [f64; 3],
+    motion: u8,
+    tool: Option<usize>,
+    pending_tool: Option<u32>,
+    steps: Vec<Step>,
+}
+
+impl Reader {
+    /// Reads block `number` (0-based) of `words`.
+    fn block(&mut self, words: &[(char, f64)], number: usize, tools: &[Tool], profiles: &[Profile]) -> Result<()> {
+        let mut target = self.at;
+        let mut has_axis = false;
+        let (mut i, mut j) = (0.0, 0.0);
+        let mut machine_coords = false;
+        let mut non_motion_g = false;
+        for &(letter, value) in words {
+            match letter {
+                'G' => match value {
+                    v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => self.motion = v as u8,
+                    53.0 => machine_coords = true,
+                    91.0 => {
+                        return Err(Error::Config(format!(
+                            "line {}: incremental mode G91 is not simulated",
+                            number + 1
+                        )))
+                    }
+                    4.0 | 10.0 | 28.0 | 92.0 => non_motion_g = true,
+                    _ => {}
+                },
+                'X' => (target[0], has_axis) = (value, true),
+                'Y' => (target[1], has_axis) = (value, true),
+                'Z' => (target[2], has_axis) = (value, true),
+                'I' => i = value,
+                'J' => j = value,
+                'T' => self.pending_tool = Some(value as u32),
+                'M' if value == 6.0 => {
+                    let n =
+                        self.pending_tool.ok_or_else(|| Error::Config(format!("line {}: M6 without T", number + 1)))?;
+                    let index = tools
+                        .iter()
+                        .position(|t| t.number == n)
+                        .ok_or_else(|| Error::Config(format!("line {}: unknown tool T{n}", number + 1)))?;
+                    if !profiles[index].is_valid() {
+                        return Err(Error::Config(format!("line {}: tool T{n} has no usable shape", number + 1)));
+                    }
+                    self.tool = Some(index);
+                }
+                _ => {}
+            }
+        }
+        if machine_coords {
+            // A G53 move goes to machine coordinates: above the work, for a retract.
+            self.at[2] = self.at[2].max(50.0);
+            return Ok(());
+        }
+        if !has_axis || non_motion_g {
+            return Ok(());
+        }
+        if let Some(tool) = self.tool {
+            let (at, motion) = (self.at, self.motion);
+            self.steps.push(Step {
+                from: at,
+                to: target,
+                motion,
+                center: [at[0] + i, at[1] + j],
+                tool,
+                line: number + 1,
+            });
+        }
+        self.at = target;
+        Ok(())
+    }
+}
+
+/// Blocks read by one parallel job.
+const BLOCKS_PER_CHUNK: usize = 4096;
+
+/// One motion block as read: a straight move or an arc (`motion` 2 or 3 about `center`).
+struct Step {
+    from: [f64; 3],
+    to: [f64; 3],
+    motion: u8,
+    center: [f64; 2],
+    tool: usize,
+    line: usize,
+}
+
+/// Splits an XY arc (helical in Z) into chords within 0.5 um of the arc.
+fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, tool: usize, out: &mut Vec<Move>) {
+    let r = (from[0] - center[0]).hypot(from[1] - center[1]);
+    let a0 = (from[1] - center[1]).atan2(from[0] - center[0]);
+    let a1 = (to[1] - center[1]).atan2(to[0] - center[0]);
+    let mut sweep = a1 - a0;
+    if clockwise && sweep >= 0.0 {
+        sweep -= std::f64::consts::TAU;
+    } else if !clockwise && sweep <= 0.0 {
+        sweep += std::f64::consts::TAU;
+    }
+    let step = 2.0 * (1.0 - 0.0005 / r.max(0.0005)).clamp(-1.0, 1.0).acos();
+    let n = (sweep.abs() / step.max(1e-3)).ceil().max(1.0) as usize;
+    let mut previous = from;
+    for k in 1..=n {
+        let t = k as f64 / n as f64;
+        let a = a0 + sweep * t;
+        let p = if k == n {
+            to
+        } else {
+            [center[0] + r * a.cos(), center[1] + r * a.sin(), from[2] + (to[2] - from[2]) * t]
+        };
+        out.push(Move::new(previous, p, tool, false));
+        previous = p;
+    }
+}
+
+/// `line` without comments and whitespace, into `out` (cleared first).
+fn compact_into(line: &str, out: &mut String) {
+    out.clear();
+    let mut depth = 0;
+    for c in line.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ';' if depth == 0 => break,
+            _ if depth == 0 && !c.is_whitespace() => out.push(c),
+            _ => {}
+        }
+    }
+}
+
+/// Appends the (letter, value) words of a block, without comments and whitespace, to `out`;
+/// `%` lines and O-numbers read as no words. The error says which word cannot be read.
+fn words(compact: &str, out: &mut Vec<(char, f64)>) -> Result<(), String> {
+    if compact.is_empty() || compact == "%" {
+        return Ok(());
+    }
+    let mut chars = compact.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let letter = c.to_ascii_uppercase();
+        if !letter.is_ascii_alphabetic() {
+            return Err(format!("cannot read `{}`", &compact[start..]));
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, d)) = chars.peek() {
+            if d.is_ascii_digit() || d == '.' || d == '-' || d == '+' {
+                end = i + 1;
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let word = &compact[start..end];
+        let value: f64 = compact[start + c.len_utf8()..end].parse().map_err(|_| format!("cannot read `{word}`"))?;
+        if value.is_nan() || value.abs() > MAX_WORD {
+            return Err(format!("`{word}` is beyond {MAX_WORD:e}"));
+        }
+        out.push((letter, value));
+    }
+    Ok(())
+}
+
+/// The words of a run of blocks: block `k` holds `words[ends[k - 1]..ends[k]]` (from 0 for
+/// the first), up to the first block that cannot be read, if any.
+#[derive(Default)]
+struct Blocks {
+    words: Vec<(char, f64)>,
+    ends: Vec<usize>,
+    error: Option<String>,
+}
+
+impl Blocks {
+    fn read(lines: &[&str]) -> Self {
+        let mut blocks = Self::default();
+        let mut buffer = String::new();
+        for line in lines {
+            compact_into(line, &mut buffer);
+            if let Err(why) = words(&buffer, &mut blocks.words) {
+                blocks.error = Some(why);
+                break;
+            }
+            blocks.ends.push(blocks.words.len());
+        }
+        blocks
+    }
+}
