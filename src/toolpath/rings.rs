@@ -1,0 +1,143 @@
+//! The offset rings of one pocket, as a tree, their cutting order, and the floor the rings a
+//! tool found no way into leave.
+
+use std::collections::BTreeSet;
+
+use super::cutter::dist;
+use crate::geom::{self, Contour, Point, Shape, Shapes};
+
+/// One offset ring of the tool-centre area, with its place in the nesting tree.
+pub(super) struct Ring {
+    pub(super) shape: Shape,
+    pub(super) children: Vec<usize>,
+}
+
+/// The rings of the tool-centre area `centres` as a tree: ring 0 is `centres` itself, ring 1
+/// is `first_step` inside it (none when 0), and each further ring `stepover` inside the one
+/// before; a ring's children are the rings of the next step that lie inside it.
+///
+/// Each ring after the first is offset from the ring before and simplified by `simplify_mm`
+/// (the tolerance's share, [`crate::tolerance::Tolerance::simplification_mm`], 1 um by
+/// default): erosion composes exactly, the simplification keeps vertex counts from doubling
+/// level after level (deps.md section 4.3), and its error, at most k x 1 um after k rings, is
+/// far below the k x stepover that separates ring k from the first ring; between neighbouring
+/// rings it changes the stepover by at most 2 um.
+pub(super) fn offset_rings(
+    centres: Shapes,
+    first_step: f64,
+    stepover: f64,
+    simplify_mm: f64,
+) -> (Vec<Ring>, Vec<usize>) {
+    let mut rings: Vec<Ring> = Vec::new();
+    let mut roots = Vec::new();
+    let mut previous: Vec<usize> = Vec::new();
+    let mut shapes = centres;
+    for step in 0.. {
+        if shapes.is_empty() {
+            break;
+        }
+        let mut current = Vec::with_capacity(shapes.len());
+        for shape in std::mem::take(&mut shapes) {
+            let index = rings.len();
+            let probe = shape[0][0];
+            let parent = previous.iter().copied().find(|&p| geom::shape_contains(&rings[p].shape, probe));
+            match parent {
+                Some(p) => rings[p].children.push(index),
+                None if step == 0 => roots.push(index),
+                // Numerically on the parent's edge: hang it under the nearest previous ring.
+                None => {
+                    let nearest = previous
+                        .iter()
+                        .copied()
+                        .min_by(|&a, &b| {
+                            let da = geom::boundary_distance(std::slice::from_ref(&rings[a].shape), probe);
+                            let db = geom::boundary_distance(std::slice::from_ref(&rings[b].shape), probe);
+                            da.total_cmp(&db)
+                        })
+                        .expect("a later offset ring always has earlier rings");
+                    rings[nearest].children.push(index);
+                }
+            }
+            rings.push(Ring { shape, children: Vec::new() });
+            current.push(index);
+        }
+        let last: Shapes = current.iter().map(|&i| rings[i].shape.clone()).collect();
+        let step_mm = if step == 0 && first_step > 0.0 { first_step } else { stepover };
+        shapes = geom::simplify_contours(&geom::offset(&last, -step_mm), simplify_mm);
+        previous = current;
+    }
+    (rings, roots)
+}
+
+/// The floor within `reach` of the `blocked` contours of `rings` (ring index, contour index),
+/// or inside them, that no other contour reaches: what the finishing pass leaves uncut where
+/// it cannot enter those contours. A contour reaches the band within `reach` of it.
+pub(super) fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, reach: f64) -> Shapes {
+    let filled = |contour: &Contour| -> Shapes {
+        let mut contour = contour.clone();
+        if geom::contour_area(&contour) < 0.0 {
+            contour.reverse();
+        }
+        vec![vec![contour]]
+    };
+    let near: Shapes = blocked.iter().flat_map(|&(i, k)| filled(&rings[i].shape[k])).collect();
+    let near = geom::offset(&geom::union(&near), reach);
+    let Some(b) = geom::bounds(near.iter().flatten()) else {
+        return Vec::new();
+    };
+    let mut bands: Shapes = Vec::new();
+    // Within `reach` of the box around `near`: only such contours reach into it. The rings
+    // enclosing it farther out (whose boxes hold it all the same) are many and long.
+    let touches = |lo: Point, hi: Point| {
+        lo[0] - reach <= b[2] && hi[0] + reach >= b[0] && lo[1] - reach <= b[3] && hi[1] + reach >= b[1]
+    };
+    let comes_near = |contour: &Contour| {
+        (0..contour.len()).any(|e| {
+            let (p, q) = (contour[e], contour[(e + 1) % contour.len()]);
+            touches([p[0].min(q[0]), p[1].min(q[1])], [p[0].max(q[0]), p[1].max(q[1])])
+        })
+    };
+    for (i, ring) in rings.iter().enumerate() {
+        for (k, contour) in ring.shape.iter().enumerate() {
+            if !blocked.contains(&(i, k)) && comes_near(contour) {
+                let shape = filled(contour);
+                bands.extend(geom::difference(&geom::offset(&shape, reach), &geom::offset(&shape, -reach)));
+            }
+        }
+    }
+    geom::difference(&near, &bands)
+}
+
+/// Whether a cutter of `radius` on `contour` comes over any of `stock`: some point of the
+/// contour, sampled every half radius along its edges, lies inside it or within `radius` of
+/// its outline.
+pub(super) fn comes_over(contour: &Contour, stock: &[geom::ShapeIndex], radius: f64) -> bool {
+    if stock.is_empty() {
+        return false;
+    }
+    let step = (radius / 2.0).max(1e-3);
+    (0..contour.len()).any(|e| {
+        let (a, b) = (contour[e], contour[(e + 1) % contour.len()]);
+        let n = (dist(a, b) / step).ceil().max(1.0) as usize;
+        (0..n).any(|t| {
+            let t = t as f64 / n as f64;
+            let p = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+            stock.iter().any(|s| s.contains(p) || s.near_edge(p, radius))
+        })
+    })
+}
+
+/// Rings in cutting order: each ring after all the rings it encloses (post-order).
+pub(super) fn cutting_order(rings: &[Ring], roots: &[usize]) -> Vec<usize> {
+    pub(super) fn visit(rings: &[Ring], index: usize, out: &mut Vec<usize>) {
+        for &child in &rings[index].children {
+            visit(rings, child, out);
+        }
+        out.push(index);
+    }
+    let mut out = Vec::with_capacity(rings.len());
+    for &root in roots {
+        visit(rings, root, &mut out);
+    }
+    out
+}

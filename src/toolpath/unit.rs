@@ -1,0 +1,348 @@
+//! One region of one level with the walls around it (a unit), and what every tool cuts in
+//! it: the rest each tool leaves to the next, the passes, the floor it misses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::cutter::Cutter;
+use super::rings::{comes_over, cutting_order, floor_missed, offset_rings, Ring};
+use super::section::{level_top, rectangle};
+use super::{Path, Tool, ToolpathOptions, MAX_RAMP_LAPS, MAX_RAMP_LAPS_SMALL_TOOL};
+use crate::geom::{self, Shape, Shapes};
+use crate::relief::Relief;
+
+/// Nested regions whose areas differ by no more than this, in mm², are the same region.
+const SAME_REGION_MM2: f64 = 1e-9;
+
+/// One region of one level, with the walls around it: the region of every shallower level
+/// that holds it and has walls of its own (`holders[m]` for level m < `level`).
+pub(super) struct Unit<'a> {
+    pub(super) level: usize,
+    /// The region's index in its level.
+    pub(super) index: usize,
+    pub(super) region: &'a Shape,
+    pub(super) holders: Vec<Option<&'a Shape>>,
+    /// The shallowest level with this very region: where the region's own wall starts.
+    pub(super) wall_level: usize,
+    /// The region of the level just above that holds this one (its index in that level).
+    pub(super) above: Option<usize>,
+}
+
+impl<'a> Unit<'a> {
+    /// Region `i` of level `k`, with its holders (`bounds` and `areas` of every region of every
+    /// level). A region often goes through several levels unchanged (a letter cut deeper than
+    /// the field around it): such a holder's walls are the region's own, only taller, and a
+    /// run of equal holders is one wall from the shallowest level down.
+    pub(super) fn new(
+        relief: &'a Relief,
+        bounds: &[Vec<Option<[f64; 4]>>],
+        areas: &[Vec<f64>],
+        k: usize,
+        i: usize,
+        region: &'a Shape,
+    ) -> Self {
+        let found = holders(relief, bounds, k, region);
+        let same = |a: f64, b: f64| (a - b).abs() <= SAME_REGION_MM2;
+        let mut wall_level = k;
+        while wall_level > 0 && found[wall_level - 1].is_some_and(|h| same(areas[wall_level - 1][h], areas[k][i])) {
+            wall_level -= 1;
+        }
+        let holders = (0..k)
+            .map(|m| {
+                let h = found[m]?;
+                let taller = m > 0 && found[m - 1].is_some_and(|g| same(areas[m - 1][g], areas[m][h]));
+                (m < wall_level && !taller).then(|| &relief.levels[m].area[h])
+            })
+            .collect();
+        let above = k.checked_sub(1).and_then(|m| found[m]);
+        Self { level: k, index: i, region, holders, wall_level, above }
+    }
+}
+
+/// The box and the area of every region of every level, `[k][i]` for region i of level k.
+#[allow(clippy::type_complexity)]
+pub(super) fn boxes_and_areas(relief: &Relief) -> (Vec<Vec<Option<[f64; 4]>>>, Vec<Vec<f64>>) {
+    let bounds = relief.levels.iter().map(|l| l.area.iter().map(|s| geom::bounds(s.iter())).collect()).collect();
+    let areas = relief
+        .levels
+        .iter()
+        .map(|l| l.area.iter().map(|s| geom::shapes_area(std::slice::from_ref(s))).collect())
+        .collect();
+    (bounds, areas)
+}
+
+/// The region of each level above `k` that holds `region` (levels are nested, so one does).
+/// `None` where no region's box holds the region's, which nesting rules out but rounding could
+/// bring about: no wall of that level is then near the region.
+///
+/// `bounds[m][i]` is the box of region i of level m.
+pub(super) fn holders(
+    relief: &Relief,
+    bounds: &[Vec<Option<[f64; 4]>>],
+    k: usize,
+    region: &Shape,
+) -> Vec<Option<usize>> {
+    relief.levels[..k].iter().zip(bounds).map(|(level, boxes)| holder(&level.area, boxes, region)).collect()
+}
+
+/// Which of `regions` (with their `boxes`) holds `shape`: the one whose box holds the shape's
+/// and, among several, the one holding its first point, or failing that (a shape touching its
+/// holder's edge) the one whose edge is nearest to that point.
+pub(super) fn holder(regions: &[Shape], boxes: &[Option<[f64; 4]>], shape: &Shape) -> Option<usize> {
+    let probe = shape[0][0];
+    let b = geom::bounds(shape.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
+    // The levels come from separate booleans on a 15 nm grid: allow a few steps of slack.
+    let slack = 1e-4;
+    let candidates: Vec<usize> = boxes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.is_some_and(|c| {
+                c[0] <= b[0] + slack && c[1] <= b[1] + slack && c[2] >= b[2] - slack && c[3] >= b[3] - slack
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match candidates[..] {
+        [] => None,
+        [one] => Some(one),
+        _ => candidates.iter().copied().find(|&i| geom::shape_contains(&regions[i], probe)).or_else(|| {
+            candidates.iter().copied().min_by(|&a, &b| {
+                let da = geom::boundary_distance(std::slice::from_ref(&regions[a]), probe);
+                let db = geom::boundary_distance(std::slice::from_ref(&regions[b]), probe);
+                da.total_cmp(&db)
+            })
+        }),
+    }
+}
+
+impl Unit<'_> {
+    /// The top of this unit's level: the floor of the level above, or the die face.
+    pub(super) fn top(&self, relief: &Relief) -> f64 {
+        level_top(relief, self.level)
+    }
+
+    /// The points at least `clearance(h)` inside every wall around the unit at depth `z`,
+    /// where h is how far the wall's top is above `z`: the region's own wall and those of its
+    /// holders. Erosions compose, so each wall is one offset of its region.
+    pub(super) fn domain(&self, relief: &Relief, z: f64, clearance: impl Fn(f64) -> f64) -> Shapes {
+        let own = clearance(z - level_top(relief, self.wall_level));
+        let region = vec![self.region.clone()];
+        let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
+        let Some(b) = geom::bounds(self.region.iter()) else { return Vec::new() };
+        for (m, holder) in self.holders.iter().enumerate() {
+            let Some(holder) = holder else { continue };
+            let c = clearance(z - level_top(relief, m));
+            // The holder holds the region, so its offset by no more holds the region's.
+            if c <= own + 1e-9 || domain.is_empty() {
+                continue;
+            }
+            // Only the holder's walls within c of the region matter: cut the holder to the
+            // region's box grown by 2c. The cut edges then move in by c, which keeps them
+            // c away from the box, so outside the region and its domain.
+            let grow = 2.0 * c + 0.01;
+            let window = [b[0] - grow, b[1] - grow, b[2] + grow, b[3] + grow];
+            let near = geom::intersect(&vec![(*holder).clone()], &vec![vec![rectangle(window)]]);
+            let whole_window =
+                (geom::shapes_area(&near) - (window[2] - window[0]) * (window[3] - window[1])).abs() < 1e-9;
+            if !whole_window {
+                domain = geom::intersect(&domain, &geom::offset(&near, -c));
+            }
+        }
+        domain
+    }
+}
+
+/// The paths of one tool in one region, all step-downs.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RegionPlan {
+    pub(super) paths: Vec<Path>,
+    /// Contours left uncut for want of room to ramp into them.
+    pub(super) skipped: usize,
+    /// The floor those contours would have reached and no other does, where the reach is
+    /// needed.
+    pub(super) missed: Shapes,
+}
+
+/// What all the tools cut in one unit.
+pub(super) struct UnitPlan {
+    /// One plan per tool, in cutting order.
+    pub(super) plans: Vec<RegionPlan>,
+    /// The floor the tools reach, where [`ToolpathOptions::measure_reach`] asks for it.
+    pub(super) reached: Shapes,
+}
+
+impl Unit<'_> {
+    /// What every tool (`tools`, in cutting order, with their tool-centre domains at the
+    /// floor) cuts in this unit: the whole domain for the first tool; for each other, only
+    /// where the earlier tools left material thicker than the rest threshold, looked for in
+    /// `inner`, the cavity at the floor less the band within half the threshold of its walls
+    /// (whatever is left in that band is thinner than the threshold). Roughing passes
+    /// step down to the floor allowance, keeping the wall allowance; one finishing pass cuts
+    /// the floor and walls to size; a tapered tool's finishing pass ends with the contour of
+    /// its whole domain, where its cone finishes the drafted walls.
+    pub(super) fn plan(
+        &self,
+        relief: &Relief,
+        options: &ToolpathOptions,
+        tools: &[&Tool],
+        domains: &[Shapes],
+        inner: &[Shape],
+        above: &[Shapes],
+    ) -> UnitPlan {
+        let tol = options.tolerance_mm;
+        // What each tool reaches at the floor, where the reach is measured, and what the
+        // tools so far left of `inner`.
+        let mut grown_by: Vec<Shapes> = Vec::new();
+        let mut left: Shapes = inner.to_vec();
+        let mut plans = Vec::with_capacity(tools.len());
+        let thin = options.rest_thicker_than_mm;
+        // Dilations of dense outlines are slow (every segment's piece overlaps its
+        // neighbours'): simplify what rest machining dilates by a quarter of the rest
+        // threshold. The reach is then known within that, the rest remains a sliver of at most
+        // that where it is underestimated, and what a later tool misses stays thinner than the
+        // threshold (at most 3/4 of it, see below).
+        let coarse = (thin / 4.0).max(REST_SIMPLIFY_MM);
+        for (j, (tool, domain)) in tools.iter().zip(domains).enumerate() {
+            if domain.is_empty() {
+                plans.push(RegionPlan::default());
+                continue;
+            }
+            let reach = tool.floor_radius(tol);
+            let centres = if j == 0 {
+                domain.clone()
+            } else {
+                // The rest: what the tools so far left in the cavity, away from its walls by
+                // half the threshold (on the walls, the sag of the offsets leaves slivers).
+                // The centres whose floor reaches it, less a quarter of the threshold: what
+                // that misses is within half the threshold of where the tool reaches, with
+                // the two simplifications (the reach overestimated, the rest
+                // underestimated, each by a quarter) within 3/4 of it. A dense rest is slow to
+                // grow: it is simplified by a 16th of the reach where that is more than a
+                // quarter of the threshold, and grown by the difference more, which only adds
+                // centres (the tool goes that much farther over floor already cut).
+                let loose = (reach / 16.0).max(coarse);
+                let rest = geom::simplify_contours(&left, loose);
+                if rest.is_empty() {
+                    Vec::new()
+                } else {
+                    geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0 + loose - coarse))
+                }
+            };
+            // What this tool cuts to the floor: its pocketed centres grown by its reach, which
+            // the tools after it need, and the reach measured. The passes and the reach are
+            // independent: on a large region each is a long job.
+            let (plan, grown) = if j + 1 < tools.len() || options.measure_reach {
+                rayon::join(
+                    || self.pocket(relief, options, tool, domain, &centres, above.get(j)),
+                    || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
+                )
+            } else {
+                (self.pocket(relief, options, tool, domain, &centres, above.get(j)), Vec::new())
+            };
+            // Where the tool found no way in, the floor is not reached.
+            let grown =
+                if plan.missed.is_empty() || grown.is_empty() { grown } else { geom::difference(&grown, &plan.missed) };
+            if j + 1 < tools.len() && !grown.is_empty() {
+                left = geom::difference(&left, &grown);
+            }
+            if options.measure_reach && !grown.is_empty() {
+                grown_by.push(grown);
+            }
+            plans.push(plan);
+        }
+        // An offset's result is already a set of disjoint shapes.
+        let reached =
+            if grown_by.len() <= 1 { grown_by.pop().unwrap_or_default() } else { geom::union(&grown_by.concat()) };
+        UnitPlan { plans, reached }
+    }
+
+    /// The passes of `tool` over the tool-centre area `centres` within `domain`, and the floor
+    /// they miss where they find no way in. `above` is the floor the tool missed on the level
+    /// above, where stock stands over this one: a contour whose cutter comes over it is not
+    /// cut, and its floor is missed too.
+    pub(super) fn pocket(
+        &self,
+        relief: &Relief,
+        options: &ToolpathOptions,
+        tool: &Tool,
+        domain: &Shapes,
+        centres: &Shapes,
+        above: Option<&Shapes>,
+    ) -> RegionPlan {
+        let floor = relief.levels[self.level].depth_mm;
+        let top = self.top(relief);
+        let reach = tool.floor_radius(options.tolerance_mm);
+        let allowance = options.wall_allowance_mm;
+        // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
+        let stepover = tool.stepover_mm.min(1.9 * reach);
+        let simplify_mm = crate::tolerance::SIMPLIFICATION_SHARE * options.tolerance_mm;
+        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm);
+        let finish_order = cutting_order(&rings, &roots);
+        // Roughing keeps off the walls by the allowance: it starts one ring in, but for a
+        // piece of the area narrower than twice the allowance, which has no ring inside.
+        // Roughed with the rest, it is entered step by step, as the finishing pass could not
+        // enter it safely from the top.
+        let rough_roots: Vec<usize> = if allowance > 0.0 {
+            roots
+                .iter()
+                .flat_map(|&r| if rings[r].children.is_empty() { vec![r] } else { rings[r].children.clone() })
+                .collect()
+        } else {
+            roots
+        };
+        let rough_order = cutting_order(&rings, &rough_roots);
+        let ramp_slope = options.ramp_angle_deg.to_radians().tan();
+        // A tip under 1 mm wide (a vee's, whatever its shank) may orbit a tiny ring longer.
+        let max_laps = if 2.0 * reach < 1.0 { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
+        // Above the level's top, what the levels before left: up to the rest threshold where
+        // the tools before this one stopped, and the tolerance between their passes. A contour
+        // not yet cut is entered from that much higher, so it ramps through that stock.
+        let margin = options.rest_thicker_than_mm + options.tolerance_mm;
+        let mut cutter = Cutter::new(domain, 2.0 * reach, max_laps, margin);
+        let above = above.filter(|a| !a.is_empty());
+        let stock: Vec<geom::ShapeIndex> = above.into_iter().flatten().map(geom::ShapeIndex::new).collect();
+        // The stock there stands at most up to the die face: the cutter's radius that high.
+        let over = tool.radius_at(floor + options.rest_thicker_than_mm + options.tolerance_mm);
+        let under_stock = |rings: &[Ring]| -> BTreeSet<(usize, usize)> {
+            let mut out = BTreeSet::new();
+            for (i, ring) in rings.iter().enumerate() {
+                for (k, contour) in ring.shape.iter().enumerate() {
+                    if comes_over(contour, &stock, over) {
+                        out.insert((i, k));
+                    }
+                }
+            }
+            out
+        };
+        let mut blocked = under_stock(&rings);
+        let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
+        let mut cut = BTreeMap::new();
+        if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
+            let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
+            for p in 1..=passes as usize {
+                let z = -(top + (rough_bottom - top) * p as f64 / passes);
+                cutter.pass(&rings, &rough_order, -top, z, ramp_slope, &mut blocked, &mut cut);
+            }
+        }
+        cutter.pass(&rings, &finish_order, -top, -floor, ramp_slope, &mut blocked, &mut cut);
+        let mut skipped = blocked.len();
+        if tool.kind.is_tapered() {
+            let walls: Vec<Ring> =
+                domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
+            let order: Vec<usize> = (0..walls.len()).collect();
+            let mut walls_blocked = under_stock(&walls);
+            cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
+            skipped += walls_blocked.len();
+        }
+        let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
+        if let Some(above) = above {
+            let below = geom::intersect(above, &vec![self.region.clone()]);
+            missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat()) };
+        }
+        RegionPlan { paths: cutter.paths, skipped, missed }
+    }
+}
+
+/// Least simplification of the outlines rest machining dilates, in mm (a quarter of the rest
+/// threshold when that is more): the tool-centre domain the rest is cut to stays exact.
+pub(super) const REST_SIMPLIFY_MM: f64 = 0.001;
