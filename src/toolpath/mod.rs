@@ -46,7 +46,7 @@ mod tool;
 mod unit;
 
 pub use cutter::LEAD_IN_DEG;
-use section::{level_top, linear_clearance, section_domain, Sections, SAME_SLOPE};
+use section::{Domains, Sections};
 pub use tool::{Tool, ToolKind};
 use unit::{boxes_and_areas, RegionPlan, Unit, UnitPlan};
 
@@ -203,83 +203,47 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let Some(&largest) = tools.first() else {
         return Err(Error::Setting { key: "tool".into(), reason: "no tool given".into() });
     };
-    let draft = options.draft_deg.to_radians();
-    // Every region of every level, with the regions of the shallower levels that hold it.
     let (bounds, areas) = boxes_and_areas(relief);
+    let units = units(relief, &bounds, &areas);
+    let bar = progress.stage("toolpaths", units.len() as u64);
+    let domains = Domains::new(relief, &tools, options.draft_deg.to_radians(), options.rest_thicker_than_mm);
+    // Where each tool's centre may go at each region's floor, then what each tool cuts there,
+    // given what the tools before it could reach: in parallel over the regions.
+    let plan_unit = |unit: &Unit, above: &[Shapes]| -> UnitPlan {
+        let (eroded, inner) = domains.of(unit);
+        unit.plan(relief, options, &tools, &eroded, &inner, above)
+    };
+    let by_level = by_level(relief, &units, &areas);
+    let mut planned = plan_levels(&units, &by_level, &bounds, &domains, &plan_unit, &bar);
+    plan_again_under_missed(relief, &units, &by_level, &mut planned, &plan_unit);
+    let (operations, warnings) = operations(relief, &tools, &units, &mut planned);
+    let mut reached: Vec<Shapes> = Vec::new();
+    if options.measure_reach {
+        reached = relief.levels.iter().map(|_| Vec::new()).collect();
+        for (unit, plan) in units.iter().zip(planned) {
+            reached[unit.level].extend(plan.reached);
+        }
+    }
+    bar.finish_and_clear();
+    if operations.is_empty() {
+        return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
+    }
+    Ok(Toolpaths { operations, warnings, reached })
+}
+
+/// Every region of every level, with the regions of the shallower levels that hold it.
+fn units<'a>(relief: &'a Relief, bounds: &[Vec<Option<[f64; 4]>>], areas: &[Vec<f64>]) -> Vec<Unit<'a>> {
     let regions: Vec<(usize, usize, &Shape)> = relief
         .levels
         .iter()
         .enumerate()
         .flat_map(|(k, level)| level.area.iter().enumerate().map(move |(i, region)| (k, i, region)))
         .collect();
-    let units: Vec<Unit> =
-        regions.into_par_iter().map(|(k, i, region)| Unit::new(relief, &bounds, &areas, k, i, region)).collect();
-    let bar = progress.stage("toolpaths", units.len() as u64);
-    // The drafted cavity, and the tools whose clearance grows linearly with the wall's height
-    // (flat tools, and tapered tools below their shank), are eroded from the cavity's
-    // sections: one section per level and slope, shared by every region and tool.
-    let heights: Vec<f64> = (0..relief.levels.len())
-        .flat_map(|k| (0..=k).map(move |m| relief.levels[k].depth_mm - level_top(relief, m)))
-        .collect();
-    let linear: Vec<Option<(f64, f64)>> =
-        tools.iter().map(|tool| linear_clearance(|h| tool.wall_clearance(h, draft), &heights)).collect();
-    let cavity_slope = (tools.len() > 1).then(|| draft.tan());
-    // Slopes equal but for rounding (a flat tool's draft and a vee's half angle) share one.
-    let mut slopes: Vec<f64> = linear.iter().flatten().map(|&(_, b)| b).chain(cavity_slope).collect();
-    slopes.sort_by(f64::total_cmp);
-    slopes.dedup_by(|b, a| *b - *a <= SAME_SLOPE);
-    // The erosions of the sections each region needs: `(j, a, b)`, the domain of tool j (or,
-    // for j = the number of tools, the cavity less the band within half the rest threshold of
-    // its walls) at `a` inside the section of slope `b`; by slope, then distance.
-    let mut erosions: Vec<(usize, f64, f64)> = linear
-        .iter()
-        .enumerate()
-        .filter_map(|(j, l)| l.map(|(a, b)| (j, a, b)))
-        .chain(cavity_slope.map(|s| (tools.len(), options.rest_thicker_than_mm / 2.0, s)))
-        .map(|(j, a, b)| (j, a, *slopes.iter().find(|&&s| (s - b).abs() <= SAME_SLOPE).expect("a slope")))
-        .collect();
-    erosions.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.1.total_cmp(&y.1)));
-    // The sections of each level, per slope and region: computed level after level while the
-    // regions of the levels already done are planned.
-    let sections: Vec<OnceLock<Vec<Vec<Shapes>>>> = relief.levels.iter().map(|_| OnceLock::new()).collect();
-    let section = |unit: &Unit, b: f64| -> &Shapes {
-        let at = slopes.iter().position(|&s| s == b).expect("every slope has its sections");
-        &sections[unit.level].get().expect("the level's sections come first")[at][unit.index]
-    };
-    // Where each tool's centre may go at each region's floor, then what each tool cuts there,
-    // given what the tools before it could reach: in parallel over the regions.
-    let plan_unit = |unit: &Unit, above: &[Shapes]| -> UnitPlan {
-        let floor = relief.levels[unit.level].depth_mm;
-        // One per tool, then the cavity less the band within half the rest threshold of
-        // its walls, where rest machining looks for material.
-        let mut eroded: Vec<Shapes> = tools
-            .iter()
-            .zip(&linear)
-            .map(|(tool, linear)| match linear {
-                Some(_) => Vec::new(),
-                None => unit.domain(relief, floor, |h| tool.wall_clearance(h, draft)),
-            })
-            .chain([Vec::new()])
-            .collect();
-        // Erosions of one drafted slope, by distance: each is eroded from the one before,
-        // as large erosions of dense outlines are slow and erosion composes. (Under
-        // vertical walls the section is the region itself, and each erosion is exact.)
-        let mut from: Option<(usize, f64, f64)> = None;
-        for &(j, a, b) in &erosions {
-            eroded[j] = match from {
-                Some((i, fa, fb)) if fb == b && b > 0.0 => section_domain(&eroded[i], a - fa, true),
-                _ => section_domain(section(unit, b), a, b > 0.0),
-            };
-            from = Some((j, a, b));
-        }
-        let inner = eroded.pop().expect("the inner cavity");
-        unit.plan(relief, options, &tools, &eroded, &inner, above)
-    };
-    let planned: Vec<OnceLock<UnitPlan>> = units.iter().map(|_| OnceLock::new()).collect();
-    // Each level's units, largest first, each its own job: a large region is a long job, and
-    // one started last, or queued behind others on a busy thread, runs on alone while the
-    // other threads wait. The plans land in their own slots, so the order they are made in
-    // changes nothing else.
+    regions.into_par_iter().map(|(k, i, region)| Unit::new(relief, bounds, areas, k, i, region)).collect()
+}
+
+/// Each level's units, largest first.
+fn by_level(relief: &Relief, units: &[Unit], areas: &[Vec<f64>]) -> Vec<Vec<usize>> {
     let mut by_level: Vec<Vec<usize>> = relief.levels.iter().map(|_| Vec::new()).collect();
     for (u, unit) in units.iter().enumerate() {
         by_level[unit.level].push(u);
@@ -290,12 +254,28 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             area(b).total_cmp(&area(a)).then(a.cmp(&b))
         });
     }
+    by_level
+}
+
+/// Every unit planned by `plan_unit`: the sections are computed level after level while the
+/// units of the levels already done are planned. Each level's units go largest first, each its
+/// own job: a large region is a long job, and one started last, or queued behind others on a
+/// busy thread, runs on alone while the other threads wait. The plans land in their own slots,
+/// so the order they are made in changes nothing else.
+fn plan_levels(
+    units: &[Unit],
+    by_level: &[Vec<usize>],
+    bounds: &[Vec<Option<[f64; 4]>>],
+    domains: &Domains,
+    plan_unit: &(impl Fn(&Unit, &[Shapes]) -> UnitPlan + Sync),
+    bar: &indicatif::ProgressBar,
+) -> Vec<UnitPlan> {
+    let planned: Vec<OnceLock<UnitPlan>> = units.iter().map(|_| OnceLock::new()).collect();
     rayon::scope(|scope| {
-        let mut chains: Vec<Sections> = slopes.iter().map(|&b| Sections::new(b)).collect();
-        for (k, slot) in sections.iter().enumerate() {
-            let level = chains.iter_mut().map(|chain| chain.level(relief, &bounds, k)).collect();
-            assert!(slot.set(level).is_ok(), "each level once");
-            let (units, planned, plan_unit, bar, order) = (&units, &planned, &plan_unit, &bar, &by_level[k]);
+        let mut chains: Vec<Sections> = domains.slopes.iter().map(|&b| Sections::new(b)).collect();
+        for (k, order) in by_level.iter().enumerate() {
+            domains.section_level(&mut chains, bounds, k);
+            let planned = &planned;
             scope.spawn(move |_| {
                 order.par_iter().with_max_len(1).for_each(|&u| {
                     assert!(planned[u].set(plan_unit(&units[u], &[])).is_ok(), "each unit once");
@@ -304,10 +284,19 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             });
         }
     });
-    let mut planned: Vec<UnitPlan> = planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect();
-    // Each unit was planned as if the level above were cut wherever its tools fit. Where a
-    // tool found no way into part of the region above, stock stands over this one: the
-    // units below such a part are planned again, level after level, knowing it.
+    planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect()
+}
+
+/// Each unit was planned as if the level above were cut wherever its tools fit. Where a tool
+/// found no way into part of the region above, stock stands over this one: the units below
+/// such a part are planned again, level after level, knowing it.
+fn plan_again_under_missed(
+    relief: &Relief,
+    units: &[Unit],
+    by_level: &[Vec<usize>],
+    planned: &mut [UnitPlan],
+    plan_unit: &(impl Fn(&Unit, &[Shapes]) -> UnitPlan + Sync),
+) {
     let mut unit_of: Vec<Vec<usize>> = relief.levels.iter().map(|l| vec![usize::MAX; l.area.len()]).collect();
     for (u, unit) in units.iter().enumerate() {
         unit_of[unit.level][unit.index] = u;
@@ -327,6 +316,16 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             planned[u] = plan;
         }
     }
+}
+
+/// The operations, tool by tool and level by level, taken out of the units' plans, and a
+/// warning per tool that found no way into some pocket centres.
+fn operations(
+    relief: &Relief,
+    tools: &[&Tool],
+    units: &[Unit],
+    planned: &mut [UnitPlan],
+) -> (Vec<Operation>, Vec<Warning>) {
     let mut operations = Vec::new();
     let mut warnings = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
@@ -334,7 +333,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         for (k, level) in relief.levels.iter().enumerate() {
             let plans: Vec<RegionPlan> = units
                 .iter()
-                .zip(&mut planned)
+                .zip(planned.iter_mut())
                 .filter(|(unit, _)| unit.level == k)
                 .map(|(_, plan)| std::mem::take(&mut plan.plans[j]))
                 .collect();
@@ -353,18 +352,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
             ));
         }
     }
-    let mut reached: Vec<Shapes> = Vec::new();
-    if options.measure_reach {
-        reached = relief.levels.iter().map(|_| Vec::new()).collect();
-        for (unit, plan) in units.iter().zip(planned) {
-            reached[unit.level].extend(plan.reached);
-        }
-    }
-    bar.finish_and_clear();
-    if operations.is_empty() {
-        return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
-    }
-    Ok(Toolpaths { operations, warnings, reached })
+    (operations, warnings)
 }
 
 /// Orders the regions greedily by nearest entry from the die centre, deterministically.
@@ -402,7 +390,7 @@ mod tests {
 
     use super::cutter::{lead_in_slope, Cutter};
     use super::rings::{floor_missed, Ring};
-    use super::section::{rectangle, sections};
+    use super::section::{level_top, linear_clearance, rectangle, section_domain, sections};
     use super::*;
     use crate::geom::Point;
     use crate::job::Target;

@@ -1,9 +1,115 @@
 //! The drafted cavity's sections, level by level, and the tool-centre domains eroded from
 //! them.
 
-use super::unit::holder;
+use std::sync::OnceLock;
+
+use super::unit::{holder, Unit};
+use super::Tool;
 use crate::geom::{self, Contour, Shapes};
 use crate::relief::Relief;
+
+/// Where every tool's centre may go in every unit: the drafted cavity's sections, computed
+/// level after level ([`Domains::section_level`]), and the erosions each unit needs of them.
+///
+/// The drafted cavity, and the tools whose clearance grows linearly with the wall's height
+/// (flat tools, and tapered tools below their shank), are eroded from the cavity's sections:
+/// one section per level and slope, shared by every region and tool. Other tools' domains
+/// are the unit's own ([`Unit::domain`]).
+pub(super) struct Domains<'a> {
+    relief: &'a Relief,
+    tools: &'a [&'a Tool],
+    draft: f64,
+    /// Per tool, `(a, b)` when its clearance is `a + b h` at every wall height `h`.
+    linear: Vec<Option<(f64, f64)>>,
+    /// The distinct slopes of the sections.
+    pub(super) slopes: Vec<f64>,
+    /// The erosions each unit needs, by slope, then distance.
+    erosions: Vec<Erosion>,
+    /// Per level, per slope and region: set level after level.
+    sections: Vec<OnceLock<Vec<Vec<Shapes>>>>,
+}
+
+/// The domain `of` (a tool's index, or the number of tools for the cavity less the band within
+/// half the rest threshold of its walls, where rest machining looks for material): `distance`
+/// inside the section of `slope`.
+#[derive(Debug, Clone, Copy)]
+struct Erosion {
+    of: usize,
+    distance: f64,
+    slope: f64,
+}
+
+impl<'a> Domains<'a> {
+    /// The erosions `tools` (in cutting order) need, with walls drafted by `draft` radians.
+    pub(super) fn new(relief: &'a Relief, tools: &'a [&'a Tool], draft: f64, rest_thicker_than_mm: f64) -> Self {
+        let heights: Vec<f64> = (0..relief.levels.len())
+            .flat_map(|k| (0..=k).map(move |m| relief.levels[k].depth_mm - level_top(relief, m)))
+            .collect();
+        let linear: Vec<Option<(f64, f64)>> =
+            tools.iter().map(|tool| linear_clearance(|h| tool.wall_clearance(h, draft), &heights)).collect();
+        let cavity_slope = (tools.len() > 1).then(|| draft.tan());
+        // Slopes equal but for rounding (a flat tool's draft and a vee's half angle) share one.
+        let mut slopes: Vec<f64> = linear.iter().flatten().map(|&(_, b)| b).chain(cavity_slope).collect();
+        slopes.sort_by(f64::total_cmp);
+        slopes.dedup_by(|b, a| *b - *a <= SAME_SLOPE);
+        let same = |b: f64| *slopes.iter().find(|&&s| (s - b).abs() <= SAME_SLOPE).expect("a slope");
+        let mut erosions: Vec<Erosion> = linear
+            .iter()
+            .enumerate()
+            .filter_map(|(j, l)| l.map(|(a, b)| Erosion { of: j, distance: a, slope: same(b) }))
+            .chain(cavity_slope.map(|s| Erosion {
+                of: tools.len(),
+                distance: rest_thicker_than_mm / 2.0,
+                slope: same(s),
+            }))
+            .collect();
+        erosions.sort_by(|x, y| x.slope.total_cmp(&y.slope).then(x.distance.total_cmp(&y.distance)));
+        let sections = relief.levels.iter().map(|_| OnceLock::new()).collect();
+        Self { relief, tools, draft, linear, slopes, erosions, sections }
+    }
+
+    /// Sets the sections of level `k` from `chains` (one per slope, given every level before).
+    pub(super) fn section_level(&self, chains: &mut [Sections], bounds: &[Vec<Option<[f64; 4]>>], k: usize) {
+        let level = chains.iter_mut().map(|chain| chain.level(self.relief, bounds, k)).collect();
+        assert!(self.sections[k].set(level).is_ok(), "each level once");
+    }
+
+    fn section(&self, unit: &Unit, slope: f64) -> &Shapes {
+        let at = self.slopes.iter().position(|&s| s == slope).expect("every slope has its sections");
+        &self.sections[unit.level].get().expect("the level's sections come first")[at][unit.index]
+    }
+
+    /// Where each tool's centre may go at `unit`'s floor, and the cavity there less the band
+    /// within half the rest threshold of its walls. Erosions of one drafted slope are made by
+    /// distance, each from the one before, as large erosions of dense outlines are slow and
+    /// erosion composes. (Under vertical walls the section is the region itself, and each
+    /// erosion is exact.)
+    pub(super) fn of(&self, unit: &Unit) -> (Vec<Shapes>, Shapes) {
+        let floor = self.relief.levels[unit.level].depth_mm;
+        let mut eroded: Vec<Shapes> = self
+            .tools
+            .iter()
+            .zip(&self.linear)
+            .map(|(tool, linear)| match linear {
+                Some(_) => Vec::new(),
+                None => unit.domain(self.relief, floor, |h| tool.wall_clearance(h, self.draft)),
+            })
+            .chain([Vec::new()])
+            .collect();
+        let mut before: Option<Erosion> = None;
+        for &e in &self.erosions {
+            eroded[e.of] = match before {
+                Some(b) if b.slope == e.slope && e.slope > 0.0 => {
+                    section_domain(&eroded[b.of], e.distance - b.distance, true)
+                }
+                _ => section_domain(self.section(unit, e.slope), e.distance, e.slope > 0.0),
+            };
+            before = Some(e);
+        }
+        let inner = eroded.pop().expect("the inner cavity");
+        (eroded, inner)
+    }
+}
 
 /// Simplification of the tool-centre domains eroded from the cavity's sections, which carry
 /// the joins of both erosions, in mm. They are eroded by as much more.
