@@ -242,7 +242,6 @@ impl Replay<'_> {
     /// The collision of move `i`, if it makes one.
     fn check(&self, i: usize, hazard: Hazard) -> Option<Collision> {
         let q = &self.moves[i];
-        let full = self.profiles[q.tool];
         // The part of the cutter checked, and the bite it may take.
         let (radius, allowed) = match hazard {
             Hazard::Rapid => (q.reach, TOUCH_MM),
@@ -253,7 +252,7 @@ impl Replay<'_> {
         if vertical && self.passed_through(i, radius, allowed) {
             return None;
         }
-        let mut shape = full;
+        let mut shape = self.profiles[q.tool];
         shape.radius = radius;
         let window = [
             q.from[0].min(q.to[0]) - radius,
@@ -261,67 +260,17 @@ impl Replay<'_> {
             q.from[0].max(q.to[0]) + radius,
             q.from[1].max(q.to[1]) + radius,
         ];
-        let near: Vec<(Segment, &Profile)> = self
+        let near = self
             .index
             .near(window, i, |m| sweep_box(&self.moves[m]))
             .into_iter()
             .map(|m| (Segment::new(&self.moves[m]), &self.profiles[self.moves[m].tool]))
             .collect();
-        let path = Segment::new(q);
-        let hint = std::cell::Cell::new(0);
-        let bite = |c: [f64; 2]| -> Option<f64> {
-            let surface = path.lowest(&shape, c, f64::INFINITY).or_else(|| {
-                // A cutter checked at its axis only (a sharp tip): the cell under the axis.
-                (radius == 0.0).then(|| q.from[2].min(q.to[2]))
-            })?;
-            let limit = surface + allowed;
-            if STOCK_TOP <= limit {
-                return None;
-            }
-            // The move that cleared the cell before is the likeliest to clear this one.
-            let last = hint.get();
-            if let Some(z) = near.get(last).and_then(|(segment, profile)| segment.lowest(profile, c, limit)) {
-                if z <= limit {
-                    return None;
-                }
-            }
-            let mut stock = STOCK_TOP;
-            for (k, (segment, profile)) in near.iter().enumerate() {
-                if let Some(z) = segment.lowest(profile, c, stock) {
-                    stock = stock.min(z);
-                    if stock <= limit {
-                        hint.set(k);
-                        return None;
-                    }
-                }
-            }
-            Some(stock - surface)
-        };
-        let collision = |c: [f64; 2], depth_mm: f64| Collision {
-            line: q.line,
-            tool: self.tools[q.tool].number,
-            hazard,
-            to: q.to,
-            depth_mm,
-            at: c,
-        };
-        if vertical {
-            let c = [q.to[0], q.to[1]];
-            if let Some(depth) = bite(c) {
-                return Some(collision(c, depth));
-            }
-        }
-        let (c0, r0) = ((window[0] / CELL_MM).ceil() as i64, (window[1] / CELL_MM).ceil() as i64);
-        let (c1, r1) = ((window[2] / CELL_MM).floor() as i64, (window[3] / CELL_MM).floor() as i64);
-        for row in r0..=r1 {
-            for col in c0..=c1 {
-                let c = [col as f64 * CELL_MM, row as f64 * CELL_MM];
-                if let Some(depth) = bite(c) {
-                    return Some(collision(c, depth));
-                }
-            }
-        }
-        None
+        let sampler =
+            Sampler { path: Segment::new(q), shape, lowest: q.from[2].min(q.to[2]), allowed, near, hint: 0.into() };
+        let axis = vertical.then_some([q.to[0], q.to[1]]);
+        let (at, depth_mm) = sampler.first_bite(axis, window)?;
+        Some(Collision { line: q.line, tool: self.tools[q.tool].number, hazard, to: q.to, depth_mm, at })
     }
 
     /// Whether the tool of the vertical move `i` has already passed over its XY point, within
@@ -343,6 +292,70 @@ impl Replay<'_> {
             // the cutter stands at most this much higher (the profile is convex).
             d <= GRAZE_MM && z + profile.height(radius + d) - profile.height(radius) <= goal
         })
+    }
+}
+
+/// The stock under one move, sampled cell by cell from the earlier moves near it.
+struct Sampler<'a> {
+    path: Segment,
+    /// The part of the cutter checked.
+    shape: Profile,
+    /// The tip's lowest Z along the move.
+    lowest: f64,
+    /// The bite allowed, in mm.
+    allowed: f64,
+    /// The earlier moves near it, most recent first.
+    near: Vec<(Segment, &'a Profile)>,
+    /// Which of `near` cleared the last cell cleared: the likeliest to clear the next.
+    hint: std::cell::Cell<usize>,
+}
+
+impl Sampler<'_> {
+    /// The first cell where the move bites deeper than allowed, and how deep: the point under
+    /// the `axis` first (for a vertical move), then the cells of the grid over `window`.
+    fn first_bite(&self, axis: Option<[f64; 2]>, window: [f64; 4]) -> Option<([f64; 2], f64)> {
+        if let Some(c) = axis {
+            if let Some(depth) = self.bite(c) {
+                return Some((c, depth));
+            }
+        }
+        let (c0, r0) = ((window[0] / CELL_MM).ceil() as i64, (window[1] / CELL_MM).ceil() as i64);
+        let (c1, r1) = ((window[2] / CELL_MM).floor() as i64, (window[3] / CELL_MM).floor() as i64);
+        (r0..=r1).find_map(|row| {
+            (c0..=c1).find_map(|col| {
+                let c = [col as f64 * CELL_MM, row as f64 * CELL_MM];
+                self.bite(c).map(|depth| (c, depth))
+            })
+        })
+    }
+
+    /// How much deeper than allowed the move would cut into the stock at `c`, if it would.
+    fn bite(&self, c: [f64; 2]) -> Option<f64> {
+        let surface = self.path.lowest(&self.shape, c, f64::INFINITY).or_else(|| {
+            // A cutter checked at its axis only (a sharp tip): the cell under the axis.
+            (self.shape.radius == 0.0).then_some(self.lowest)
+        })?;
+        let limit = surface + self.allowed;
+        if STOCK_TOP <= limit {
+            return None;
+        }
+        let last = self.hint.get();
+        if let Some(z) = self.near.get(last).and_then(|(segment, profile)| segment.lowest(profile, c, limit)) {
+            if z <= limit {
+                return None;
+            }
+        }
+        let mut stock = STOCK_TOP;
+        for (k, (segment, profile)) in self.near.iter().enumerate() {
+            if let Some(z) = segment.lowest(profile, c, stock) {
+                stock = stock.min(z);
+                if stock <= limit {
+                    self.hint.set(k);
+                    return None;
+                }
+            }
+        }
+        Some(stock - surface)
     }
 }
 

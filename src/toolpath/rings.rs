@@ -108,10 +108,35 @@ pub(super) fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, r
     geom::difference(&near, &bands)
 }
 
+/// The rings roughing starts from: one ring in from `roots` (the wall allowance off the
+/// walls), but for a piece of the area narrower than twice the allowance, which has no ring
+/// inside. Roughed with the rest, it is entered step by step, as the finishing pass could not
+/// enter it safely from the top.
+pub(super) fn rough_roots(rings: &[Ring], roots: Vec<usize>, allowance: f64) -> Vec<usize> {
+    if allowance <= 0.0 {
+        return roots;
+    }
+    roots.iter().flat_map(|&r| if rings[r].children.is_empty() { vec![r] } else { rings[r].children.clone() }).collect()
+}
+
+/// The contours of `rings` (ring index, contour index) on which a cutter of radius `over`
+/// comes over any of `stock`.
+pub(super) fn under_stock(rings: &[Ring], stock: &[geom::ShapeIndex], over: f64) -> BTreeSet<(usize, usize)> {
+    let mut out = BTreeSet::new();
+    for (i, ring) in rings.iter().enumerate() {
+        for (k, contour) in ring.shape.iter().enumerate() {
+            if comes_over(contour, stock, over) {
+                out.insert((i, k));
+            }
+        }
+    }
+    out
+}
+
 /// Whether a cutter of `radius` on `contour` comes over any of `stock`: some point of the
 /// contour, sampled every half radius along its edges, lies inside it or within `radius` of
 /// its outline.
-pub(super) fn comes_over(contour: &Contour, stock: &[geom::ShapeIndex], radius: f64) -> bool {
+fn comes_over(contour: &Contour, stock: &[geom::ShapeIndex], radius: f64) -> bool {
     if stock.is_empty() {
         return false;
     }

@@ -1,10 +1,10 @@
 //! One region of one level with the walls around it (a unit), and what every tool cuts in
 //! it: the rest each tool leaves to the next, the passes, the floor it misses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::cutter::Cutter;
-use super::rings::{comes_over, cutting_order, floor_missed, offset_rings, Ring};
+use super::rings::{cutting_order, floor_missed, offset_rings, rough_roots, under_stock, Ring};
 use super::section::{level_top, rectangle};
 use super::{Path, Tool, ToolpathOptions, MAX_RAMP_LAPS, MAX_RAMP_LAPS_SMALL_TOOL};
 use crate::geom::{self, Shape, Shapes};
@@ -278,19 +278,7 @@ impl Unit<'_> {
         let simplify_mm = crate::tolerance::SIMPLIFICATION_SHARE * options.tolerance_mm;
         let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm);
         let finish_order = cutting_order(&rings, &roots);
-        // Roughing keeps off the walls by the allowance: it starts one ring in, but for a
-        // piece of the area narrower than twice the allowance, which has no ring inside.
-        // Roughed with the rest, it is entered step by step, as the finishing pass could not
-        // enter it safely from the top.
-        let rough_roots: Vec<usize> = if allowance > 0.0 {
-            roots
-                .iter()
-                .flat_map(|&r| if rings[r].children.is_empty() { vec![r] } else { rings[r].children.clone() })
-                .collect()
-        } else {
-            roots
-        };
-        let rough_order = cutting_order(&rings, &rough_roots);
+        let rough_order = cutting_order(&rings, &rough_roots(&rings, roots, allowance));
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();
         // A tip under 1 mm wide (a vee's, whatever its shank) may orbit a tiny ring longer.
         let max_laps = if 2.0 * reach < 1.0 { MAX_RAMP_LAPS_SMALL_TOOL } else { MAX_RAMP_LAPS };
@@ -303,18 +291,7 @@ impl Unit<'_> {
         let stock: Vec<geom::ShapeIndex> = above.into_iter().flatten().map(geom::ShapeIndex::new).collect();
         // The stock there stands at most up to the die face: the cutter's radius that high.
         let over = tool.radius_at(floor + options.rest_thicker_than_mm + options.tolerance_mm);
-        let under_stock = |rings: &[Ring]| -> BTreeSet<(usize, usize)> {
-            let mut out = BTreeSet::new();
-            for (i, ring) in rings.iter().enumerate() {
-                for (k, contour) in ring.shape.iter().enumerate() {
-                    if comes_over(contour, &stock, over) {
-                        out.insert((i, k));
-                    }
-                }
-            }
-            out
-        };
-        let mut blocked = under_stock(&rings);
+        let mut blocked = under_stock(&rings, &stock, over);
         let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
         let mut cut = BTreeMap::new();
         if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
@@ -330,7 +307,7 @@ impl Unit<'_> {
             let walls: Vec<Ring> =
                 domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
             let order: Vec<usize> = (0..walls.len()).collect();
-            let mut walls_blocked = under_stock(&walls);
+            let mut walls_blocked = under_stock(&walls, &stock, over);
             cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
             skipped += walls_blocked.len();
         }
