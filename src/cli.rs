@@ -171,7 +171,7 @@ fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
     let warnings: Vec<medalcam::Warning> = artwork
         .warnings
         .into_iter()
-        .chain(design.into_iter().map(|f| medalcam::Warning::new("", &f.message)))
+        .chain(design.into_iter().map(|f| medalcam::Warning::new(f.kind, "", &f.message)))
         .collect();
     deny_warnings(args.deny_warnings, &warnings).with_context(|| art.clone())?;
     if let Some(path) = &args.png {

@@ -11,7 +11,7 @@ use crate::machine::Machine;
 use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector};
 use crate::tolerance::{self, Tolerance};
 use crate::toolpath::{Tool, ToolKind, ToolpathOptions};
-use crate::Warning;
+use crate::{Warning, WarningKind};
 
 /// What is being cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,6 +219,7 @@ impl Job {
         let arcs = file.arcs.then_some(file.arc_tolerance_mm);
         let Some(over) = tolerance.machine_overrun(file.decimals, arcs) else { return Vec::new() };
         vec![Warning::new(
+            WarningKind::Tolerance,
             "",
             &format!(
                 "tolerance-mm {}: the machine's rounding to {} decimals{} spends {:.4} mm more than the {:.4} mm \

@@ -82,7 +82,7 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         .warnings()
         .into_iter()
         .chain(artwork.warnings)
-        .chain(design.into_iter().map(|f| Warning::new("", &f.message)))
+        .chain(design.into_iter().map(|f| Warning::new(f.kind, "", &f.message)))
         .chain(toolpaths.warnings.iter().cloned())
         .collect();
     Ok(Engraving { relief, toolpaths, program, warnings })
@@ -91,17 +91,41 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
 /// Something the pipeline could not take or could not cut, with the SVG element it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Warning {
+    /// What kind of thing it reports: a stable word that scripts can filter on.
+    pub kind: WarningKind,
     /// The element id (empty when the element has none or the warning is about a region).
     pub element: String,
     /// What happened.
     pub message: String,
 }
 
+/// What a [`Warning`] reports; in JSON, the names below in kebab case (`thin-wall`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningKind {
+    /// Part of the SVG the import cannot take and skipped: raster images, filters, shapes over
+    /// 10 m, text without glyph outlines.
+    Unsupported,
+    /// Part of the SVG taken only approximately: a gradient's first stop, a pattern as black,
+    /// a mask as a clip, a dash pattern stroked solid.
+    Approximated,
+    /// A font family that is not available: the bundled DejaVu Sans draws the text.
+    FontFallback,
+    /// Part of a level narrower than the smallest tool: it stays uncut.
+    Narrow,
+    /// A wall of stock between pockets thinner than `min-wall-mm`.
+    ThinWall,
+    /// Pocket centres a tool found no way into: left to the tools after it, or uncut.
+    Uncut,
+    /// A setting that spends more of `tolerance-mm` than its share.
+    Tolerance,
+}
+
 impl Warning {
-    /// A warning about `element`.
+    /// A warning of `kind` about `element`.
     #[must_use]
-    pub fn new(element: &str, message: &str) -> Self {
-        Self { element: element.to_string(), message: message.to_string() }
+    pub fn new(kind: WarningKind, element: &str, message: &str) -> Self {
+        Self { kind, element: element.to_string(), message: message.to_string() }
     }
 }
 

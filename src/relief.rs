@@ -24,6 +24,7 @@ use crate::artwork::{ArtShape, Artwork};
 use crate::error::{Error, Result};
 use crate::geom::{self, Shapes};
 use crate::job::Target;
+use crate::WarningKind;
 
 /// Which shapes a rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,6 +307,8 @@ fn mirrored(shapes: &Shapes) -> Shapes {
 /// One finding of the design-for-manufacture check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// [`WarningKind::Narrow`] or [`WarningKind::ThinWall`].
+    pub kind: WarningKind,
     /// Depth of the level it is found on, in mm.
     pub depth_mm: f64,
     /// Centre of the finding's bounding box, machine mm.
@@ -389,11 +392,23 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
         let kinds = [
             // A round tool always leaves its radius in an inside corner: only a piece longer
             // than the tool or larger than a tool-radius square is a feature it cannot cut.
-            (narrow, format!("narrower than the {d:.3} mm tool: stays uncut"), d, (d / 2.0).powi(2)),
+            (
+                WarningKind::Narrow,
+                narrow,
+                format!("narrower than the {d:.3} mm tool: stays uncut"),
+                d,
+                (d / 2.0).powi(2),
+            ),
             // A wall is long; the tip of a sharp stock corner is not a wall.
-            (thin, format!("wall thinner than {min_wall_mm} mm between pockets"), 2.0 * min_wall_mm, f64::INFINITY),
+            (
+                WarningKind::ThinWall,
+                thin,
+                format!("wall thinner than {min_wall_mm} mm between pockets"),
+                2.0 * min_wall_mm,
+                f64::INFINITY,
+            ),
         ];
-        for (pieces, what, min_length, min_area) in kinds {
+        for (kind, pieces, what, min_length, min_area) in kinds {
             for piece in pieces {
                 let area = geom::shapes_area(std::slice::from_ref(&piece));
                 let perimeter: f64 = piece
@@ -417,6 +432,7 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
                         && (f.area_mm2 - area).abs() < 1e-4)
                 });
                 findings.push(Finding {
+                    kind,
                     depth_mm: level.depth_mm,
                     at_mm,
                     area_mm2: area,
@@ -612,8 +628,10 @@ mod tests {
             <rect x="2" y="12" width="8" height="0.3" fill="#000"/></svg>"##;
         let relief = build(&art(svg), &ReliefOptions::default()).unwrap();
         let findings = check_design(&relief, 0.5, 0.3);
-        let narrow: Vec<&Finding> = findings.iter().filter(|f| f.message.contains("narrower")).collect();
-        let thin: Vec<&Finding> = findings.iter().filter(|f| f.message.contains("wall")).collect();
+        let narrow: Vec<&Finding> = findings.iter().filter(|f| f.kind == WarningKind::Narrow).collect();
+        let thin: Vec<&Finding> = findings.iter().filter(|f| f.kind == WarningKind::ThinWall).collect();
+        assert_eq!(narrow.len() + thin.len(), findings.len());
+        assert!(narrow.iter().all(|f| f.message.contains("narrower")) && thin[0].message.contains("wall"));
         // The 0.3 mm bar is narrower than the 0.5 mm tool (and the squares' corners keep a
         // little stock too); the 0.2 mm gap between the squares is a thin wall.
         let bar = narrow.iter().find(|f| f.area_mm2 > 1.0).expect("the bar");

@@ -19,7 +19,7 @@ use usvg::tiny_skia_path::PathSegment;
 
 use crate::error::{Error, Result};
 use crate::geom::{self, Contour, Shapes};
-use crate::Warning;
+use crate::{Warning, WarningKind};
 
 mod limits;
 mod stroke;
@@ -161,10 +161,14 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     missing.sort();
     missing.dedup();
     for family in missing {
-        importer.warn("", &format!("font family {family} is not available: the text uses the bundled DejaVu Sans"));
+        importer.warn(
+            WarningKind::FontFallback,
+            "",
+            &format!("font family {family} is not available: the text uses the bundled DejaVu Sans"),
+        );
     }
     for id in importer.elements.with_tag("image") {
-        importer.warn(&id, "raster images cannot be engraved and were skipped");
+        importer.warn(WarningKind::Unsupported, &id, "raster images cannot be engraved and were skipped");
     }
     importer.group(tree.root());
     let tolerance_mm = options.tolerance_mm;
@@ -494,7 +498,11 @@ impl<'a> Importer<'a> {
             self.narrow_clip(area);
         }
         if let Some(mask) = group.mask() {
-            self.warn(group.id(), "mask: its painted area is used as a clip (grey levels and opacity are not)");
+            self.warn(
+                WarningKind::Approximated,
+                group.id(),
+                "mask: its painted area is used as a clip (grey levels and opacity are not)",
+            );
             let area = self.mask_area(mask, self.world * to_affine(group.abs_transform()));
             self.narrow_clip(area);
         }
@@ -580,7 +588,7 @@ impl<'a> Importer<'a> {
 
     fn group_children(&mut self, group: &'a usvg::Group) {
         if !group.filters().is_empty() {
-            self.warn(group.id(), "filters are ignored");
+            self.warn(WarningKind::Unsupported, group.id(), "filters are ignored");
         }
         for node in group.children() {
             match node {
@@ -594,7 +602,7 @@ impl<'a> Importer<'a> {
                     self.group(t.flattened());
                     self.text = outer;
                     if self.shapes.len() == before {
-                        self.warn(t.id(), "text produced no glyph outlines and was skipped");
+                        self.warn(WarningKind::Unsupported, t.id(), "text produced no glyph outlines and was skipped");
                     }
                 }
             }
@@ -659,7 +667,7 @@ impl<'a> Importer<'a> {
         if !(bounds.width().is_finite() && bounds.height().is_finite())
             || bounds.width().max(bounds.height()) > MAX_SHAPE_MM
         {
-            self.warn(id, "the shape is larger than 10 m and was skipped");
+            self.warn(WarningKind::Unsupported, id, "the shape is larger than 10 m and was skipped");
             return;
         }
         if let Some(r) = self.clip.as_ref().and_then(|c| c.rect) {
@@ -671,12 +679,20 @@ impl<'a> Importer<'a> {
             Geometry::Stroke { local, mut style, clip_miters, transform }
                 if dash_gaps_closed(&style, transform, self.tolerance_mm) =>
             {
-                self.warn(id, "the dash gaps are narrower than the tolerance once capped: stroked solid");
+                self.warn(
+                    WarningKind::Approximated,
+                    id,
+                    "the dash gaps are narrower than the tolerance once capped: stroked solid",
+                );
                 style.dash_pattern.clear();
                 Geometry::Stroke { local, style, clip_miters, transform }
             }
             Geometry::Stroke { local, mut style, clip_miters, transform } if too_many_dashes(local, &style) => {
-                self.warn(id, "the dash pattern would make over 100,000 dashes: stroked solid");
+                self.warn(
+                    WarningKind::Approximated,
+                    id,
+                    "the dash pattern would make over 100,000 dashes: stroked solid",
+                );
                 style.dash_pattern.clear();
                 Geometry::Stroke { local, style, clip_miters, transform }
             }
@@ -704,7 +720,7 @@ impl<'a> Importer<'a> {
             usvg::Paint::LinearGradient(g) => self.gradient_color(id, g.stops()),
             usvg::Paint::RadialGradient(g) => self.gradient_color(id, g.stops()),
             usvg::Paint::Pattern(_) => {
-                self.warn(id, "pattern fill: engraved as a plain black fill");
+                self.warn(WarningKind::Approximated, id, "pattern fill: engraved as a plain black fill");
                 "#000000".into()
             }
         };
@@ -714,16 +730,16 @@ impl<'a> Importer<'a> {
     }
 
     fn gradient_color(&mut self, id: &str, stops: &[usvg::Stop]) -> String {
-        self.warn(id, "gradient fill: engraved with the colour of its first stop");
+        self.warn(WarningKind::Approximated, id, "gradient fill: engraved with the colour of its first stop");
         stops.first().map_or_else(
             || "#000000".into(),
             |s| format!("#{:02x}{:02x}{:02x}", s.color().red, s.color().green, s.color().blue),
         )
     }
 
-    fn warn(&mut self, element: &str, reason: &str) {
+    fn warn(&mut self, kind: WarningKind, element: &str, reason: &str) {
         let name = if element.is_empty() { String::new() } else { self.elements.name(element) };
-        self.warnings.push(Warning::new(&name, reason));
+        self.warnings.push(Warning::new(kind, &name, reason));
     }
 }
 
@@ -973,6 +989,7 @@ mod tests {
         let closed = line("0.01 0.5");
         assert!((area(&closed) - area(&solid)).abs() < 1e-3, "{} vs {}", area(&closed), area(&solid));
         assert_eq!(closed.warnings.len(), 1, "{:?}", closed.warnings);
+        assert_eq!(closed.warnings[0].kind, WarningKind::Approximated);
         // Gaps of 1.5: three separate dashes.
         let open = line("0.5 1.5");
         assert!(area(&open) < area(&solid) - 1.0, "{} vs {}", area(&open), area(&solid));
@@ -1077,6 +1094,7 @@ mod tests {
         assert!(area(&missing) > 10.0);
         assert_eq!(missing.warnings.len(), 1, "{:?}", missing.warnings);
         assert!(missing.warnings[0].message.contains("`NoSuchFont`"), "{:?}", missing.warnings);
+        assert_eq!(missing.warnings[0].kind, WarningKind::FontFallback);
         assert!(sans.warnings.is_empty(), "{:?}", sans.warnings);
     }
 
@@ -1114,7 +1132,7 @@ mod tests {
         );
         assert!((area(&art) - 50.0).abs() < 1e-4, "{}", area(&art));
         assert_eq!(art.warnings.len(), 1);
-        assert_eq!(art.warnings[0].element, "masked");
+        assert_eq!((art.warnings[0].kind, art.warnings[0].element.as_str()), (WarningKind::Approximated, "masked"));
     }
 
     #[test]

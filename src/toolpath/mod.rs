@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::geom::{self, Shape, Shapes};
 use crate::progress::Progress;
 use crate::relief::Relief;
-use crate::Warning;
+use crate::{Warning, WarningKind};
 
 mod cutter;
 mod rings;
@@ -347,6 +347,7 @@ fn operations(
             // What the last tool leaves stays; before it, rest machining sees what is left.
             let left = if j + 1 < tools.len() { "left to the tools after it" } else { "left uncut" };
             warnings.push(Warning::new(
+                WarningKind::Uncut,
                 "",
                 &format!("T{}: {skipped} pocket centres {left}: no room to ramp in, and no tool plunges", tool.number),
             ));
@@ -637,7 +638,10 @@ mod tests {
         options.measure_reach = true;
         let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
         assert!(
-            toolpaths.warnings.iter().any(|w| w.to_string().contains("T1: 1 pocket centres left uncut")),
+            toolpaths
+                .warnings
+                .iter()
+                .any(|w| w.kind == WarningKind::Uncut && w.to_string().contains("T1: 1 pocket centres left uncut")),
             "{:?}",
             toolpaths.warnings
         );

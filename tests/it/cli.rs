@@ -239,6 +239,7 @@ fn font_dir_adds_fonts() {
     let without: serde_json::Value = serde_json::from_slice(&without.stdout).unwrap();
     assert_eq!(without["texts"][0]["font"], "DejaVu Sans");
     assert!(without["warnings"][0]["message"].as_str().unwrap().contains("MedalcamTest"));
+    assert_eq!(without["warnings"][0]["kind"], "font-fallback");
     let with = medalcam(&["inspect", "text.svg", "--json", "--font-dir", "fonts"], dir.path());
     let with: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
     assert_eq!(with["texts"][0]["font"], "MedalcamTest");

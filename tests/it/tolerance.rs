@@ -3,7 +3,7 @@
 
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
-use medalcam::Progress;
+use medalcam::{Progress, WarningKind};
 
 fn job(text: &str) -> Job {
     let machine = Machine::built_in("haas").expect("built-in").expect("valid");
@@ -32,7 +32,7 @@ fn a_profile_that_spends_more_than_its_share_is_reported() {
     let svg = std::fs::read(crate::util::sample_path("coin")).expect("sample");
     let said = |job: &Job| -> Vec<String> {
         let engraving = medalcam::engrave(&svg, "coin.svg", job, &Progress::hidden()).expect("engraves");
-        engraving.warnings.iter().map(ToString::to_string).filter(|w| w.starts_with("tolerance-mm")).collect()
+        engraving.warnings.iter().filter(|w| w.kind == WarningKind::Tolerance).map(ToString::to_string).collect()
     };
     assert_eq!(said(&job("")), Vec::<String>::new());
     let tight = said(&job("tolerance-mm = 0.001\n"));
