@@ -623,4 +623,74 @@ mod tests {
         assert!(shape_contains_segment(&ring, [1.0, 1.0], [9.0, 1.0]));
         assert!(!shape_contains_segment(&ring, [1.0, 5.0], [9.0, 5.0]));
     }
+
+    /// A star-shaped contour about `c` (counter-clockwise), one radius per vertex.
+    fn star_contour(c: Point, radii: &[f64]) -> Contour {
+        let n = radii.len() as f64;
+        radii
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let a = std::f64::consts::TAU * i as f64 / n;
+                [c[0] + r * a.cos(), c[1] + r * a.sin()]
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// An offset keeps its distance (every vertex is `distance` from the outline, on the
+        /// right side, within the grid's rounding), does not cross itself, and keeps its
+        /// nesting (outer contours counter-clockwise with their holes inside, clockwise).
+        #[test]
+        fn offsets_keep_distance_and_nesting_and_never_cross_themselves(
+            radii in proptest::collection::vec(1.0f64..3.0, 5..40),
+            hole in proptest::option::of(0.2f64..0.8),
+            distance in proptest::prop_oneof![-0.8f64..-0.02, 0.02f64..0.8],
+        ) {
+            let mut shape = vec![star_contour([0.0, 0.0], &radii)];
+            if let Some(r) = hole {
+                let mut h = star_contour([0.0, 0.0], &[r; 24]);
+                h.reverse();
+                shape.push(h);
+            }
+            let shapes = vec![shape];
+            let out = offset(&shapes, distance);
+            for result in &out {
+                for (k, contour) in result.iter().enumerate() {
+                    proptest::prop_assert!(contour.len() >= 3);
+                    let area = contour_area(contour);
+                    proptest::prop_assert!(if k == 0 { area > 0.0 } else { area < 0.0 }, "contour {} area {}", k, area);
+                    for &p in contour {
+                        // Round joins are inscribed within 0.2 % of the distance or the sag.
+                        let d = boundary_distance(&shapes, p);
+                        let sag = (0.002 * distance.abs()).max(JOIN_SAG_MM);
+                        proptest::prop_assert!(
+                            d <= distance.abs() + GRID_SLACK_MM && d >= distance.abs() - sag - GRID_SLACK_MM,
+                            "vertex {:?} is {} from the outline, not {}", p, d, distance.abs()
+                        );
+                        proptest::prop_assert_eq!(shapes_contain(&shapes, p), distance < 0.0, "{:?} on the wrong side", p);
+                        if k > 0 {
+                            proptest::prop_assert!(shape_contains(&result[..1], p), "hole vertex {:?} outside its outer", p);
+                        }
+                    }
+                }
+                let edges: Vec<(Point, Point)> = result
+                    .iter()
+                    .flat_map(|c| (0..c.len()).map(move |i| (c[i], c[(i + 1) % c.len()])))
+                    .collect();
+                for i in 0..edges.len() {
+                    for j in i + 1..edges.len() {
+                        let (a, b) = edges[i];
+                        let (c, d) = edges[j];
+                        if a == c || a == d || b == c || b == d {
+                            continue; // neighbours share a vertex
+                        }
+                        proptest::prop_assert!(!segments_intersect(a, b, c, d), "edges {:?} and {:?} cross", edges[i], edges[j]);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -141,8 +141,10 @@ mod tests {
         let px = |u: f64| ((0.8 + u) / 37.6 * 400.0) as u32;
         let row = pixmap.height() / 2;
         // Medal view: the black bar is on the left, as in the artwork; the right stays uncut.
-        assert_ne!(at(px(2.0), row).red(), 0xf4, "left is cut");
-        assert_eq!(at(px(18.0), row).red(), 0xf4, "right is the uncut face");
+        // The one level in the first colour of the palette, #fde725; the face #f4....
+        let (cut, face) = (at(px(2.0), row), at(px(18.0), row));
+        assert_eq!((cut.red(), cut.green(), cut.blue(), cut.alpha()), (0xfd, 0xe7, 0x25, 0xff), "left is cut");
+        assert_eq!((face.red(), face.alpha()), (0xf4, 0xff), "right is the uncut face");
         let die =
             resvg::tiny_skia::Pixmap::decode_png(&depth_map_png(&relief, Orientation::Die, 400).unwrap()).unwrap();
         assert_eq!(die.pixel(px(2.0), row).unwrap().red(), 0xf4, "the die has it on the right");

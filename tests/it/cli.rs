@@ -89,7 +89,7 @@ fn not_an_svg() {
     let dir = workspace();
     std::fs::write(dir.path().join("photo.svg"), b"\x89PNG\r\n\x1a\n\0\0\0").unwrap();
     let output = medalcam(&["engrave", "photo.svg", "--machine", "haas"], dir.path());
-    assert_error(&output, &["photo.svg", "not"]);
+    assert_error(&output, &["photo.svg", "not a valid SVG document", "not UTF-8"]);
     assert!(!dir.path().join("photo.nc").exists());
     std::fs::write(dir.path().join("text.svg"), "hello, this is not xml").unwrap();
     let output = medalcam(&["engrave", "text.svg", "--machine", "haas"], dir.path());
