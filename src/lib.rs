@@ -9,6 +9,26 @@
 //! Units and axes: millimetres everywhere inside the crate; X right, Y up; the die centre is
 //! X0 Y0 and the die face is Z0, negative into the material.
 //!
+//! # Glossary
+//!
+//! One word, one meaning, in the code and in what the user reads:
+//!
+//! - **region** (`relief`): the part of the die cut to exactly one depth.
+//! - **level** (`relief`): everything cut to at least one depth; levels nest.
+//! - **unit** (`toolpath`): one connected piece of one level, with the walls around it: what
+//!   the planner plans on its own.
+//! - **section**: the drafted cavity at a level's floor; a tool's **domain** is where its centre
+//!   may go there, eroded from the section.
+//! - **ring**: one concentric offset of a domain (a shape of one or more **contours**); a
+//!   **pocket** is the rings of one unit for one tool; a **pass** cuts them all at one depth.
+//! - **entry**: how a tool reaches a ring from above (ramp or helix, never a plunge); a **link**
+//!   joins two rings without retracting.
+//! - **pocket centre**: a ring too small to enter; left to the next tool, or **uncut**.
+//! - **rest**: what the tools before left thicker than the rest threshold; a tool's **reach**
+//!   is the floor it cuts within the tolerance.
+//! - **tolerance budget** (`tolerance`): the job tolerance, shared among the stages.
+//! - **guard** (`simulation`): the check of the written program against the stock.
+//!
 //! ```
 //! let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm"
 //!                     viewBox="0 0 10 10"><circle cx="5" cy="5" r="3"/></svg>"##;
