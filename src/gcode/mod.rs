@@ -52,8 +52,8 @@ pub struct ProgramInfo {
 ///
 /// # Errors
 ///
-/// [`Error::Limit`] when a move leaves the machine's travel, a feed or speed exceeds its
-/// maximum, or a line exceeds its length; [`Error::NonFiniteCoordinate`] for NaN or infinity.
+/// [`Error::Limit`](crate::Error::Limit) when a move leaves the machine's travel, a feed or speed exceeds its
+/// maximum, or a line exceeds its length; [`Error::NonFiniteCoordinate`](crate::Error::NonFiniteCoordinate) for NaN or infinity.
 pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Result<String> {
     let arcs = ArcLimits::of(&machine.file);
     let written: Vec<Vec<Option<Written>>> = toolpaths
