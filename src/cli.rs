@@ -106,7 +106,7 @@ struct ArtArgs {
 
 impl JobArgs {
     /// The job from the job file, these flags and the machine: flags win.
-    fn resolve(&self, machine: Machine) -> anyhow::Result<Job> {
+    fn resolve(&self, machine: Machine, measure_reach: bool) -> anyhow::Result<Job> {
         let job_file = match &self.job {
             Some(path) => {
                 let text = read_text(path)?;
@@ -120,11 +120,11 @@ impl JobArgs {
             height_mm: self.artwork.height,
             depth_mm: self.depth,
             layers: self.layers.clone(),
+            fonts: read_font_dir(self.artwork.font_dir.as_deref())?,
+            measure_reach,
         };
-        let mut job = Job::resolve(&job_file, &overrides, machine)
-            .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))?;
-        job.import.fonts = read_font_dir(self.artwork.font_dir.as_deref())?;
-        Ok(job)
+        Job::resolve(&job_file, &overrides, machine)
+            .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))
     }
 }
 
@@ -162,7 +162,7 @@ struct ReliefReport {
 }
 
 fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
-    let job = args.job.resolve(load_machine(&args.machine)?)?;
+    let job = args.job.resolve(load_machine(&args.machine)?, false)?;
     let art = args.art.display().to_string();
     let svg = fs::read(&args.art).with_context(|| art.clone())?;
     let artwork = medalcam::artwork::import(&svg, &job.import).with_context(|| art.clone())?;
@@ -279,8 +279,7 @@ fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<(
 }
 
 fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
-    let mut job = args.job.resolve(load_machine(&args.machine)?)?;
-    job.toolpath.measure_reach = args.report.is_some();
+    let job = args.job.resolve(load_machine(&args.machine)?, args.report.is_some())?;
     let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
     let title = args.art.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
 

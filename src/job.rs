@@ -171,6 +171,10 @@ pub struct Overrides {
     pub depth_mm: Option<f64>,
     /// `--layer SELECTOR=MM`, in order; tried before the job file's rules.
     pub layers: Vec<String>,
+    /// `--font-dir`: font files (TTF, OTF, TTC bytes) to use besides the bundled faces.
+    pub fonts: Vec<std::sync::Arc<Vec<u8>>>,
+    /// Whether to measure the floor the tools reach (`--report` asks for it).
+    pub measure_reach: bool,
 }
 
 /// Everything one engraving needs, validated.
@@ -214,7 +218,7 @@ impl Job {
     /// fitting arcs.
     #[must_use]
     pub fn warnings(&self) -> Vec<Warning> {
-        let file = &self.machine.file;
+        let file = &self.machine.file();
         let Ok(tolerance) = Tolerance::new(self.toolpath.tolerance_mm) else { return Vec::new() };
         let arcs = file.arcs.then_some(file.arc_tolerance_mm);
         let Some(over) = tolerance.machine_overrun(file.decimals, arcs) else { return Vec::new() };
@@ -336,7 +340,7 @@ impl Job {
                 width_mm,
                 height_mm,
                 tolerance_mm: tolerance.flattening_mm(),
-                ..ImportOptions::default()
+                fonts: overrides.fonts.clone(),
             },
             relief: ReliefOptions { target, max_depth_mm, default_depth, rules },
             toolpath: ToolpathOptions {
@@ -347,7 +351,7 @@ impl Job {
                 floor_allowance_mm,
                 rest_thicker_than_mm,
                 tolerance_mm,
-                measure_reach: false,
+                measure_reach: overrides.measure_reach,
             },
             machine,
             min_wall_mm,
@@ -526,7 +530,7 @@ fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> 
     // section at the step-down height for the others.
     let effective_diameter = 2.0 * tool.radius_at(stepdown_mm);
     tool.stepover_mm = stepover * effective_diameter;
-    let max = &machine.file;
+    let max = machine.file();
     let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
     positive(&key("spindle-rpm"), spindle_rpm)?;
     let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));

@@ -114,10 +114,8 @@ fn default_arc_radius_tolerance() -> f64 {
 /// A validated machine profile.
 #[derive(Debug, Clone)]
 pub struct Machine {
-    /// The profile's name as the user gave it (built-in name or file stem).
-    pub id: String,
-    /// Everything in the file, checked.
-    pub file: MachineFile,
+    id: String,
+    file: MachineFile,
 }
 
 /// The placeholders a template line may use.
@@ -231,6 +229,19 @@ impl Machine {
 }
 
 impl Machine {
+    /// The profile's name as the user gave it (built-in name or file stem).
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Everything in the file, checked: a `Machine` is only made by [`Machine::from_toml`],
+    /// so its settings have passed every check.
+    #[must_use]
+    pub fn file(&self) -> &MachineFile {
+        &self.file
+    }
+
     /// Checks, before any toolpath is planned, that a die spanning `bounds` (`[min_x, min_y,
     /// max_x, max_y]` in mm, `None` when there is nothing to cut) fits the X/Y travel, and
     /// that its deepest cut, `deepest_mm` below the face, fits the Z travel.

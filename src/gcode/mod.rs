@@ -55,17 +55,17 @@ pub struct ProgramInfo {
 /// [`Error::Limit`](crate::Error::Limit) when a move leaves the machine's travel, a feed or speed exceeds its
 /// maximum, or a line exceeds its length; [`Error::NonFiniteCoordinate`](crate::Error::NonFiniteCoordinate) for NaN or infinity.
 pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Result<String> {
-    let arcs = ArcLimits::of(&machine.file);
+    let arcs = ArcLimits::of(machine.file());
     let written: Vec<Vec<Option<Written>>> = toolpaths
         .operations
         .par_iter()
         .map(|operation| {
-            operation.paths.par_iter().map(|path| Written::new(path, &operation.tool, &machine.file, arcs)).collect()
+            operation.paths.par_iter().map(|path| Written::new(path, &operation.tool, machine.file(), arcs)).collect()
         })
         .collect();
     let length: usize =
         written.iter().flatten().flatten().map(|w| w.result.as_ref().map_or(0, |(text, _)| text.len())).sum();
-    let mut w = Blocks::new(&machine.file, arcs, String::with_capacity(length + (length >> 4)), Modal::default());
+    let mut w = Blocks::new(machine.file(), arcs, String::with_capacity(length + (length >> 4)), Modal::default());
     w.header(toolpaths, info)?;
     let mut current_tool: Option<u32> = None;
     for (operation, written) in toolpaths.operations.iter().zip(written) {
