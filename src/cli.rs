@@ -151,41 +151,18 @@ struct ReliefArgs {
     deny_warnings: bool,
 }
 
-/// What `relief --json` prints.
-#[derive(serde::Serialize)]
-struct ReliefReport {
-    target: &'static str,
-    mirrored: bool,
-    levels: Vec<medalcam::report::ReportLevel>,
-    regions: Vec<medalcam::report::ReportRegion>,
-    warnings: Vec<medalcam::Warning>,
-}
-
 fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
     let job = args.job.resolve(load_machine(&args.machine)?, false)?;
     let art = args.art.display().to_string();
     let svg = fs::read(&args.art).with_context(|| art.clone())?;
-    let artwork = medalcam::artwork::import(&svg, &job.import).with_context(|| art.clone())?;
-    let relief = medalcam::relief::build(&artwork, &job.relief).with_context(|| art.clone())?;
-    let design = medalcam::relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm);
-    let warnings: Vec<medalcam::Warning> = artwork
-        .warnings
-        .into_iter()
-        .chain(design.into_iter().map(|f| medalcam::Warning::new(f.kind, "", &f.message)))
-        .collect();
-    deny_warnings(args.deny_warnings, &warnings).with_context(|| art.clone())?;
+    let design = medalcam::design(&svg, &job).with_context(|| art.clone())?;
+    deny_warnings(args.deny_warnings, &design.warnings).with_context(|| art.clone())?;
     if let Some(path) = &args.png {
         let orientation = if args.medal { Orientation::Medal } else { Orientation::Die };
-        let png = medalcam::preview::depth_map_png(&relief, orientation, 1600).with_context(|| art.clone())?;
+        let png = medalcam::preview::depth_map_png(&design.relief, orientation, 1600).with_context(|| art.clone())?;
         write_all_or_nothing(&[(path.clone(), png.as_slice())])?;
     }
-    let report = ReliefReport {
-        target: relief.target.name(),
-        mirrored: relief.target.mirrored(),
-        levels: medalcam::report::levels(&relief),
-        regions: medalcam::report::regions(&relief),
-        warnings,
-    };
+    let report = medalcam::report::ReliefReport::new(&design);
     let text = if args.json {
         serde_json::to_string_pretty(&report).expect("the relief report serialises") + "\n"
     } else {

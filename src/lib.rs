@@ -102,10 +102,34 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         .warnings()
         .into_iter()
         .chain(artwork.warnings)
-        .chain(design.into_iter().map(|f| Warning::new(f.kind, "", &f.message)))
+        .chain(design.into_iter().map(Warning::from))
         .chain(toolpaths.warnings.iter().cloned())
         .collect();
     Ok(Engraving { relief, toolpaths, program, warnings })
+}
+
+/// The die's levels and what the import and the design check found: what `medalcam relief`
+/// shows before anything is planned.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// The die's depth levels.
+    pub relief: relief::Relief,
+    /// What the import skipped or approximated and the design check found, in that order.
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads the artwork and flattens it into the die's levels, and checks them for the job's
+/// smallest tool and thinnest wall.
+///
+/// # Errors
+///
+/// The artwork's or the relief's [`Error`].
+pub fn design(svg: &[u8], job: &job::Job) -> Result<Design> {
+    let artwork = artwork::import(svg, &job.import)?;
+    let relief = relief::build(&artwork, &job.relief)?;
+    let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm);
+    let warnings = artwork.warnings.into_iter().chain(design.into_iter().map(Warning::from)).collect();
+    Ok(Design { relief, warnings })
 }
 
 /// Something the pipeline could not take or could not cut, with the SVG element it concerns.

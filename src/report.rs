@@ -6,6 +6,37 @@ use serde::Serialize;
 use crate::relief::Relief;
 use crate::{geom, Engraving};
 
+/// What `medalcam relief --json` prints: the die's levels before anything is planned. Its
+/// keys, like the report's, are a promise.
+#[derive(Debug, Serialize)]
+pub struct ReliefReport {
+    /// `"die"` or `"hub"`.
+    pub target: &'static str,
+    /// Whether the artwork is mirrored.
+    pub mirrored: bool,
+    /// The levels, as in the report.
+    pub levels: Vec<ReportLevel>,
+    /// The regions, as in the report.
+    pub regions: Vec<ReportRegion>,
+    /// The warnings, as in the report.
+    pub warnings: Vec<crate::Warning>,
+}
+
+impl ReliefReport {
+    /// The report of a design.
+    #[must_use]
+    pub fn new(design: &crate::Design) -> Self {
+        let relief = &design.relief;
+        Self {
+            target: relief.target.name(),
+            mirrored: relief.target.mirrored(),
+            levels: levels(relief),
+            regions: regions(relief),
+            warnings: design.warnings.clone(),
+        }
+    }
+}
+
 /// The report of one engraving.
 #[derive(Debug, Serialize)]
 pub struct Report {

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::Relief;
 use crate::geom::{self, Shapes};
-use crate::WarningKind;
+use crate::{Warning, WarningKind};
 
 /// One finding of the design-for-manufacture check.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +20,12 @@ pub struct Finding {
     pub area_mm2: f64,
     /// What is wrong, with the sources of the level's depth.
     pub message: String,
+}
+
+impl From<Finding> for Warning {
+    fn from(finding: Finding) -> Self {
+        Warning::new(finding.kind, "", &finding.message)
+    }
 }
 
 /// Findings smaller than this (mm2) are boolean noise along coincident edges.
