@@ -43,6 +43,12 @@ pub enum Error {
     /// ([`crate::simulation::guard`]) before anything is written.
     #[error("unsafe program, nothing written: {0}")]
     Unsafe(String),
+    /// A G-code program the simulator cannot read, or a grid it cannot build.
+    #[error("cannot simulate the program: {0}")]
+    Program(String),
+    /// The preview picture could not be drawn (a bug, not bad input).
+    #[error("cannot draw the preview: {0}")]
+    Preview(String),
     /// A coordinate became NaN or infinite; this is a bug or absurd input.
     #[error("a toolpath coordinate is not finite")]
     NonFiniteCoordinate,

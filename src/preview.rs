@@ -27,19 +27,19 @@ const PALETTE: [&str; 8] = ["#fde725", "#90d743", "#35b779", "#21918c", "#31688e
 ///
 /// # Errors
 ///
-/// [`Error::Config`] if the picture cannot be rasterised (a bug, not bad input).
+/// [`Error::Preview`] if the picture cannot be rasterised (a bug, not bad input).
 pub fn depth_map_png(relief: &Relief, orientation: Orientation, width_px: u32) -> Result<Vec<u8>> {
     let svg = depth_map_svg(relief, orientation);
     let tree =
-        usvg::Tree::from_str(&svg, &crate::artwork::parse_options()).map_err(|e| Error::Config(e.to_string()))?;
+        usvg::Tree::from_str(&svg, &crate::artwork::parse_options()).map_err(|e| Error::Preview(e.to_string()))?;
     let size = tree.size();
     let scale = width_px as f32 / size.width();
     let height_px = (size.height() * scale).ceil() as u32;
     let mut pixmap = resvg::tiny_skia::Pixmap::new(width_px, height_px.max(1))
-        .ok_or_else(|| Error::Config("the preview has no size".into()))?;
+        .ok_or_else(|| Error::Preview("the preview has no size".into()))?;
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
     resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| Error::Config(e.to_string()))
+    pixmap.encode_png().map_err(|e| Error::Preview(e.to_string()))
 }
 
 /// The depth map as an SVG document in mm.

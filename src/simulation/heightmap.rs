@@ -86,10 +86,10 @@ impl Heightmap {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] if `target` does not have one value per cell.
+    /// [`Error::Program`] if `target` does not have one value per cell.
     pub fn check_depth(&self, target: &[f64], tolerance_mm: f64) -> Result<DepthCheck> {
         if target.len() != self.z.len() {
-            return Err(Error::Config(format!(
+            return Err(Error::Program(format!(
                 "depth check: {} target depths for {} cells",
                 target.len(),
                 self.z.len()

@@ -83,7 +83,7 @@ pub struct Simulation {
 ///
 /// # Errors
 ///
-/// [`Error::Config`] for a word the simulator does not understand, a number that is not
+/// [`Error::Program`] for a word the simulator does not understand, a number that is not
 /// finite or beyond 1e9, a tool missing from `tools` or without a usable shape, and a grid
 /// that is not finite, empty or larger than [`MAX_CELLS`].
 pub fn simulate(program: &str, tools: &[Tool], bounds: [f64; 4], cell_mm: f64) -> Result<Simulation> {
@@ -179,7 +179,7 @@ fn bites(m: &Move, tip: &Profile, tolerance: f64, cells: &[f64], grid: &Band) ->
 
 /// Columns and rows of the grid over `bounds`.
 fn grid_size(bounds: [f64; 4], cell_mm: f64) -> Result<(usize, usize)> {
-    let bad = |why: &str| Err(Error::Config(format!("simulation grid: {why}")));
+    let bad = |why: &str| Err(Error::Program(format!("simulation grid: {why}")));
     if !(cell_mm.is_finite() && cell_mm > 0.0) {
         return bad(&format!("cell size {cell_mm} mm is not a positive number"));
     }
@@ -593,7 +593,7 @@ mod tests {
         let bounds = [-1.0, -1.0, 1.0, 1.0];
         let huge = format!("T1 M6\nG1 X1{}\n", "0".repeat(400));
         for program in [huge.as_str(), "T1 M6\nG1 X20000000000.\n", "T1 M6\nG1 X1..2\n", "T1 M6\nG1 X1 *5\n"] {
-            assert!(matches!(simulate(program, &[tool()], bounds, 0.1), Err(Error::Config(_))), "{program}");
+            assert!(matches!(simulate(program, &[tool()], bounds, 0.1), Err(Error::Program(_))), "{program}");
         }
         let no_shape = Tool { diameter_mm: f64::NAN, ..tool() };
         assert!(simulate("T1 M6\nG1 X1 Z-1\n", &[no_shape], bounds, 0.1).is_err());

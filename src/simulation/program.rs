@@ -50,7 +50,7 @@ pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Resu
             number += 1;
         }
         if let Some(why) = &chunk.error {
-            return Err(Error::Config(format!("line {}: {why}", number + 1)));
+            return Err(Error::Program(format!("line {}: {why}", number + 1)));
         }
     }
     let steps = reader.steps; // Arcs into chords, and each move's reach, in parallel (in order).
@@ -102,7 +102,7 @@ impl Reader {
                     v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => self.motion = v as u8,
                     53.0 => machine_coords = true,
                     91.0 => {
-                        return Err(Error::Config(format!(
+                        return Err(Error::Program(format!(
                             "line {}: incremental mode G91 is not simulated",
                             number + 1
                         )))
@@ -117,14 +117,15 @@ impl Reader {
                 'J' => j = value,
                 'T' => self.pending_tool = Some(value as u32),
                 'M' if value == 6.0 => {
-                    let n =
-                        self.pending_tool.ok_or_else(|| Error::Config(format!("line {}: M6 without T", number + 1)))?;
+                    let n = self
+                        .pending_tool
+                        .ok_or_else(|| Error::Program(format!("line {}: M6 without T", number + 1)))?;
                     let index = tools
                         .iter()
                         .position(|t| t.number == n)
-                        .ok_or_else(|| Error::Config(format!("line {}: unknown tool T{n}", number + 1)))?;
+                        .ok_or_else(|| Error::Program(format!("line {}: unknown tool T{n}", number + 1)))?;
                     if !profiles[index].is_valid() {
-                        return Err(Error::Config(format!("line {}: tool T{n} has no usable shape", number + 1)));
+                        return Err(Error::Program(format!("line {}: tool T{n} has no usable shape", number + 1)));
                     }
                     self.tool = Some(index);
                 }
