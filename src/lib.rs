@@ -43,6 +43,7 @@
 
 pub mod artwork;
 pub mod error;
+pub mod fonts;
 pub mod gcode;
 pub mod geom;
 pub mod job;

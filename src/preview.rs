@@ -30,8 +30,7 @@ const PALETTE: [&str; 8] = ["#fde725", "#90d743", "#35b779", "#21918c", "#31688e
 /// [`Error::Preview`] if the picture cannot be rasterised (a bug, not bad input).
 pub fn depth_map_png(relief: &Relief, orientation: Orientation, width_px: u32) -> Result<Vec<u8>> {
     let svg = depth_map_svg(relief, orientation);
-    let tree =
-        usvg::Tree::from_str(&svg, &crate::artwork::parse_options()).map_err(|e| Error::Preview(e.to_string()))?;
+    let tree = usvg::Tree::from_str(&svg, &crate::fonts::parse_options()).map_err(|e| Error::Preview(e.to_string()))?;
     let size = tree.size();
     let scale = width_px as f32 / size.width();
     let height_px = (size.height() * scale).ceil() as u32;

@@ -14,7 +14,7 @@
 //! - `<image href>` (and `<feImage>`) with a `data:` URL is decoded in memory; a `file:` or
 //!   `http:` URL is ignored; a plain path (`/abs/file.svg`, or `art.svg` relative to the
 //!   current directory) would be read from disk by usvg's default `image_href_resolver`, so
-//!   `usvg_options` replaces it. See the tests at the end of this file.
+//!   `fonts::usvg_options` replaces it. See the tests at the end of this file.
 
 use crate::error::{Error, Result};
 
@@ -504,7 +504,7 @@ mod tests {
     }
 
     /// usvg's default `image_href_resolver` opens a plain path (absolute, or relative to the
-    /// current directory); `usvg_options` replaces it with one that reads nothing.
+    /// current directory); `fonts::usvg_options` replaces it with one that reads nothing.
     #[test]
     fn plain_image_paths_read_nothing() {
         let (_dir, decoy) = decoy();

@@ -40,7 +40,7 @@ fn depth_map_matches_an_independent_rendering() {
         let relief = build(&art, &options).unwrap();
 
         // resvg's picture: the noto files' viewBox is their whole size (128 x 128 units).
-        let tree = usvg::Tree::from_data(&svg, &medalcam::artwork::parse_options()).unwrap();
+        let tree = usvg::Tree::from_data(&svg, &medalcam::fonts::parse_options()).unwrap();
         let scale = PX as f32 / tree.size().width();
         let mut pixmap = resvg::tiny_skia::Pixmap::new(PX, PX).unwrap();
         resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());

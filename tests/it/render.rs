@@ -100,7 +100,7 @@ fn mark_edges(mask: &[bool], nx: usize, ny: usize, excluded: &mut [bool]) {
 fn compare(import_svg: &[u8], render_svg: &[u8]) -> (f64, usize, usize) {
     let artwork = import(import_svg, &ImportOptions::default()).expect("imports");
 
-    let tree = usvg::Tree::from_data(render_svg, &medalcam::artwork::parse_options()).expect("usvg parses");
+    let tree = usvg::Tree::from_data(render_svg, &medalcam::fonts::parse_options()).expect("usvg parses");
     let size = [f64::from(tree.size().width()), f64::from(tree.size().height())];
     let scale = RENDER_PX / size[0].max(size[1]);
     let (nx, ny) = ((size[0] * scale).round() as usize, (size[1] * scale).round() as usize);
@@ -204,7 +204,7 @@ fn line_fixtures_paint_nothing_and_stroked_match_the_render() {
         let svg = std::fs::read_to_string(root().join(file)).expect("fixture exists");
         let result = import(svg.as_bytes(), &ImportOptions::default());
         assert!(matches!(result, Err(medalcam::Error::NothingToEngrave)), "{file}: {result:?}");
-        let tree = usvg::Tree::from_str(&svg, &medalcam::artwork::parse_options()).expect("usvg parses");
+        let tree = usvg::Tree::from_str(&svg, &medalcam::fonts::parse_options()).expect("usvg parses");
         let mut pixmap = tiny_skia::Pixmap::new(100, 100).expect("pixmap");
         resvg::render(&tree, tiny_skia::Transform::from_scale(10.0, 10.0), &mut pixmap.as_mut());
         assert!(pixmap.pixels().iter().all(|p| p.alpha() == 0), "{file}: resvg paints the unstroked line");
