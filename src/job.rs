@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::machine::Machine;
 use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector};
 use crate::tolerance::{self, Tolerance};
-use crate::toolpath::{Tool, ToolKind, ToolpathOptions};
+use crate::tool::{Tool, ToolKind};
+use crate::toolpath::ToolpathOptions;
 use crate::{Warning, WarningKind};
 
 /// What is being cut.

@@ -54,6 +54,7 @@ pub mod relief;
 pub mod report;
 pub mod simulation;
 pub mod tolerance;
+pub mod tool;
 pub mod toolpath;
 
 pub use error::{Error, Result};

@@ -6,7 +6,8 @@ use super::number::{number, Rounded};
 use super::ProgramInfo;
 use crate::error::{Error, Result};
 use crate::machine::MachineFile;
-use crate::toolpath::{Path, Tool, ToolKind, Toolpaths};
+use crate::tool::{Tool, ToolKind};
+use crate::toolpath::{Path, Toolpaths};
 
 /// Makes text safe inside a `( ... )` comment on every control.
 #[must_use]

@@ -22,7 +22,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::job::Target;
 use crate::machine::{Machine, MachineFile};
-use crate::toolpath::{Path, Tool, Toolpaths};
+use crate::tool::Tool;
+use crate::toolpath::{Path, Toolpaths};
 
 pub mod arcs;
 mod blocks;

@@ -2,7 +2,7 @@
 //! point its cutting surface reaches over a cell along one straight move.
 
 use super::program::Move;
-use crate::toolpath::{Tool, ToolKind};
+use crate::tool::{Tool, ToolKind};
 
 /// A cell this close to the rim of a cutter, in mm, counts as outside it, so that rounding
 /// does not put a cell on the rim inside one move's sweep and outside the next's: a retract

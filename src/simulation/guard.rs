@@ -31,7 +31,7 @@ use rayon::prelude::*;
 
 use super::{parse, Move, Profile, Segment, STOCK_TOP};
 use crate::error::Result;
-use crate::toolpath::Tool;
+use crate::tool::Tool;
 
 /// The outer band of the cutter's radius the guard does not check, in mm: a pass repeated
 /// over an arc strays from the first by the arc tolerance and the rounding (1 to 2 um).

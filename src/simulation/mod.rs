@@ -4,7 +4,7 @@
 //! G2, G3 in absolute XY-plane mode, T/M6 tool changes, G53 machine moves as retracts) and
 //! sweeps each tool's true shape along every move. The shape is [`Tool::height_at`], the
 //! height of the cutting surface above the tip at a distance from the axis, for every
-//! [`ToolKind`](crate::toolpath::ToolKind). A straight move from A to B, with the tip at `z(t)` above the XY point `p(t)`,
+//! [`ToolKind`](crate::tool::ToolKind). A straight move from A to B, with the tip at `z(t)` above the XY point `p(t)`,
 //! leaves the cell at `c` at `min over t in [0, 1] of z(t) + height_at(|c - p(t)|)`, or
 //! untouched where that is not below the cell. Guarantees:
 //!
@@ -41,7 +41,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::toolpath::Tool;
+use crate::tool::Tool;
 
 mod cutter;
 mod guard;
@@ -300,7 +300,7 @@ mod tests {
 
     use super::cutter::TORUS_TOLERANCE;
     use super::*;
-    use crate::toolpath::ToolKind;
+    use crate::tool::ToolKind;
 
     fn tool() -> Tool {
         Tool::flat(1, 1.0)

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::cutter::Profile;
 use super::STOCK_TOP;
 use crate::error::{Error, Result};
-use crate::toolpath::Tool;
+use crate::tool::Tool;
 
 /// The largest magnitude of a number in a program, in its unit (mm for coordinates).
 const MAX_WORD: f64 = 1e9;

@@ -26,8 +26,8 @@
 //!
 //! Files: `section` holds the drafted cavity's sections and the tool-centre domains eroded
 //! from them; `unit` one region of one level and what each tool cuts in it; `rings` the
-//! offset rings of a pocket; `cutter` the passes over them, entries and links; `tool` the
-//! cutters; this file the options, the output and the plan that runs the rest.
+//! offset rings of a pocket; `cutter` the passes over them, entries and links; this file the
+//! options, the output and the plan that runs the rest. The cutters are [`crate::tool`]'s.
 
 use std::sync::OnceLock;
 
@@ -37,17 +37,16 @@ use crate::error::{Error, Result};
 use crate::geom::{self, Shape, Shapes};
 use crate::progress::Progress;
 use crate::relief::Relief;
+use crate::tool::Tool;
 use crate::{Warning, WarningKind};
 
 mod cutter;
 mod rings;
 mod section;
-mod tool;
 mod unit;
 
 pub use cutter::LEAD_IN_DEG;
 use section::{Domains, Sections};
-pub use tool::{Tool, ToolKind};
 use unit::{boxes_and_areas, RegionPlan, Unit, UnitPlan};
 
 /// A ring is ramped along for at most this many laps; a shorter ring is cut from the ring
@@ -396,6 +395,7 @@ mod tests {
     use crate::geom::Point;
     use crate::job::Target;
     use crate::relief::Level;
+    use crate::tool::ToolKind;
 
     fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> Shape {
         vec![rectangle([x0, y0, x1, y1])]

@@ -4,9 +4,9 @@
 use std::sync::OnceLock;
 
 use super::unit::{holder, Unit};
-use super::Tool;
 use crate::geom::{self, Contour, Shapes};
 use crate::relief::Relief;
+use crate::tool::Tool;
 
 /// Where every tool's centre may go in every unit: the drafted cavity's sections, computed
 /// level after level ([`Domains::section_level`]), and the erosions each unit needs of them.

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use super::cutter::Cutter;
 use super::rings::{cutting_order, floor_missed, offset_rings, rough_roots, under_stock, Ring};
 use super::section::{level_top, rectangle};
-use super::{Path, Tool, ToolpathOptions, MAX_RAMP_LAPS, MAX_RAMP_LAPS_SMALL_TOOL};
+use super::{Path, ToolpathOptions, MAX_RAMP_LAPS, MAX_RAMP_LAPS_SMALL_TOOL};
 use crate::geom::{self, Shape, Shapes};
 use crate::relief::Relief;
+use crate::tool::Tool;
 
 /// Nested regions whose areas differ by no more than this, in mm², are the same region.
 const SAME_REGION_MM2: f64 = 1e-9;

@@ -6,7 +6,8 @@ use medalcam::geom;
 use medalcam::job::Target;
 use medalcam::relief::Level;
 use medalcam::simulation::simulate;
-use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
+use medalcam::tool::{Tool, ToolKind};
+use medalcam::toolpath::{self, ToolpathOptions};
 use medalcam::Progress;
 use proptest::prelude::*;
 

@@ -9,7 +9,8 @@ use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
 use medalcam::relief::Level;
 use medalcam::simulation::{guard, simulate_checked, Hazard};
-use medalcam::toolpath::{self, Tool, ToolKind, ToolpathOptions};
+use medalcam::tool::{Tool, ToolKind};
+use medalcam::toolpath::{self, ToolpathOptions};
 use medalcam::Progress;
 use proptest::prelude::*;
 
