@@ -427,66 +427,7 @@ fn positive(key: &str, value: f64) -> Result<()> {
 /// load, clamped to the machine's maximum feed.
 fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> {
     let key = |k: &str| format!("tool {}: {k}", t.number);
-    let kind = ToolKind::from_name(&t.kind).ok_or_else(|| {
-        setting(&key("kind"), &format!("unknown kind `{}` (expected flat, ball, bull, vee or tapered-ball)", t.kind))
-    })?;
-    positive(&key("diameter-mm"), t.diameter_mm)?;
-    if t.diameter_mm > 50.0 {
-        return Err(setting(&key("diameter-mm"), "is larger than any engraving tool"));
-    }
-    let does_not_apply = |name: &str, given: bool| {
-        if given {
-            Err(setting(&key(name), &format!("does not apply to a {} tool", kind.name())))
-        } else {
-            Ok(())
-        }
-    };
-    let mut tip_diameter_mm = 0.0;
-    let mut included_angle_deg = 0.0;
-    let mut corner_radius_mm = 0.0;
-    match kind {
-        ToolKind::Flat | ToolKind::Ball | ToolKind::Bull => {
-            does_not_apply("tip-diameter-mm", t.tip_diameter_mm.is_some())?;
-            does_not_apply("included-angle-deg", t.included_angle_deg.is_some())?;
-            does_not_apply("half-angle-deg", t.half_angle_deg.is_some())?;
-        }
-        ToolKind::Vee | ToolKind::TaperedBall => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
-    }
-    match kind {
-        ToolKind::Flat => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
-        ToolKind::Ball => {
-            does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?;
-            corner_radius_mm = t.diameter_mm / 2.0;
-        }
-        ToolKind::Bull => {
-            let rc = t.corner_radius_mm.ok_or_else(|| setting(&key("corner-radius-mm"), "a bull tool needs one"))?;
-            if !(rc > 0.0 && rc <= t.diameter_mm / 2.0) {
-                return Err(setting(&key("corner-radius-mm"), "must be more than 0 and at most half the diameter"));
-            }
-            corner_radius_mm = rc;
-        }
-        ToolKind::Vee | ToolKind::TaperedBall => {
-            included_angle_deg = match (t.included_angle_deg, t.half_angle_deg) {
-                (Some(a), None) => a,
-                (None, Some(a)) => 2.0 * a,
-                _ => {
-                    return Err(setting(
-                        &key("included-angle-deg"),
-                        "give exactly one of included-angle-deg and half-angle-deg (vendors use both)",
-                    ))
-                }
-            };
-            if !(included_angle_deg > 0.0 && included_angle_deg < 180.0) {
-                return Err(setting(&key("included-angle-deg"), "must be more than 0 and less than 180 degrees"));
-            }
-            let tip = t.tip_diameter_mm.ok_or_else(|| setting(&key("tip-diameter-mm"), "a tapered tool needs one"))?;
-            let smallest = if kind == ToolKind::Vee { 0.0 } else { f64::MIN_POSITIVE };
-            if !(tip >= smallest && tip < t.diameter_mm) {
-                return Err(setting(&key("tip-diameter-mm"), "must be at least 0 and less than the diameter"));
-            }
-            tip_diameter_mm = tip;
-        }
-    }
+    let shape = tool_shape(t)?;
     let flutes = t.flutes.unwrap_or(2);
     if flutes == 0 || flutes > 12 {
         return Err(setting(&key("flutes"), "must be 1 to 12"));
@@ -507,17 +448,20 @@ fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> 
         // Above half the diameter, concentric rings can leave cusps of stock standing.
         return Err(setting(&key("stepover"), "must be more than 0 and at most 0.5 (of the diameter)"));
     }
-    let default_stepdown =
-        if kind.is_tapered() { (0.3 * tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm) } else { 0.1 * t.diameter_mm };
+    let default_stepdown = if shape.kind.is_tapered() {
+        (0.3 * shape.tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
+    } else {
+        0.1 * t.diameter_mm
+    };
     let stepdown_mm = t.stepdown_mm.unwrap_or(default_stepdown);
     positive(&key("stepdown-mm"), stepdown_mm)?;
     let mut tool = Tool {
         number: t.number,
-        kind,
+        kind: shape.kind,
         diameter_mm: t.diameter_mm,
-        tip_diameter_mm,
-        included_angle_deg,
-        corner_radius_mm,
+        tip_diameter_mm: shape.tip_diameter_mm,
+        included_angle_deg: shape.included_angle_deg,
+        corner_radius_mm: shape.corner_radius_mm,
         flute_length_mm,
         shank_diameter_mm,
         flutes,
@@ -531,19 +475,100 @@ fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> 
     // section at the step-down height for the others.
     let effective_diameter = 2.0 * tool.radius_at(stepdown_mm);
     tool.stepover_mm = stepover * effective_diameter;
+    cutting_data(t, &mut tool, effective_diameter, machine)?;
+    Ok(tool)
+}
+
+/// A tool's shape as its `[[tool]]` table gives it, checked: the kind, and the tip, angle
+/// and corner that kind needs (and no other).
+struct ToolShape {
+    kind: ToolKind,
+    tip_diameter_mm: f64,
+    included_angle_deg: f64,
+    corner_radius_mm: f64,
+}
+
+fn tool_shape(t: &ToolFile) -> Result<ToolShape> {
+    let key = |k: &str| format!("tool {}: {k}", t.number);
+    let kind = ToolKind::from_name(&t.kind).ok_or_else(|| {
+        setting(&key("kind"), &format!("unknown kind `{}` (expected flat, ball, bull, vee or tapered-ball)", t.kind))
+    })?;
+    positive(&key("diameter-mm"), t.diameter_mm)?;
+    if t.diameter_mm > 50.0 {
+        return Err(setting(&key("diameter-mm"), "is larger than any engraving tool"));
+    }
+    let does_not_apply = |name: &str, given: bool| {
+        if given {
+            Err(setting(&key(name), &format!("does not apply to a {} tool", kind.name())))
+        } else {
+            Ok(())
+        }
+    };
+    let mut shape = ToolShape { kind, tip_diameter_mm: 0.0, included_angle_deg: 0.0, corner_radius_mm: 0.0 };
+    match kind {
+        ToolKind::Flat | ToolKind::Ball | ToolKind::Bull => {
+            does_not_apply("tip-diameter-mm", t.tip_diameter_mm.is_some())?;
+            does_not_apply("included-angle-deg", t.included_angle_deg.is_some())?;
+            does_not_apply("half-angle-deg", t.half_angle_deg.is_some())?;
+        }
+        ToolKind::Vee | ToolKind::TaperedBall => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
+    }
+    match kind {
+        ToolKind::Flat => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
+        ToolKind::Ball => {
+            does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?;
+            shape.corner_radius_mm = t.diameter_mm / 2.0;
+        }
+        ToolKind::Bull => {
+            let rc = t.corner_radius_mm.ok_or_else(|| setting(&key("corner-radius-mm"), "a bull tool needs one"))?;
+            if !(rc > 0.0 && rc <= t.diameter_mm / 2.0) {
+                return Err(setting(&key("corner-radius-mm"), "must be more than 0 and at most half the diameter"));
+            }
+            shape.corner_radius_mm = rc;
+        }
+        ToolKind::Vee | ToolKind::TaperedBall => {
+            shape.included_angle_deg = match (t.included_angle_deg, t.half_angle_deg) {
+                (Some(a), None) => a,
+                (None, Some(a)) => 2.0 * a,
+                _ => {
+                    return Err(setting(
+                        &key("included-angle-deg"),
+                        "give exactly one of included-angle-deg and half-angle-deg (vendors use both)",
+                    ))
+                }
+            };
+            if !(shape.included_angle_deg > 0.0 && shape.included_angle_deg < 180.0) {
+                return Err(setting(&key("included-angle-deg"), "must be more than 0 and less than 180 degrees"));
+            }
+            let tip = t.tip_diameter_mm.ok_or_else(|| setting(&key("tip-diameter-mm"), "a tapered tool needs one"))?;
+            let smallest = if kind == ToolKind::Vee { 0.0 } else { f64::MIN_POSITIVE };
+            if !(tip >= smallest && tip < t.diameter_mm) {
+                return Err(setting(&key("tip-diameter-mm"), "must be at least 0 and less than the diameter"));
+            }
+            shape.tip_diameter_mm = tip;
+        }
+    }
+    Ok(shape)
+}
+
+/// The spindle speed, feed and plunge feed of `tool` (whose section at one step-down is
+/// `effective_diameter` wide), from its table or from the chip load, clamped to the machine.
+fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f64, machine: &Machine) -> Result<()> {
+    let key = |k: &str| format!("tool {}: {k}", t.number);
     let max = machine.file();
     let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
     positive(&key("spindle-rpm"), spindle_rpm)?;
     let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));
     positive(&key("chip-load-mm"), chip_load)?;
-    let feed = t.feed_mm_per_min.unwrap_or(chip_load * f64::from(flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
+    let feed =
+        t.feed_mm_per_min.unwrap_or(chip_load * f64::from(tool.flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
     positive(&key("feed-mm-per-min"), feed)?;
     let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
     positive(&key("plunge-mm-per-min"), plunge)?;
     tool.spindle_rpm = spindle_rpm;
     tool.feed_mm_per_min = feed;
     tool.plunge_mm_per_min = plunge;
-    Ok(tool)
+    Ok(())
 }
 
 #[cfg(test)]
