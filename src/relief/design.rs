@@ -49,41 +49,7 @@ pub(super) const FINDING_MIN_WIDTH_MM: f64 = 0.005;
 /// the level's pockets that are thinner than `min_wall_mm`.
 #[must_use]
 pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Vec<Finding> {
-    let r = tool_diameter_mm / 2.0;
-    // Thin stock touching the blank's edge is the blank's border, not a wall.
-    let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
-    // Regions further apart than a wall can be thin are checked apart: every (level,
-    // cluster) is independent, computed in parallel and reported in order.
-    let units: Vec<(usize, Shapes)> = relief
-        .levels
-        .iter()
-        .enumerate()
-        .flat_map(|(k, level)| clusters(&level.area, min_wall_mm).into_iter().map(move |c| (k, c)))
-        .collect();
-    let found: Vec<(usize, Shapes, Shapes)> = units
-        .into_par_iter()
-        .map(|(k, cluster)| {
-            let area = geom::simplify_contours(&cluster, DESIGN_SIMPLIFY_MM);
-            // Between the two offsets of an opening or a closing, the joins of the first
-            // collapse in the second, each vertex overlapping all the others: made coarse
-            // (sagging by as much as the simplification) and simplified first, by far less
-            // than the findings' least width. Coarse joins cut the closing's time by 3.5.
-            let twice = |d: f64| {
-                let once = geom::offset_with_sag(&area, d, DESIGN_JOIN_SIMPLIFY_MM);
-                geom::offset(&geom::simplify_contours(&once, DESIGN_JOIN_SIMPLIFY_MM), -d)
-            };
-            let narrow = geom::difference(&area, &twice(-r));
-            // Stock narrower than the wall threshold is what closing the pockets by it fills.
-            let closing = twice(min_wall_mm / 2.0);
-            let thin = geom::difference(&geom::difference(&closing, &area), &border);
-            (k, narrow, thin)
-        })
-        .collect();
-    let mut pieces: Vec<(Shapes, Shapes)> = relief.levels.iter().map(|_| (Vec::new(), Vec::new())).collect();
-    for (k, narrow, thin) in found {
-        pieces[k].0.extend(narrow);
-        pieces[k].1.extend(thin);
-    }
+    let pieces = narrow_and_thin(relief, tool_diameter_mm, min_wall_mm);
     let mut findings = Vec::new();
     for (level, (narrow, thin)) in relief.levels.iter().zip(pieces) {
         let sources: Vec<String> = relief
@@ -160,6 +126,47 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
         }
     }
     findings
+}
+
+/// Per level, the parts narrower than a tool of `tool_diameter_mm` and the stock between
+/// pockets thinner than `min_wall_mm` (but at the blank's border).
+fn narrow_and_thin(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Vec<(Shapes, Shapes)> {
+    let r = tool_diameter_mm / 2.0;
+    // Thin stock touching the blank's edge is the blank's border, not a wall.
+    let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
+    // Regions further apart than a wall can be thin are checked apart: every (level,
+    // cluster) is independent, computed in parallel and reported in order.
+    let units: Vec<(usize, Shapes)> = relief
+        .levels
+        .iter()
+        .enumerate()
+        .flat_map(|(k, level)| clusters(&level.area, min_wall_mm).into_iter().map(move |c| (k, c)))
+        .collect();
+    let found: Vec<(usize, Shapes, Shapes)> = units
+        .into_par_iter()
+        .map(|(k, cluster)| {
+            let area = geom::simplify_contours(&cluster, DESIGN_SIMPLIFY_MM);
+            // Between the two offsets of an opening or a closing, the joins of the first
+            // collapse in the second, each vertex overlapping all the others: made coarse
+            // (sagging by as much as the simplification) and simplified first, by far less
+            // than the findings' least width. Coarse joins cut the closing's time by 3.5.
+            let twice = |d: f64| {
+                let once = geom::offset_with_sag(&area, d, DESIGN_JOIN_SIMPLIFY_MM);
+                geom::offset(&geom::simplify_contours(&once, DESIGN_JOIN_SIMPLIFY_MM), -d)
+            };
+            let narrow = geom::difference(&area, &twice(-r));
+            // Stock narrower than the wall threshold is what closing the pockets by it fills.
+            let closing = twice(min_wall_mm / 2.0);
+            let thin = geom::difference(&geom::difference(&closing, &area), &border);
+            (k, narrow, thin)
+        })
+        .collect();
+    let mut pieces: Vec<(Shapes, Shapes)> = relief.levels.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    for (k, narrow, thin) in found {
+        pieces[k].0.extend(narrow);
+        pieces[k].1.extend(thin);
+    }
+    pieces
 }
 
 /// The shapes of `area` grouped so that shapes closer than `gap` mm (by bounding box) are in
