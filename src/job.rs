@@ -245,74 +245,15 @@ impl Job {
     ///
     /// [`Error::Setting`] naming the key of any value out of range.
     pub fn resolve(file: &JobFile, overrides: &Overrides, machine: Machine) -> Result<Self> {
-        let target = match file.target.as_deref() {
-            None | Some("die") => Target::Die,
-            Some("hub") => Target::Hub,
-            Some(other) => {
-                return Err(setting("target", &format!("unknown target `{other}` (expected \"die\" or \"hub\")")))
-            }
-        };
-        let default_depth = match (overrides.depth_mm, &file.default_depth) {
-            (Some(d), _) => {
-                positive("--depth", d)?;
-                DefaultDepth::Depth(d)
-            }
-            (None, None) => DefaultDepth::Luminance,
-            (None, Some(DepthSetting::Mm(d))) => DefaultDepth::Depth(*d),
-            (None, Some(DepthSetting::Word(w))) => match w.as_str() {
-                "luminance" => DefaultDepth::Luminance,
-                "uncut" => DefaultDepth::Uncut,
-                other => {
-                    return Err(setting(
-                        "default-depth",
-                        &format!("`{other}`: expected a number of mm, \"luminance\" or \"uncut\""),
-                    ))
-                }
-            },
-        };
-        let mut rules = overrides.layers.iter().map(|l| parse_layer_flag(l)).collect::<Result<Vec<_>>>()?;
-        for (i, layer) in file.layer.iter().enumerate() {
-            rules.push(layer_rule(layer, i + 1)?);
-        }
-        let deepest_given = rules
-            .iter()
-            .map(|r| r.depth_mm)
-            .chain(match default_depth {
-                DefaultDepth::Depth(d) => Some(d),
-                _ => None,
-            })
-            .fold(0.3, f64::max);
-        let max_depth_mm = file.max_depth_mm.unwrap_or(deepest_given);
-        positive("max-depth-mm", max_depth_mm)?;
-        let mut size = [None; 3];
-        for (i, (flag, key, cli, job)) in [
-            ("--diameter", "diameter-mm", overrides.diameter_mm, file.diameter_mm),
-            ("--width", "width-mm", overrides.width_mm, file.width_mm),
-            ("--height", "height-mm", overrides.height_mm, file.height_mm),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            size[i] = cli.or(job);
-            if let Some(value) = size[i] {
-                positive(if cli.is_some() { flag } else { key }, value)?;
-            }
-        }
-        let [diameter_mm, width_mm, height_mm] = size;
+        let relief = relief_options(file, overrides)?;
+        let [diameter_mm, width_mm, height_mm] = sizes(file, overrides)?;
         let min_wall_mm = file.min_wall_mm.unwrap_or(0.3);
         positive("min-wall-mm", min_wall_mm)?;
         let ramp_angle_deg = file.ramp_angle_deg.unwrap_or(2.0);
         if !(ramp_angle_deg > 0.0 && ramp_angle_deg <= 45.0) {
             return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
         }
-        let default_tools = JobFile::from_toml(DEFAULT_TOOLS)?.tool;
-        let tool_files = if file.tool.is_empty() { &default_tools[..] } else { &file.tool[..] };
-        let tools = tool_files.iter().map(|t| resolve_tool(t, &machine, max_depth_mm)).collect::<Result<Vec<_>>>()?;
-        for (i, t) in tools.iter().enumerate() {
-            if tools[..i].iter().any(|u| u.number == t.number) {
-                return Err(setting(&format!("tool {}: number", t.number), "is given to two tools"));
-            }
-        }
+        let tools = tools(file, &machine, relief.max_depth_mm)?;
         let draft_deg = match file.draft_deg {
             Some(d) if !(0.0..45.0).contains(&d) => {
                 return Err(setting("draft-deg", "must be at least 0 and below 45"))
@@ -334,7 +275,6 @@ impl Job {
         let floor_allowance_mm = non_negative("floor-allowance-mm", file.floor_allowance_mm, 0.01)?;
         let rest_thicker_than_mm = non_negative("rest-thicker-than-mm", file.rest_thicker_than_mm, 0.01)?;
         let tolerance = Tolerance::new(file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM))?;
-        let tolerance_mm = tolerance.total_mm();
         Ok(Job {
             import: ImportOptions {
                 diameter_mm,
@@ -343,7 +283,7 @@ impl Job {
                 tolerance_mm: tolerance.flattening_mm(),
                 fonts: overrides.fonts.clone(),
             },
-            relief: ReliefOptions { target, max_depth_mm, default_depth, rules },
+            relief,
             toolpath: ToolpathOptions {
                 tools,
                 ramp_angle_deg,
@@ -351,7 +291,7 @@ impl Job {
                 wall_allowance_mm,
                 floor_allowance_mm,
                 rest_thicker_than_mm,
-                tolerance_mm,
+                tolerance_mm: tolerance.total_mm(),
                 measure_reach: overrides.measure_reach,
             },
             machine,
@@ -421,6 +361,83 @@ fn positive(key: &str, value: f64) -> Result<()> {
     } else {
         Err(setting(key, "must be a positive number"))
     }
+}
+
+/// The relief's settings: the target, the depth of shapes no rule matches, the rules
+/// (`--layer` first) and the deepest depth allowed.
+fn relief_options(file: &JobFile, overrides: &Overrides) -> Result<ReliefOptions> {
+    let target = match file.target.as_deref() {
+        None | Some("die") => Target::Die,
+        Some("hub") => Target::Hub,
+        Some(other) => {
+            return Err(setting("target", &format!("unknown target `{other}` (expected \"die\" or \"hub\")")))
+        }
+    };
+    let default_depth = match (overrides.depth_mm, &file.default_depth) {
+        (Some(d), _) => {
+            positive("--depth", d)?;
+            DefaultDepth::Depth(d)
+        }
+        (None, None) => DefaultDepth::Luminance,
+        (None, Some(DepthSetting::Mm(d))) => DefaultDepth::Depth(*d),
+        (None, Some(DepthSetting::Word(w))) => match w.as_str() {
+            "luminance" => DefaultDepth::Luminance,
+            "uncut" => DefaultDepth::Uncut,
+            other => {
+                return Err(setting(
+                    "default-depth",
+                    &format!("`{other}`: expected a number of mm, \"luminance\" or \"uncut\""),
+                ))
+            }
+        },
+    };
+    let mut rules = overrides.layers.iter().map(|l| parse_layer_flag(l)).collect::<Result<Vec<_>>>()?;
+    for (i, layer) in file.layer.iter().enumerate() {
+        rules.push(layer_rule(layer, i + 1)?);
+    }
+    let deepest_given = rules
+        .iter()
+        .map(|r| r.depth_mm)
+        .chain(match default_depth {
+            DefaultDepth::Depth(d) => Some(d),
+            _ => None,
+        })
+        .fold(0.3, f64::max);
+    let max_depth_mm = file.max_depth_mm.unwrap_or(deepest_given);
+    positive("max-depth-mm", max_depth_mm)?;
+    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules })
+}
+
+/// The artwork's size: diameter, width and height, each from its flag or else the job file.
+fn sizes(file: &JobFile, overrides: &Overrides) -> Result<[Option<f64>; 3]> {
+    let mut size = [None; 3];
+    for (i, (flag, key, cli, job)) in [
+        ("--diameter", "diameter-mm", overrides.diameter_mm, file.diameter_mm),
+        ("--width", "width-mm", overrides.width_mm, file.width_mm),
+        ("--height", "height-mm", overrides.height_mm, file.height_mm),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        size[i] = cli.or(job);
+        if let Some(value) = size[i] {
+            positive(if cli.is_some() { flag } else { key }, value)?;
+        }
+    }
+    Ok(size)
+}
+
+/// The job's tools (the default set when it names none), each number once.
+fn tools(file: &JobFile, machine: &Machine, max_depth_mm: f64) -> Result<Vec<Tool>> {
+    let default_tools = JobFile::from_toml(DEFAULT_TOOLS)?.tool;
+    let tool_files = if file.tool.is_empty() { &default_tools[..] } else { &file.tool[..] };
+    let tools = tool_files.iter().map(|t| resolve_tool(t, machine, max_depth_mm)).collect::<Result<Vec<_>>>()?;
+    for (i, t) in tools.iter().enumerate() {
+        if tools[..i].iter().any(|u| u.number == t.number) {
+            return Err(setting(&format!("tool {}: number", t.number), "is given to two tools"));
+        }
+    }
+    Ok(tools)
 }
 
 /// Resolves the cutter's shape and cutting data: rpm clamped to the machine, feed from chip
