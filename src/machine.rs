@@ -144,7 +144,6 @@ impl Machine {
     /// column), [`Error::Setting`] for values out of range.
     pub fn from_toml(id: &str, text: &str) -> Result<Self> {
         let file: MachineFile = toml::from_str(text).map_err(|e| Error::toml(text, &e))?;
-        let bad = |key: &str, reason: &str| Err(Error::Setting { key: key.into(), reason: reason.into() });
         if file.units != "mm" {
             return bad("units", "only \"mm\" is supported");
         }
@@ -174,56 +173,9 @@ impl Machine {
                 return bad(key, "must be [min, max] with min < max");
             }
         }
-        for (key, value, min, max) in [
-            ("arc-tolerance-mm", file.arc_tolerance_mm, 0.0, 0.1),
-            ("arc-max-sweep-deg", file.arc_max_sweep_deg, 0.0, 359.0),
-            ("arc-min-radius-mm", file.arc_min_radius_mm, 0.0, f64::INFINITY),
-            ("arc-radius-tolerance-mm", file.arc_radius_tolerance_mm, 0.0, 1.0),
-        ] {
-            if !(value > min && value <= max) {
-                return bad(key, &format!("must be above {min} and at most {max}"));
-            }
-        }
-        if !(file.arc_min_chord_mm >= 0.0 && file.arc_min_chord_mm.is_finite()) {
-            return bad("arc-min-chord-mm", "must be a number of at least 0");
-        }
-        if !(file.arc_max_radius_mm > file.arc_min_radius_mm && file.arc_max_radius_mm.is_finite()) {
-            return bad("arc-max-radius-mm", "must be a number above arc-min-radius-mm");
-        }
-        if file.arcs && !file.program_start.iter().any(|line| selects_g17(line)) {
-            return bad("arcs", "arcs are in the XY plane: program-start must select it with G17");
-        }
-        if file.clearance_z_mm < MIN_CLEARANCE_MM {
-            return bad(
-                "clearance-z-mm",
-                &format!("must be at least {MIN_CLEARANCE_MM} mm: rapids cross the die at this height"),
-            );
-        }
-        if file.approach_mm < MIN_APPROACH_MM || file.approach_mm > file.clearance_z_mm {
-            return bad(
-                "approach-mm",
-                &format!("must be at least {MIN_APPROACH_MM} mm and at most clearance-z-mm: rapids stop this high above the cut"),
-            );
-        }
-        if file.clearance_z_mm > file.travel_z_mm[1] {
-            return bad("clearance-z-mm", "is above the Z travel");
-        }
-        for (key, lines) in [
-            ("program-start", &file.program_start),
-            ("tool-change", &file.tool_change),
-            ("program-end", &file.program_end),
-        ] {
-            for line in lines {
-                let mut rest = line.as_str();
-                while let Some(open) = rest.find('{') {
-                    let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
-                    if !PLACEHOLDERS.contains(&&rest[open..close]) {
-                        return bad(key, &format!("unknown placeholder `{}`", &rest[open..close]));
-                    }
-                    rest = &rest[close..];
-                }
-            }
-        }
+        check_arcs(&file)?;
+        check_heights(&file)?;
+        check_blocks(&file)?;
         Ok(Self { id: id.to_string(), file })
     }
 }
@@ -264,6 +216,76 @@ impl Machine {
         }
         Ok(())
     }
+}
+
+/// A setting's error.
+fn bad<T>(key: &str, reason: &str) -> Result<T> {
+    Err(Error::Setting { key: key.into(), reason: reason.into() })
+}
+
+/// The arc keys: each within its range, and G17 selected where arcs are written.
+fn check_arcs(file: &MachineFile) -> Result<()> {
+    for (key, value, min, max) in [
+        ("arc-tolerance-mm", file.arc_tolerance_mm, 0.0, 0.1),
+        ("arc-max-sweep-deg", file.arc_max_sweep_deg, 0.0, 359.0),
+        ("arc-min-radius-mm", file.arc_min_radius_mm, 0.0, f64::INFINITY),
+        ("arc-radius-tolerance-mm", file.arc_radius_tolerance_mm, 0.0, 1.0),
+    ] {
+        if !(value > min && value <= max) {
+            return bad(key, &format!("must be above {min} and at most {max}"));
+        }
+    }
+    if !(file.arc_min_chord_mm >= 0.0 && file.arc_min_chord_mm.is_finite()) {
+        return bad("arc-min-chord-mm", "must be a number of at least 0");
+    }
+    if !(file.arc_max_radius_mm > file.arc_min_radius_mm && file.arc_max_radius_mm.is_finite()) {
+        return bad("arc-max-radius-mm", "must be a number above arc-min-radius-mm");
+    }
+    if file.arcs && !file.program_start.iter().any(|line| selects_g17(line)) {
+        return bad("arcs", "arcs are in the XY plane: program-start must select it with G17");
+    }
+    Ok(())
+}
+
+/// The clearance and approach heights: high enough for rapids to be safe, within the Z travel.
+fn check_heights(file: &MachineFile) -> Result<()> {
+    if file.clearance_z_mm < MIN_CLEARANCE_MM {
+        return bad(
+            "clearance-z-mm",
+            &format!("must be at least {MIN_CLEARANCE_MM} mm: rapids cross the die at this height"),
+        );
+    }
+    if file.approach_mm < MIN_APPROACH_MM || file.approach_mm > file.clearance_z_mm {
+        return bad(
+            "approach-mm",
+            &format!(
+                "must be at least {MIN_APPROACH_MM} mm and at most clearance-z-mm: rapids stop this high above the cut"
+            ),
+        );
+    }
+    if file.clearance_z_mm > file.travel_z_mm[1] {
+        return bad("clearance-z-mm", "is above the Z travel");
+    }
+    Ok(())
+}
+
+/// The profile's blocks: only the placeholders medalcam fills in.
+fn check_blocks(file: &MachineFile) -> Result<()> {
+    for (key, lines) in
+        [("program-start", &file.program_start), ("tool-change", &file.tool_change), ("program-end", &file.program_end)]
+    {
+        for line in lines {
+            let mut rest = line.as_str();
+            while let Some(open) = rest.find('{') {
+                let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+                if !PLACEHOLDERS.contains(&&rest[open..close]) {
+                    return bad(key, &format!("unknown placeholder `{}`", &rest[open..close]));
+                }
+                rest = &rest[close..];
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a block holds the word G17 (not G170, G17.1).
