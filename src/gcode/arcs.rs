@@ -387,50 +387,78 @@ pub fn block(start: [f64; 2], run: &[[f64; 3]], arc: &Arc, limits: &ArcLimits, d
     }
     // The control cuts a spiral from r_start to r_end: the run must stay within the fit
     // tolerance plus one unit of the last decimal of it, turning the same way.
-    let allowed = limits.tolerance_mm + unit;
-    let radius_at = |p: [f64; 2]| {
-        let along = (direction * (angle(p, center) - a_start)).rem_euclid(TAU);
-        let f = if along <= sweep {
-            along / sweep
-        } else if along - sweep < TAU - along {
+    let spiral = Spiral { center, r_start, r_end, a_start, sweep, direction };
+    if !spiral.follows(run, limits.tolerance_mm + unit) {
+        return None;
+    }
+    Some(Block { clockwise, end: rounded_end, ij, bounds: spiral.bounds(start, end) })
+}
+
+/// The path a control cuts for an arc block: from `a_start` round `center` by `sweep` in
+/// `direction` (1 counter-clockwise, -1 clockwise), the radius going from `r_start` to
+/// `r_end` in proportion to the angle turned.
+struct Spiral {
+    center: [f64; 2],
+    r_start: f64,
+    r_end: f64,
+    a_start: f64,
+    sweep: f64,
+    direction: f64,
+}
+
+impl Spiral {
+    /// The spiral's radius in the direction of `p`: at the nearer end beyond the sweep.
+    fn radius_at(&self, p: [f64; 2]) -> f64 {
+        let along = (self.direction * (angle(p, self.center) - self.a_start)).rem_euclid(TAU);
+        let f = if along <= self.sweep {
+            along / self.sweep
+        } else if along - self.sweep < TAU - along {
             1.0
         } else {
             0.0
         };
-        r_start + (r_end - r_start) * f
-    };
-    let mut previous = xy(run[0]);
-    let mut turned = 0.0;
-    for &q in &run[1..] {
-        let q = xy(q);
-        let step = direction * wrap(angle(q, center) - angle(previous, center));
-        if step.is_nan() || step <= 0.0 {
-            return None;
-        }
-        turned += step;
-        let (r_previous, r_q) = (radius_at(previous), radius_at(q));
-        let radial = (dist(q, center) - r_q).abs();
-        let inward = r_previous.min(r_q) - segment_distance(center, previous, q);
-        if !(within(radial, allowed) && within(inward, allowed)) {
-            return None;
-        }
-        previous = q;
+        self.r_start + (self.r_end - self.r_start) * f
     }
-    if (turned - sweep).abs() > PI / 2.0 {
-        return None;
-    }
-    // Extent: the ends and every axis direction the arc passes.
-    let r_max = r_start.max(r_end);
-    let mut bounds = [start[0].min(end[0]), start[1].min(end[1]), start[0].max(end[0]), start[1].max(end[1])];
-    for quadrant in 0..4 {
-        let axis = f64::from(quadrant) * PI / 2.0;
-        if (direction * (axis - a_start)).rem_euclid(TAU) <= sweep {
-            let (sin, cos) = axis.sin_cos();
-            let p = [center[0] + r_max * cos, center[1] + r_max * sin];
-            bounds = [bounds[0].min(p[0]), bounds[1].min(p[1]), bounds[2].max(p[0]), bounds[3].max(p[1])];
+
+    /// Whether every point of `run`, and every chord between them, lies within `allowed` of
+    /// the spiral, turning its way, the whole sweep within a quarter turn.
+    fn follows(&self, run: &[[f64; 3]], allowed: f64) -> bool {
+        let center = self.center;
+        let mut previous = xy(run[0]);
+        let mut turned = 0.0;
+        for &q in &run[1..] {
+            let q = xy(q);
+            let step = self.direction * wrap(angle(q, center) - angle(previous, center));
+            if step.is_nan() || step <= 0.0 {
+                return false;
+            }
+            turned += step;
+            let (r_previous, r_q) = (self.radius_at(previous), self.radius_at(q));
+            let radial = (dist(q, center) - r_q).abs();
+            let inward = r_previous.min(r_q) - segment_distance(center, previous, q);
+            if !(within(radial, allowed) && within(inward, allowed)) {
+                return false;
+            }
+            previous = q;
         }
+        (turned - self.sweep).abs() <= PI / 2.0
     }
-    Some(Block { clockwise, end: rounded_end, ij, bounds })
+
+    /// The box of the block from `start` to `end`: the ends and every axis direction the arc
+    /// passes, at its larger radius.
+    fn bounds(&self, start: [f64; 2], end: [f64; 2]) -> [f64; 4] {
+        let r_max = self.r_start.max(self.r_end);
+        let mut bounds = [start[0].min(end[0]), start[1].min(end[1]), start[0].max(end[0]), start[1].max(end[1])];
+        for quadrant in 0..4 {
+            let axis = f64::from(quadrant) * PI / 2.0;
+            if (self.direction * (axis - self.a_start)).rem_euclid(TAU) <= self.sweep {
+                let (sin, cos) = axis.sin_cos();
+                let p = [self.center[0] + r_max * cos, self.center[1] + r_max * sin];
+                bounds = [bounds[0].min(p[0]), bounds[1].min(p[1]), bounds[2].max(p[0]), bounds[3].max(p[1])];
+            }
+        }
+        bounds
+    }
 }
 
 #[cfg(test)]
