@@ -192,57 +192,66 @@ fn check_attributes(svg: &[u8], at: usize, tag: &[u8]) -> Result<(usize, bool)> 
         if !matches!(name, b"d" | b"transform" | b"gradientTransform" | b"patternTransform") || all_small(value) {
             continue;
         }
-        let mut j = 0;
-        while j < value.len() {
-            let starts_number = |j: usize| value.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'.');
-            if !(starts_number(j) || (matches!(value[j], b'-' | b'+') && starts_number(j + 1))) {
-                j += 1;
-                continue;
-            }
-            let start = j;
-            j += usize::from(matches!(value[j], b'-' | b'+'));
-            while j < value.len() && value[j] == b'0' {
-                j += 1;
-            }
-            let significant = j;
+        if let Some(literal) = number_beyond_limit(value) {
+            return Err(Error::Svg(format!(
+                "number {literal} in `{}` (line {}) is beyond ±{MAX_PATH_NUMBER:e}",
+                String::from_utf8_lossy(name),
+                line_of(svg, at)
+            )));
+        }
+    }
+    Ok((name_end, has_id))
+}
+
+/// The first number in `value` (path data or a transform) that is NaN or beyond
+/// [`MAX_PATH_NUMBER`], as written. Numbers of nine integer digits or fewer and no exponent
+/// are below 1e9 without parsing.
+fn number_beyond_limit(value: &[u8]) -> Option<&str> {
+    let mut j = 0;
+    while j < value.len() {
+        let starts_number = |j: usize| value.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+        if !(starts_number(j) || (matches!(value[j], b'-' | b'+') && starts_number(j + 1))) {
+            j += 1;
+            continue;
+        }
+        let start = j;
+        j += usize::from(matches!(value[j], b'-' | b'+'));
+        while j < value.len() && value[j] == b'0' {
+            j += 1;
+        }
+        let significant = j;
+        while j < value.len() && value[j].is_ascii_digit() {
+            j += 1;
+        }
+        let short = j - significant <= 9;
+        if value.get(j) == Some(&b'.') {
+            j += 1;
             while j < value.len() && value[j].is_ascii_digit() {
                 j += 1;
             }
-            // Nine integer digits or fewer and no exponent: below 1e9 without parsing.
-            let short = j - significant <= 9;
-            if value.get(j) == Some(&b'.') {
-                j += 1;
+        }
+        let mut exponent = false;
+        if matches!(value.get(j), Some(b'e' | b'E')) {
+            let mut e = j + 1;
+            e += usize::from(matches!(value.get(e), Some(b'-' | b'+')));
+            if value.get(e).is_some_and(u8::is_ascii_digit) {
+                exponent = true;
+                j = e;
                 while j < value.len() && value[j].is_ascii_digit() {
                     j += 1;
                 }
             }
-            let mut exponent = false;
-            if matches!(value.get(j), Some(b'e' | b'E')) {
-                let mut e = j + 1;
-                e += usize::from(matches!(value.get(e), Some(b'-' | b'+')));
-                if value.get(e).is_some_and(u8::is_ascii_digit) {
-                    exponent = true;
-                    j = e;
-                    while j < value.len() && value[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                }
-            }
-            if short && !exponent {
-                continue;
-            }
-            let literal = std::str::from_utf8(&value[start..j]).unwrap_or("");
-            let v = literal.parse::<f64>().unwrap_or(0.0);
-            if v.is_nan() || v.abs() > MAX_PATH_NUMBER {
-                return Err(Error::Svg(format!(
-                    "number {literal} in `{}` (line {}) is beyond ±{MAX_PATH_NUMBER:e}",
-                    String::from_utf8_lossy(name),
-                    line_of(svg, at)
-                )));
-            }
+        }
+        if short && !exponent {
+            continue;
+        }
+        let literal = std::str::from_utf8(&value[start..j]).unwrap_or("");
+        let v = literal.parse::<f64>().unwrap_or(0.0);
+        if v.is_nan() || v.abs() > MAX_PATH_NUMBER {
+            return Some(literal);
         }
     }
-    Ok((name_end, has_id))
+    None
 }
 
 /// Whether every number in `value` is surely below [`MAX_PATH_NUMBER`]: no exponent, and no

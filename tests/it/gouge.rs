@@ -7,8 +7,7 @@ use medalcam::job::Target;
 use medalcam::relief::Level;
 use medalcam::simulation::simulate;
 use medalcam::tool::{Tool, ToolKind};
-use medalcam::toolpath::{self, ToolpathOptions};
-use medalcam::Progress;
+use medalcam::toolpath::ToolpathOptions;
 use proptest::prelude::*;
 
 use crate::util::shape;
@@ -65,11 +64,8 @@ proptest! {
         let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1)).collect();
         let mut options = ToolpathOptions::new(tools.clone());
         options.draft_deg = draft_deg;
-        let toolpaths = match toolpath::plan(&relief, &options, &Progress::hidden()) {
-            Ok(toolpaths) => toolpaths,
-            // No tool fits anywhere: the one error a valid relief may give.
-            Err(medalcam::Error::ToolTooLarge { .. }) => return Ok(()),
-            Err(other) => return Err(TestCaseError::fail(format!("planning failed: {other}"))),
+        let Some(toolpaths) = crate::util::plan(&relief, &options)? else {
+            return Ok(()); // no tool fits anywhere
         };
         let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built-in").expect("valid");
         let info = medalcam::gcode::ProgramInfo { title: "gouge".into(), target: Target::Die };

@@ -10,7 +10,7 @@ use medalcam::machine::Machine;
 use medalcam::relief::Level;
 use medalcam::simulation::{guard, simulate_checked, Hazard};
 use medalcam::tool::{Tool, ToolKind};
-use medalcam::toolpath::{self, ToolpathOptions};
+use medalcam::toolpath::ToolpathOptions;
 use medalcam::Progress;
 use proptest::prelude::*;
 
@@ -140,11 +140,8 @@ proptest! {
         let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1, stepdown_mm)).collect();
         let mut options = ToolpathOptions::new(tools.clone());
         options.draft_deg = draft_deg;
-        let toolpaths = match toolpath::plan(&relief, &options, &Progress::hidden()) {
-            Ok(toolpaths) => toolpaths,
-            // No tool fits anywhere: the one error a valid relief may give.
-            Err(medalcam::Error::ToolTooLarge { .. }) => return Ok(()),
-            Err(other) => return Err(TestCaseError::fail(format!("planning failed: {other}"))),
+        let Some(toolpaths) = crate::util::plan(&relief, &options)? else {
+            return Ok(()); // no tool fits anywhere
         };
         let machine = profile(dialect, heights.0, heights.1.max(heights.0));
         let info = medalcam::gcode::ProgramInfo { title: "safety".into(), target: Target::Die };

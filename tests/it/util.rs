@@ -124,3 +124,16 @@ pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
         blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
     }
 }
+
+/// The plan of a generated relief, or `None` where no tool fits anywhere: the one error a
+/// valid relief may give. Any other error fails the property.
+pub fn plan(
+    relief: &medalcam::relief::Relief,
+    options: &medalcam::toolpath::ToolpathOptions,
+) -> Result<Option<medalcam::toolpath::Toolpaths>, proptest::test_runner::TestCaseError> {
+    match medalcam::toolpath::plan(relief, options, &Progress::hidden()) {
+        Ok(toolpaths) => Ok(Some(toolpaths)),
+        Err(medalcam::Error::ToolTooLarge { .. }) => Ok(None),
+        Err(other) => Err(proptest::test_runner::TestCaseError::fail(format!("planning failed: {other}"))),
+    }
+}
