@@ -9,7 +9,7 @@
 use i_overlay::core::fill_rule::FillRule;
 use kurbo::{Affine, BezPath, ParamCurve as _, PathEl, PathSeg, Point, Vec2};
 
-use super::{flatten, transform_scale};
+use super::importer::{flatten, transform_scale};
 use crate::geom::{self, Contour, Shapes};
 
 /// The area of a stroke, in mm: the outline of `local` with `style` (in the path's own
