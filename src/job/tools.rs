@@ -1,0 +1,189 @@
+//! The job's tools: each `[[tool]]` table checked (its shape apart from its cutting data) and
+//! turned into a [`Tool`], or the default set when the job names none.
+
+use super::file::{JobFile, ToolFile};
+use super::{positive, setting};
+use crate::error::Result;
+use crate::machine::Machine;
+use crate::tool::{Tool, ToolKind};
+
+/// The tools when the job names none: the set domain.md §1.7 describes for a multi-level die,
+/// a 1 mm flat end mill to clear, a 0.3 mm flat end mill for what it leaves, and a 20 degree
+/// V-bit with a 0.1 mm tip for the corners and the drafted walls.
+pub(super) const DEFAULT_TOOLS: &str = r#"
+[[tool]]
+number = 1
+kind = "flat"
+diameter-mm = 1.0
+[[tool]]
+number = 2
+kind = "flat"
+diameter-mm = 0.3
+[[tool]]
+number = 3
+kind = "vee"
+diameter-mm = 3.175
+tip-diameter-mm = 0.1
+included-angle-deg = 20
+"#;
+
+/// The job's tools (the default set when it names none), each number once.
+pub(super) fn tools(file: &JobFile, machine: &Machine, max_depth_mm: f64) -> Result<Vec<Tool>> {
+    let default_tools = JobFile::from_toml(DEFAULT_TOOLS)?.tool;
+    let tool_files = if file.tool.is_empty() { &default_tools[..] } else { &file.tool[..] };
+    let tools = tool_files.iter().map(|t| resolve_tool(t, machine, max_depth_mm)).collect::<Result<Vec<_>>>()?;
+    for (i, t) in tools.iter().enumerate() {
+        if tools[..i].iter().any(|u| u.number == t.number) {
+            return Err(setting(&format!("tool {}: number", t.number), "is given to two tools"));
+        }
+    }
+    Ok(tools)
+}
+
+/// Resolves the cutter's shape and cutting data: rpm clamped to the machine, feed from chip
+/// load, clamped to the machine's maximum feed.
+pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> {
+    let key = |k: &str| format!("tool {}: {k}", t.number);
+    let shape = tool_shape(t)?;
+    let flutes = t.flutes.unwrap_or(2);
+    if flutes == 0 || flutes > 12 {
+        return Err(setting(&key("flutes"), "must be 1 to 12"));
+    }
+    // Unstated, the flutes are taken as long enough.
+    let flute_length_mm = t.flute_length_mm.unwrap_or((3.0 * t.diameter_mm).max(depth_mm));
+    positive(&key("flute-length-mm"), flute_length_mm)?;
+    if flute_length_mm < depth_mm {
+        return Err(setting(
+            &key("flute-length-mm"),
+            &format!("{flute_length_mm} mm is shorter than the {depth_mm} mm depth"),
+        ));
+    }
+    let shank_diameter_mm = t.shank_diameter_mm.unwrap_or(t.diameter_mm);
+    positive(&key("shank-diameter-mm"), shank_diameter_mm)?;
+    let stepover = t.stepover.unwrap_or(0.4);
+    if !(stepover > 0.0 && stepover <= 0.5) {
+        // Above half the diameter, concentric rings can leave cusps of stock standing.
+        return Err(setting(&key("stepover"), "must be more than 0 and at most 0.5 (of the diameter)"));
+    }
+    let default_stepdown = if shape.kind.is_tapered() {
+        (0.3 * shape.tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
+    } else {
+        0.1 * t.diameter_mm
+    };
+    let stepdown_mm = t.stepdown_mm.unwrap_or(default_stepdown);
+    positive(&key("stepdown-mm"), stepdown_mm)?;
+    let mut tool = Tool {
+        number: t.number,
+        kind: shape.kind,
+        diameter_mm: t.diameter_mm,
+        tip_diameter_mm: shape.tip_diameter_mm,
+        included_angle_deg: shape.included_angle_deg,
+        corner_radius_mm: shape.corner_radius_mm,
+        flute_length_mm,
+        shank_diameter_mm,
+        flutes,
+        stepover_mm: 0.0,
+        stepdown_mm,
+        spindle_rpm: 0.0,
+        feed_mm_per_min: 0.0,
+        plunge_mm_per_min: 0.0,
+    };
+    // What engages at one step-down: the whole diameter for flat and bull tools, the
+    // section at the step-down height for the others.
+    let effective_diameter = 2.0 * tool.radius_at(stepdown_mm);
+    tool.stepover_mm = stepover * effective_diameter;
+    cutting_data(t, &mut tool, effective_diameter, machine)?;
+    Ok(tool)
+}
+
+/// A tool's shape as its `[[tool]]` table gives it, checked: the kind, and the tip, angle
+/// and corner that kind needs (and no other).
+pub(super) struct ToolShape {
+    pub(super) kind: ToolKind,
+    pub(super) tip_diameter_mm: f64,
+    pub(super) included_angle_deg: f64,
+    pub(super) corner_radius_mm: f64,
+}
+
+pub(super) fn tool_shape(t: &ToolFile) -> Result<ToolShape> {
+    let key = |k: &str| format!("tool {}: {k}", t.number);
+    let kind = ToolKind::from_name(&t.kind).ok_or_else(|| {
+        setting(&key("kind"), &format!("unknown kind `{}` (expected flat, ball, bull, vee or tapered-ball)", t.kind))
+    })?;
+    positive(&key("diameter-mm"), t.diameter_mm)?;
+    if t.diameter_mm > 50.0 {
+        return Err(setting(&key("diameter-mm"), "is larger than any engraving tool"));
+    }
+    let does_not_apply = |name: &str, given: bool| {
+        if given {
+            Err(setting(&key(name), &format!("does not apply to a {} tool", kind.name())))
+        } else {
+            Ok(())
+        }
+    };
+    let mut shape = ToolShape { kind, tip_diameter_mm: 0.0, included_angle_deg: 0.0, corner_radius_mm: 0.0 };
+    match kind {
+        ToolKind::Flat | ToolKind::Ball | ToolKind::Bull => {
+            does_not_apply("tip-diameter-mm", t.tip_diameter_mm.is_some())?;
+            does_not_apply("included-angle-deg", t.included_angle_deg.is_some())?;
+            does_not_apply("half-angle-deg", t.half_angle_deg.is_some())?;
+        }
+        ToolKind::Vee | ToolKind::TaperedBall => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
+    }
+    match kind {
+        ToolKind::Flat => does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?,
+        ToolKind::Ball => {
+            does_not_apply("corner-radius-mm", t.corner_radius_mm.is_some())?;
+            shape.corner_radius_mm = t.diameter_mm / 2.0;
+        }
+        ToolKind::Bull => {
+            let rc = t.corner_radius_mm.ok_or_else(|| setting(&key("corner-radius-mm"), "a bull tool needs one"))?;
+            if !(rc > 0.0 && rc <= t.diameter_mm / 2.0) {
+                return Err(setting(&key("corner-radius-mm"), "must be more than 0 and at most half the diameter"));
+            }
+            shape.corner_radius_mm = rc;
+        }
+        ToolKind::Vee | ToolKind::TaperedBall => {
+            shape.included_angle_deg = match (t.included_angle_deg, t.half_angle_deg) {
+                (Some(a), None) => a,
+                (None, Some(a)) => 2.0 * a,
+                _ => {
+                    return Err(setting(
+                        &key("included-angle-deg"),
+                        "give exactly one of included-angle-deg and half-angle-deg (vendors use both)",
+                    ))
+                }
+            };
+            if !(shape.included_angle_deg > 0.0 && shape.included_angle_deg < 180.0) {
+                return Err(setting(&key("included-angle-deg"), "must be more than 0 and less than 180 degrees"));
+            }
+            let tip = t.tip_diameter_mm.ok_or_else(|| setting(&key("tip-diameter-mm"), "a tapered tool needs one"))?;
+            let smallest = if kind == ToolKind::Vee { 0.0 } else { f64::MIN_POSITIVE };
+            if !(tip >= smallest && tip < t.diameter_mm) {
+                return Err(setting(&key("tip-diameter-mm"), "must be at least 0 and less than the diameter"));
+            }
+            shape.tip_diameter_mm = tip;
+        }
+    }
+    Ok(shape)
+}
+
+/// The spindle speed, feed and plunge feed of `tool` (whose section at one step-down is
+/// `effective_diameter` wide), from its table or from the chip load, clamped to the machine.
+pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f64, machine: &Machine) -> Result<()> {
+    let key = |k: &str| format!("tool {}: {k}", t.number);
+    let max = machine.file();
+    let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
+    positive(&key("spindle-rpm"), spindle_rpm)?;
+    let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));
+    positive(&key("chip-load-mm"), chip_load)?;
+    let feed =
+        t.feed_mm_per_min.unwrap_or(chip_load * f64::from(tool.flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
+    positive(&key("feed-mm-per-min"), feed)?;
+    let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
+    positive(&key("plunge-mm-per-min"), plunge)?;
+    tool.spindle_rpm = spindle_rpm;
+    tool.feed_mm_per_min = feed;
+    tool.plunge_mm_per_min = plunge;
+    Ok(())
+}
