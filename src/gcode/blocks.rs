@@ -240,7 +240,7 @@ impl<'a> Blocks<'a> {
 
     /// A straight cutting move from `from` to `to`: at the plunge feed where it descends.
     pub(super) fn segment(&mut self, from: [f64; 3], to: [f64; 3], tool: &Tool) -> Result<()> {
-        let descends = to[2] < from[2] - 1e-9;
+        let descends = to[2] < from[2] - crate::toolpath::SAME_MM;
         let feed = if descends { tool.plunge_mm_per_min } else { tool.feed_mm_per_min };
         self.feed_to(to.map(Some), feed)
     }

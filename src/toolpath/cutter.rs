@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::rings::Ring;
-use super::Path;
+use super::{Path, SAME_MM};
 use crate::geom::{self, Contour, Point, Shapes};
 
 /// Builds the paths of one region, keeping track of where the tool is.
@@ -98,9 +98,9 @@ impl Cutter {
     pub(super) fn link(&self, first: Point, z_from: f64, z: f64) -> Option<bool> {
         let (p, cleared) = self.at?;
         let length = dist([p[0], p[1]], first);
-        let link = if (p[2] - z).abs() < 1e-9 && (cleared || length <= self.max_slot_mm) {
+        let link = if (p[2] - z).abs() < SAME_MM && (cleared || length <= self.max_slot_mm) {
             false
-        } else if cleared && (p[2] - z_from).abs() < 1e-9 {
+        } else if cleared && (p[2] - z_from).abs() < SAME_MM {
             true
         } else {
             return None;

@@ -59,6 +59,15 @@ pub const MAX_RAMP_LAPS: f64 = 8.0;
 /// Laps allowed for a tool whose tip is under 1 mm wide.
 pub const MAX_RAMP_LAPS_SMALL_TOOL: f64 = 200.0;
 
+/// Depths, heights and clearances closer than this, in mm, are one: 1 nm, far below the
+/// program's 0.5 um rounding, far above the float noise of sums of a few mm.
+///
+/// # Tolerance
+///
+/// Used where two depths computed along different routes must compare equal (a ring's depth
+/// and the tool's, a clearance and the one before it); never to allow a cut.
+pub(crate) const SAME_MM: f64 = 1e-9;
+
 /// How to cut the relief.
 #[derive(Debug, Clone)]
 pub struct ToolpathOptions {

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use super::unit::{holder, Unit};
+use super::SAME_MM;
 use crate::geom::{self, Contour, Shapes};
 use crate::relief::Relief;
 use crate::tool::Tool;
@@ -131,7 +132,7 @@ pub(super) fn linear_clearance(clearance: impl Fn(f64) -> f64, heights: &[f64]) 
     let a = clearance(0.0);
     let top = heights.iter().copied().fold(0.0, f64::max);
     let b = if top > 0.0 { (clearance(top) - a) / top } else { 0.0 };
-    heights.iter().all(|&h| (clearance(h) - a - b * h).abs() <= 1e-9).then_some((a, b))
+    heights.iter().all(|&h| (clearance(h) - a - b * h).abs() <= SAME_MM).then_some((a, b))
 }
 
 /// The points of a cavity's `section` at least `a` inside it: where a tool whose clearance is

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::cutter::Cutter;
 use super::rings::{cutting_order, floor_missed, offset_rings, rough_roots, under_stock, Ring};
 use super::section::{level_top, rectangle};
-use super::{Path, ToolpathOptions, MAX_RAMP_LAPS, MAX_RAMP_LAPS_SMALL_TOOL};
+use super::{Path, ToolpathOptions, MAX_RAMP_LAPS, MAX_RAMP_LAPS_SMALL_TOOL, SAME_MM};
 use crate::geom::{self, Shape, Shapes};
 use crate::relief::Relief;
 use crate::tool::Tool;
@@ -134,7 +134,7 @@ impl Unit<'_> {
             let Some(holder) = holder else { continue };
             let c = clearance(z - level_top(relief, m));
             // The holder holds the region, so its offset by no more holds the region's.
-            if c <= own + 1e-9 || domain.is_empty() {
+            if c <= own + SAME_MM || domain.is_empty() {
                 continue;
             }
             // Only the holder's walls within c of the region matter: cut the holder to the
@@ -295,8 +295,10 @@ impl Unit<'_> {
         let mut blocked = under_stock(&rings, &stock, over);
         let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
         let mut cut = BTreeMap::new();
-        if rough_bottom - top > 1e-6 && !rough_order.is_empty() {
-            let passes = ((rough_bottom - top) / tool.stepdown_mm - 1e-9).ceil().max(1.0);
+        // A level no deeper than its floor allowance (to 1 um) has its finishing pass only; a
+        // depth within rounding of a whole number of step-downs takes that many passes.
+        if rough_bottom - top > 1e3 * SAME_MM && !rough_order.is_empty() {
+            let passes = ((rough_bottom - top) / tool.stepdown_mm - SAME_MM).ceil().max(1.0);
             for p in 1..=passes as usize {
                 let z = -(top + (rough_bottom - top) * p as f64 / passes);
                 cutter.pass(&rings, &rough_order, -top, z, ramp_slope, &mut blocked, &mut cut);
