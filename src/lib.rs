@@ -23,7 +23,9 @@
 //!   **pocket** is the rings of one unit for one tool; a **pass** cuts them all at one depth.
 //! - **entry**: how a tool reaches a ring from above (ramp or helix, never a plunge); a **link**
 //!   joins two rings without retracting.
-//! - **pocket centre**: a ring too small to enter; left to the next tool, or **uncut**.
+//! - **blocked**: a ring a tool finds no way into (too small to ramp into, or under stock
+//!   a tool missed on the level above); the warning calls it a **pocket centre**, left to the
+//!   next tool or **uncut**. The floor only blocked rings would have cut is **missed**.
 //! - **rest**: what the tools before left thicker than the rest threshold; a tool's **reach**
 //!   is the floor it cuts within the tolerance.
 //! - **tolerance budget** (`tolerance`): the job tolerance, shared among the stages.

@@ -337,7 +337,7 @@ fn operations(
     let mut operations = Vec::new();
     let mut warnings = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
-        let mut skipped = 0;
+        let mut blocked_count = 0;
         for (k, level) in relief.levels.iter().enumerate() {
             let plans: Vec<RegionPlan> = units
                 .iter()
@@ -345,19 +345,22 @@ fn operations(
                 .filter(|(unit, _)| unit.level == k)
                 .map(|(_, plan)| std::mem::take(&mut plan.plans[j]))
                 .collect();
-            skipped += plans.iter().map(|p| p.skipped).sum::<usize>();
+            blocked_count += plans.iter().map(|p| p.blocked_count).sum::<usize>();
             let paths = order_regions(plans);
             if !paths.is_empty() {
                 operations.push(Operation { tool: (*tool).clone(), depth_mm: level.depth_mm, paths });
             }
         }
-        if skipped > 0 {
+        if blocked_count > 0 {
             // What the last tool leaves stays; before it, rest machining sees what is left.
             let left = if j + 1 < tools.len() { "left to the tools after it" } else { "left uncut" };
             warnings.push(Warning::new(
                 WarningKind::Uncut,
                 "",
-                &format!("T{}: {skipped} pocket centres {left}: no room to ramp in, and no tool plunges", tool.number),
+                &format!(
+                    "T{}: {blocked_count} pocket centres {left}: no room to ramp in or stock left above, and no tool plunges",
+                    tool.number
+                ),
             ));
         }
     }

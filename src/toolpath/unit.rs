@@ -157,10 +157,10 @@ impl Unit<'_> {
 #[derive(Debug, Clone, Default)]
 pub(super) struct RegionPlan {
     pub(super) paths: Vec<Path>,
-    /// Contours left uncut for want of room to ramp into them.
-    pub(super) skipped: usize,
-    /// The floor those contours would have reached and no other does, where the reach is
-    /// needed.
+    /// How many contours were blocked: no way in (too small to ramp into, or under stock
+    /// missed above).
+    pub(super) blocked_count: usize,
+    /// The floor only those contours would have reached: missed.
     pub(super) missed: Shapes,
 }
 
@@ -305,21 +305,21 @@ impl Unit<'_> {
             }
         }
         cutter.pass(&rings, &finish_order, -top, -floor, ramp_slope, &mut blocked, &mut cut);
-        let mut skipped = blocked.len();
+        let mut blocked_count = blocked.len();
         if tool.kind.is_tapered() {
             let walls: Vec<Ring> =
                 domain.iter().map(|shape| Ring { shape: shape.clone(), children: Vec::new() }).collect();
             let order: Vec<usize> = (0..walls.len()).collect();
             let mut walls_blocked = under_stock(&walls, &stock, over);
             cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
-            skipped += walls_blocked.len();
+            blocked_count += walls_blocked.len();
         }
         let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
         if let Some(above) = above {
             let below = geom::intersect(above, &vec![self.region.clone()]);
             missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat()) };
         }
-        RegionPlan { paths: cutter.paths, skipped, missed }
+        RegionPlan { paths: cutter.paths, blocked_count, missed }
     }
 }
 
