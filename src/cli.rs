@@ -160,7 +160,7 @@ fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.png {
         let orientation = if args.medal { Orientation::Medal } else { Orientation::Die };
         let png = medalcam::preview::depth_map_png(&design.relief, orientation, 1600).with_context(|| art.clone())?;
-        write_all_or_nothing(&[(path.clone(), png.as_slice())])?;
+        write_all_or_nothing(&args.art, &[(path.clone(), png.as_slice())])?;
     }
     let report = medalcam::report::ReliefReport::new(&design);
     let text = if args.json {
@@ -291,7 +291,7 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
     if let Some((path, json)) = &report {
         files.push((path.clone(), json.as_bytes()));
     }
-    write_all_or_nothing(&files)?;
+    write_all_or_nothing(&args.art, &files)?;
     if output.is_none() {
         std::io::stdout().lock().write_all(engraving.program.as_bytes()).context("stdout")?;
     }
@@ -333,9 +333,21 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     fs::read_to_string(path).with_context(|| path.display().to_string())
 }
 
+/// Whether `a` and `b` name the same file: the same path, or (both existing) the same file
+/// once links are followed.
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Writes every file through a temporary sibling and renames them only when all were
 /// written, so a failure leaves no partial output behind.
-fn write_all_or_nothing(files: &[(PathBuf, &[u8])]) -> anyhow::Result<()> {
+fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Result<()> {
+    // The artwork is never replaced by what was made from it.
+    for (path, _) in files {
+        if same_file(input, path) {
+            return Err(anyhow!("{}: is the input artwork; refusing to overwrite it", path.display()));
+        }
+    }
     let mut temps = Vec::new();
     for (path, contents) in files {
         let name = path.file_name().ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;

@@ -31,6 +31,9 @@ pub struct MachineFile {
     /// Digits of the program number, zero-padded.
     #[serde(default = "default_program_digits")]
     pub program_number_digits: usize,
+    /// The highest tool (and tool length offset) number the control has; T0 is never a tool.
+    #[serde(default = "default_max_tool_number")]
+    pub max_tool_number: u32,
     /// Upper-case every comment (controls that ignore lower case).
     #[serde(default)]
     pub comment_uppercase: bool,
@@ -79,6 +82,10 @@ pub struct MachineFile {
     /// after rounding.
     #[serde(default = "default_arc_radius_tolerance")]
     pub arc_radius_tolerance_mm: f64,
+}
+
+fn default_max_tool_number() -> u32 {
+    99
 }
 
 fn default_program_digits() -> usize {
@@ -172,6 +179,12 @@ impl Machine {
             if !(min.is_finite() && max.is_finite() && min < max) {
                 return bad(key, "must be [min, max] with min < max");
             }
+        }
+        if !(1..=9).contains(&file.program_number_digits) {
+            return bad("program-number-digits", "must be 1 to 9");
+        }
+        if !(1..=9999).contains(&file.max_tool_number) {
+            return bad("max-tool-number", "must be 1 to 9999");
         }
         check_arcs(&file)?;
         check_heights(&file)?;
@@ -308,6 +321,20 @@ mod tests {
             Machine::built_in(name).unwrap().unwrap();
         }
         assert!(Machine::built_in("nope").is_none());
+    }
+
+    #[test]
+    fn program_numbers_and_tool_numbers_are_bounded() {
+        for (key, value) in [
+            ("program-number-digits", "4000000000"),
+            ("program-number-digits", "0"),
+            ("max-tool-number", "0"),
+            ("max-tool-number", "100000"),
+        ] {
+            let text = format!("{}\n{key} = {value}\n", BUILT_IN[1].1.replace("max-tool-number = 999\n", ""));
+            let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+            assert!(err.contains(key), "{key} = {value}: {err}");
+        }
     }
 
     #[test]

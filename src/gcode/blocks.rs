@@ -163,6 +163,15 @@ impl<'a> Blocks<'a> {
                 tool.number, tool.spindle_rpm, file.max_rpm
             )));
         }
+        if tool.spindle_rpm.is_nan() || tool.spindle_rpm.round() < 1.0 {
+            return Err(Error::Limit(format!("T{} spindle {} rpm rounds to S0", tool.number, tool.spindle_rpm)));
+        }
+        if tool.number == 0 || tool.number > file.max_tool_number {
+            return Err(Error::Limit(format!(
+                "tool number T{} is outside the machine's 1 to {}",
+                tool.number, file.max_tool_number
+            )));
+        }
         let clearance = number(file.clearance_z_mm, file.decimals);
         for line in &file.tool_change {
             let line = line
@@ -302,7 +311,14 @@ impl<'a> Blocks<'a> {
         if feed > max {
             return Err(Error::Limit(format!("feed {feed} mm/min is above the machine's {max}")));
         }
-        Rounded::new(feed, self.file.feed_decimals).ok_or(Error::NonFiniteCoordinate)
+        let rounded = Rounded::new(feed, self.file.feed_decimals).ok_or(Error::NonFiniteCoordinate)?;
+        if rounded.value() <= 0.0 {
+            return Err(Error::Limit(format!(
+                "feed {feed} mm/min rounds to F0 at the machine's {} feed decimals",
+                self.file.feed_decimals
+            )));
+        }
+        Ok(rounded)
     }
 
     pub(super) fn retract(&mut self) -> Result<()> {

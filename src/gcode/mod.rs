@@ -234,6 +234,32 @@ mod tests {
         emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new() }, machine, &info).unwrap()
     }
 
+    #[test]
+    fn no_zero_feed_speed_or_tool_number_is_written() {
+        let machine = Machine::built_in("haas").unwrap().unwrap();
+        let paths = vec![Path { retract: true, points: vec![[0.0, 0.0, -0.1], [1.0, 0.0, -0.1]] }];
+        let info = ProgramInfo { title: "test".into(), target: Target::Die };
+        // Tool::flat spins at 10,000 rpm, above the Haas's 8,100.
+        let with = |tool: Tool| {
+            let rpm = if tool.spindle_rpm > 8000.0 { 8000.0 } else { tool.spindle_rpm };
+            let tool = Tool { spindle_rpm: rpm, ..tool };
+            let operations = vec![Operation { tool, depth_mm: 0.1, paths: paths.clone() }];
+            emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new() }, &machine, &info)
+        };
+        assert!(with(Tool::flat(1, 1.0)).is_ok());
+        for (tool, why) in [
+            (Tool { feed_mm_per_min: 0.01, ..Tool::flat(1, 1.0) }, "F0"),
+            (Tool { plunge_mm_per_min: 0.04, ..Tool::flat(1, 1.0) }, "F0"),
+            (Tool { spindle_rpm: 0.4, ..Tool::flat(1, 1.0) }, "S0"),
+            (Tool { spindle_rpm: f64::NAN, ..Tool::flat(1, 1.0) }, "S0"),
+            (Tool::flat(0, 1.0), "T0"),
+            (Tool::flat(201, 1.0), "T201"),
+        ] {
+            let err = with(tool).unwrap_err().to_string();
+            assert!(err.contains(why), "{why}: {err}");
+        }
+    }
+
     /// One move of a program: straight, or an arc about `center` (radius from the start)
     /// turning `sweep` radians, counter-clockwise positive.
     #[derive(Debug)]

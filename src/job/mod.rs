@@ -304,6 +304,30 @@ mod tests {
         Machine::built_in("haas").unwrap().unwrap()
     }
 
+    /// The job `text` is refused, naming `key`.
+    fn refused(text: &str, key: &str) {
+        let file = JobFile::from_toml(text).unwrap();
+        let err = Job::resolve(&file, &Overrides::default(), haas()).unwrap_err().to_string();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+
+    #[test]
+    fn nothing_unsafe_reaches_the_machine_from_a_tool_table() {
+        let tool = |extra: &str| format!("[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1.0\n{extra}");
+        // T0 is no tool (H00 cancels the length offset on a Haas); the Haas has 200.
+        refused(&tool("").replace("number = 1", "number = 0"), "tool 0: number");
+        refused(&tool("").replace("number = 1", "number = 201"), "tool 201: number");
+        // NaN would become the machine's maximum through min(); 0.01 mm/min rounds to F0.
+        refused(&tool("feed-mm-per-min = nan\n"), "tool 1: feed-mm-per-min");
+        refused(&tool("plunge-mm-per-min = nan\n"), "tool 1: plunge-mm-per-min");
+        refused(&tool("spindle-rpm = nan\n"), "tool 1: spindle-rpm");
+        refused(&tool("feed-mm-per-min = 0.01\n"), "tool 1: feed-mm-per-min");
+        refused(&tool("plunge-mm-per-min = 0.04\n"), "tool 1: plunge-mm-per-min");
+        refused(&tool("spindle-rpm = 0.4\n"), "tool 1: spindle-rpm");
+        let fine = JobFile::from_toml(&tool("feed-mm-per-min = 0.1\nplunge-mm-per-min = 0.1\n")).unwrap();
+        assert!(Job::resolve(&fine, &Overrides::default(), haas()).is_ok());
+    }
+
     #[test]
     fn cli_beats_job_beats_default() {
         let file = JobFile::from_toml("default-depth = 0.4\n").unwrap();

@@ -45,6 +45,13 @@ pub(super) fn tools(file: &JobFile, machine: &Machine, max_depth_mm: f64) -> Res
 pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> {
     let key = |k: &str| format!("tool {}: {k}", t.number);
     let shape = tool_shape(t)?;
+    let max_number = machine.file().max_tool_number;
+    if t.number == 0 || t.number > max_number {
+        return Err(setting(
+            &key("number"),
+            &format!("must be 1 to {max_number}, the machine's tools (T0 is no tool)"),
+        ));
+    }
     let flutes = t.flutes.unwrap_or(2);
     if flutes == 0 || flutes > 12 {
         return Err(setting(&key("flutes"), "must be 1 to 12"));
@@ -173,8 +180,22 @@ pub(super) fn tool_shape(t: &ToolFile) -> Result<ToolShape> {
 pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f64, machine: &Machine) -> Result<()> {
     let key = |k: &str| format!("tool {}: {k}", t.number);
     let max = machine.file();
+    // A value given is checked as given: NaN.min(max) would be the maximum.
+    for (name, given) in [
+        ("spindle-rpm", t.spindle_rpm),
+        ("chip-load-mm", t.chip_load_mm),
+        ("feed-mm-per-min", t.feed_mm_per_min),
+        ("plunge-mm-per-min", t.plunge_mm_per_min),
+    ] {
+        if let Some(value) = given {
+            positive(&key(name), value)?;
+        }
+    }
     let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
     positive(&key("spindle-rpm"), spindle_rpm)?;
+    if spindle_rpm < 1.0 {
+        return Err(setting(&key("spindle-rpm"), "must be at least 1 rpm"));
+    }
     let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));
     positive(&key("chip-load-mm"), chip_load)?;
     let feed =
@@ -182,6 +203,13 @@ pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f6
     positive(&key("feed-mm-per-min"), feed)?;
     let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
     positive(&key("plunge-mm-per-min"), plunge)?;
+    // A feed that rounds to F0 at the machine's feed decimals would stop the control.
+    let least = 10f64.powi(-i32::try_from(max.feed_decimals).unwrap_or(0));
+    for (name, value) in [("feed-mm-per-min", feed), ("plunge-mm-per-min", plunge)] {
+        if value < least {
+            return Err(setting(&key(name), &format!("{value} mm/min is under the machine's least feed, {least}")));
+        }
+    }
     tool.spindle_rpm = spindle_rpm;
     tool.feed_mm_per_min = feed;
     tool.plunge_mm_per_min = plunge;

@@ -35,6 +35,23 @@ fn assert_error(output: &Output, needles: &[&str]) {
 }
 
 #[test]
+fn the_input_is_never_overwritten() {
+    let dir = workspace();
+    let art = std::fs::read(dir.path().join("art.svg")).unwrap();
+    for args in [
+        &["engrave", "art.svg", "--machine", "haas", "-o", "art.svg"][..],
+        &["engrave", "art.svg", "--machine", "haas", "-o", "./art.svg"][..],
+        &["engrave", "art.svg", "--machine", "haas", "--report", "art.svg"][..],
+        &["relief", "art.svg", "--machine", "haas", "--png", "art.svg"][..],
+    ] {
+        let output = medalcam(args, dir.path());
+        assert_error(&output, &["art.svg", "input"]);
+        assert_eq!(std::fs::read(dir.path().join("art.svg")).unwrap(), art, "{args:?}");
+        assert!(!dir.path().join("art.nc").exists(), "{args:?}: a partial output");
+    }
+}
+
+#[test]
 fn writes_program_and_report_beside_the_art() {
     let dir = workspace();
     let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "--report", "r.json"], dir.path());
