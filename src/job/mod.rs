@@ -184,7 +184,19 @@ fn parse_layer_flag(flag: &str) -> Result<Rule> {
         }
         _ => return Err(bad("the selector is #rrggbb, fill:#rrggbb, id:NAME, class:NAME or layer:LABEL")),
     };
+    if selector_name(&selector).is_some_and(str::is_empty) {
+        // An empty name would match every shape without one.
+        return Err(bad("the name after `:` is empty"));
+    }
     Ok(Rule { selector, depth_mm })
+}
+
+/// The name an id, class or layer selector matches (none for a colour).
+fn selector_name(selector: &Selector) -> Option<&str> {
+    match selector {
+        Selector::Id(name) | Selector::Class(name) | Selector::Layer(name) => Some(name),
+        Selector::Fill(_) => None,
+    }
 }
 
 /// One `[[layer]]` table as a rule; `index` counts from 1 for messages.
@@ -201,6 +213,9 @@ fn layer_rule(layer: &LayerFile, index: usize) -> Result<Rule> {
     .map(|s| s.map_err(|v| setting(&format!("{key}: fill"), &format!("`{v}` is not a #rrggbb colour"))))
     .collect::<Result<_>>()?;
     match <[Selector; 1]>::try_from(given) {
+        Ok([selector]) if selector_name(&selector).is_some_and(str::is_empty) => {
+            Err(setting(&key, "the id, class or layer name is empty (it would match every shape without one)"))
+        }
         Ok([selector]) => Ok(Rule { selector, depth_mm: layer.depth_mm }),
         Err(_) => Err(setting(&key, "needs exactly one of fill, id, class, layer")),
     }
@@ -326,6 +341,18 @@ mod tests {
         refused(&tool("spindle-rpm = 0.4\n"), "tool 1: spindle-rpm");
         let fine = JobFile::from_toml(&tool("feed-mm-per-min = 0.1\nplunge-mm-per-min = 0.1\n")).unwrap();
         assert!(Job::resolve(&fine, &Overrides::default(), haas()).is_ok());
+    }
+
+    #[test]
+    fn empty_selector_names_are_refused() {
+        for flag in ["id:=0.1", "class:=0.2", "layer:=0.3"] {
+            let overrides = Overrides { layers: vec![flag.into()], ..Default::default() };
+            let err = Job::resolve(&JobFile::default(), &overrides, haas()).unwrap_err().to_string();
+            assert!(err.contains(flag) && err.contains("empty"), "{flag}: {err}");
+        }
+        refused("[[layer]]\nid = \"\"\ndepth-mm = 0.1\n", "layer 1");
+        let named = Overrides { layers: vec!["id:rim=0.1".into()], ..Default::default() };
+        assert!(Job::resolve(&JobFile::default(), &named, haas()).is_ok());
     }
 
     #[test]
