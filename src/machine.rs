@@ -296,6 +296,54 @@ fn check_blocks(file: &MachineFile) -> Result<()> {
                 }
                 rest = &rest[close..];
             }
+            if let Err(why) = check_words(line, key != "program-end") {
+                return bad(key, &format!("`{}`: {why}", line.escape_debug()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a profile block is one block of G-code words: letters each followed by a number
+/// (placeholders stand for numbers), comments in parentheses, nothing that would split it into
+/// two blocks or end the program (`%`); and, where `mid_program`, no stop or end (M0, M1, M2,
+/// M30, M60) before the cutting is done.
+fn check_words(line: &str, mid_program: bool) -> std::result::Result<(), String> {
+    let mut text = line.to_string();
+    for placeholder in PLACEHOLDERS {
+        text = text.replace(placeholder, "1");
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control() || *c == '%' || *c == ';') {
+        return Err(format!("{:?} does not belong in a block", c));
+    }
+    let mut words = String::new();
+    let mut in_comment = false;
+    for c in text.chars() {
+        match (c, in_comment) {
+            ('(', false) => in_comment = true,
+            (')', true) => in_comment = false,
+            ('(' | ')', _) => return Err("unbalanced parentheses".into()),
+            (_, true) => {}
+            (c, false) if !c.is_whitespace() => words.push(c.to_ascii_uppercase()),
+            _ => {}
+        }
+    }
+    if in_comment {
+        return Err("a comment is not closed".into());
+    }
+    let mut chars = words.chars().peekable();
+    while let Some(letter) = chars.next() {
+        if !letter.is_ascii_alphabetic() {
+            return Err(format!("`{letter}` is not a word's letter"));
+        }
+        let mut number = String::new();
+        while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit() || matches!(d, '.' | '-' | '+')) {
+            number.push(d);
+            chars.next();
+        }
+        let value: f64 = number.parse().map_err(|_| format!("`{letter}{number}` is not a word"))?;
+        if mid_program && letter == 'M' && [0.0, 1.0, 2.0, 30.0, 60.0].contains(&value) {
+            return Err(format!("M{number} stops or ends the program before the cutting is done"));
         }
     }
     Ok(())
@@ -335,6 +383,31 @@ mod tests {
             let err = Machine::from_toml("x", &text).unwrap_err().to_string();
             assert!(err.contains(key), "{key} = {value}: {err}");
         }
+    }
+
+    #[test]
+    fn profile_blocks_are_one_block_of_words_each() {
+        let with = |key: &str, block: &str| {
+            let text = format!(
+                "{}\n{key} = [{block:?}]\n",
+                BUILT_IN[1].1.lines().filter(|l| !l.starts_with(key)).collect::<Vec<_>>().join("\n")
+            );
+            Machine::from_toml("x", &text)
+        };
+        for (key, block) in [
+            ("program-start", "G21 G17 G90\nM30"),
+            ("program-start", "G21 G17 G90 %"),
+            ("tool-change", "T{tool} M6 M30"),
+            ("tool-change", "T{tool} M6 (unclosed"),
+            ("program-start", "G21 G17 G90 X"),
+            ("program-start", "G21 G17 G90 ; M30"),
+            ("program-end", "M5 !"),
+        ] {
+            let err = with(key, block).unwrap_err().to_string();
+            assert!(err.contains(key), "{block:?}: {err}");
+        }
+        assert!(with("program-start", "G21 G17 G90 (METRIC, XY)").is_ok());
+        assert!(with("program-end", "M5 M30").is_ok());
     }
 
     #[test]
