@@ -228,14 +228,23 @@ fn describe(art: &Path, i: &medalcam::artwork::Inspection) -> String {
             c.color, c.area_mm2, c.visible_area_mm2, c.shapes
         );
     }
+    // Names and text from the file, escaped: one line each.
+    let line = medalcam::one_line;
     if !i.ids.is_empty() {
-        let _ = writeln!(out, "  ids: {}", i.ids.join(", "));
+        let _ = writeln!(out, "  ids: {}", line(&i.ids.join(", ")));
     }
     if !i.layers.is_empty() {
-        let _ = writeln!(out, "  layers: {}", i.layers.join(", "));
+        let _ = writeln!(out, "  layers: {}", line(&i.layers.join(", ")));
     }
     for t in &i.texts {
-        let _ = writeln!(out, "  text {}: {:?} in {} (asked for {:?})", t.element, t.text, t.font, t.requested_font);
+        let _ = writeln!(
+            out,
+            "  text {}: {:?} in {} (asked for {:?})",
+            line(&t.element),
+            t.text,
+            line(&t.font),
+            t.requested_font
+        );
     }
     if let Some(f) = &i.narrowest_feature {
         let _ =

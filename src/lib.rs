@@ -180,9 +180,22 @@ impl Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.element.is_empty() {
-            write!(f, "{}", self.message)
+            write!(f, "{}", one_line(&self.message))
         } else {
-            write!(f, "element `{}`: {}", self.element, self.message)
+            write!(f, "element `{}`: {}", one_line(&self.element), one_line(&self.message))
         }
     }
+}
+
+/// `text` (which may come from the SVG, the job or a profile) as it may stand in a one-line
+/// message: every control character escaped (`\n`, `\u{1b}`), so that no text from a file can
+/// forge a second line or drive the terminal.
+#[must_use]
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect(),
+    )
 }

@@ -22,7 +22,7 @@ fn report(err: &anyhow::Error) -> ExitCode {
     if broken_pipe {
         return ExitCode::SUCCESS;
     }
-    let message: Vec<String> = err.chain().map(ToString::to_string).collect();
+    let message: Vec<String> = err.chain().map(|e| medalcam::one_line(&e.to_string()).into_owned()).collect();
     let _ = writeln!(io::stderr().lock(), "error: {}", message.join(": "));
     ExitCode::from(2)
 }

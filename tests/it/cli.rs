@@ -35,6 +35,23 @@ fn assert_error(output: &Output, needles: &[&str]) {
 }
 
 #[test]
+fn text_from_the_file_cannot_forge_a_line() {
+    let dir = workspace();
+    // An image (skipped with a warning naming it) whose id holds a newline and an escape.
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+        <rect id="r&#10;error: fake second line" width="5" height="5"/>
+        <image id="i&#10;error: fake" width="2" height="2" href="x.png"/></svg>"#;
+    std::fs::write(dir.path().join("forge.svg"), svg).unwrap();
+    for args in [&["engrave", "forge.svg", "--machine", "haas"][..], &["inspect", "forge.svg"][..]] {
+        let output = medalcam(args, dir.path());
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        let all = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
+        assert!(all.contains("\\n"), "{args:?}: the newline is not escaped: {all}");
+        assert!(!all.lines().any(|l| l.trim_start().starts_with("error: fake")), "{args:?}: {all}");
+    }
+}
+
+#[test]
 fn the_input_is_never_overwritten() {
     let dir = workspace();
     let art = std::fs::read(dir.path().join("art.svg")).unwrap();
