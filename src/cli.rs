@@ -357,21 +357,25 @@ fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Res
             return Err(anyhow!("{}: is the input artwork; refusing to overwrite it", path.display()));
         }
     }
+    // Each file is written whole to a temporary file beside it, created exclusively with an
+    // unpredictable name (tempfile), and only then renamed over its target. A temporary file
+    // not renamed is removed when dropped, on every error path.
     let mut temps = Vec::new();
     for (path, contents) in files {
-        let name = path.file_name().ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
-        let temp = path.with_file_name(format!(".{}.medalcam-tmp", name.to_string_lossy()));
-        if let Err(err) = fs::write(&temp, contents) {
-            let _ = fs::remove_file(&temp);
-            for t in &temps {
-                let _ = fs::remove_file(t);
-            }
-            return Err(err).with_context(|| format!("{}: cannot write", path.display()));
-        }
+        path.file_name().ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let cannot = || format!("{}: cannot write", path.display());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".medalcam-");
+        // As a plain write would create it: readable as the umask allows, not owner-only.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut temp = builder.tempfile_in(dir).with_context(cannot)?;
+        temp.write_all(contents).and_then(|()| temp.flush()).with_context(cannot)?;
         temps.push(temp);
     }
-    for ((path, _), temp) in files.iter().zip(&temps) {
-        fs::rename(temp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+    for ((path, _), temp) in files.iter().zip(temps) {
+        temp.persist(path).map_err(|e| e.error).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
 }

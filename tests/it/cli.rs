@@ -51,6 +51,29 @@ fn text_from_the_file_cannot_forge_a_line() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn temporary_files_are_unpredictable_and_never_left_behind() {
+    let dir = workspace();
+    // The name the temporary file used to have, planted as a link to another file.
+    std::fs::write(dir.path().join("victim.txt"), "keep me").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("victim.txt"), dir.path().join(".art.nc.medalcam-tmp")).unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(dir.path().join("victim.txt")).unwrap(), "keep me");
+    // A run that fails on its second file (the report's folder does not exist) leaves nothing.
+    let output =
+        medalcam(&["engrave", "art.svg", "--machine", "haas", "-o", "b.nc", "--report", "no/r.json"], dir.path());
+    assert_error(&output, &["no/r.json"]);
+    assert!(!dir.path().join("b.nc").exists());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".medalcam-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn the_input_is_never_overwritten() {
     let dir = workspace();
