@@ -361,8 +361,18 @@ fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Res
     // unpredictable name (tempfile), and only then renamed over its target. A temporary file
     // not renamed is removed when dropped, on every error path.
     let mut temps = Vec::new();
+    let mut targets = Vec::new();
     for (path, contents) in files {
         path.file_name().ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+        // A link is written through: the file it points to is replaced, not the link. A device
+        // or anything else that is not a regular file is never replaced.
+        let path = &match fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
+            _ => path.clone(),
+        };
+        if fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+            return Err(anyhow!("{}: is not a regular file; refusing to replace it", path.display()));
+        }
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let cannot = || format!("{}: cannot write", path.display());
         let mut builder = tempfile::Builder::new();
@@ -373,8 +383,9 @@ fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Res
         let mut temp = builder.tempfile_in(dir).with_context(cannot)?;
         temp.write_all(contents).and_then(|()| temp.flush()).with_context(cannot)?;
         temps.push(temp);
+        targets.push(path.clone());
     }
-    for ((path, _), temp) in files.iter().zip(temps) {
+    for (path, temp) in targets.iter().zip(temps) {
         temp.persist(path).map_err(|e| e.error).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())

@@ -74,6 +74,26 @@ fn temporary_files_are_unpredictable_and_never_left_behind() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+#[cfg(unix)]
+#[test]
+fn links_are_written_through_and_special_files_never_replaced() {
+    let dir = workspace();
+    std::fs::write(dir.path().join("real.nc"), "old").unwrap();
+    std::os::unix::fs::symlink("real.nc", dir.path().join("link.nc")).unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "-o", "link.nc"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(std::fs::symlink_metadata(dir.path().join("link.nc")).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(dir.path().join("real.nc")).unwrap().starts_with('%'));
+    // A named pipe stands for any special file (a device): refused, left as it is.
+    let status = std::process::Command::new("mkfifo").arg(dir.path().join("pipe.nc")).status().unwrap();
+    assert!(status.success());
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "-o", "pipe.nc"], dir.path());
+    assert_error(&output, &["pipe.nc", "not a regular file"]);
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::symlink_metadata(dir.path().join("pipe.nc")).unwrap().file_type()
+    ));
+}
+
 #[test]
 fn the_input_is_never_overwritten() {
     let dir = workspace();
