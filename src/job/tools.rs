@@ -191,18 +191,16 @@ pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f6
             positive(&key(name), value)?;
         }
     }
+    // From values that are positive (given and checked, defaults, or the machine's maxima):
+    // positive; only rounding to zero is left to check.
     let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
-    positive(&key("spindle-rpm"), spindle_rpm)?;
     if spindle_rpm < 1.0 {
         return Err(setting(&key("spindle-rpm"), "must be at least 1 rpm"));
     }
     let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));
-    positive(&key("chip-load-mm"), chip_load)?;
     let feed =
         t.feed_mm_per_min.unwrap_or(chip_load * f64::from(tool.flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
-    positive(&key("feed-mm-per-min"), feed)?;
     let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
-    positive(&key("plunge-mm-per-min"), plunge)?;
     // A feed that rounds to F0 at the machine's feed decimals would stop the control.
     let least = 10f64.powi(-i32::try_from(max.feed_decimals).unwrap_or(0));
     for (name, value) in [("feed-mm-per-min", feed), ("plunge-mm-per-min", plunge)] {

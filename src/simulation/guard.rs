@@ -123,6 +123,8 @@ pub(super) fn hazard(m: &Move) -> Option<Hazard> {
 /// The moves that reach below the face, by the buckets their sweep's box covers: bucket `b`
 /// holds `items[start[b]..start[b + 1]]`, in program order.
 struct Index {
+    /// The box each move sweeps below the face, `None` above it.
+    boxes: Vec<Option<[f64; 4]>>,
     origin: [f64; 2],
     size: f64,
     nx: usize,
@@ -139,14 +141,23 @@ impl Index {
             b = [b[0].min(r[0]), b[1].min(r[1]), b[2].max(r[2]), b[3].max(r[3])];
         }
         if b[0] > b[2] {
-            return Self { origin: [0.0; 2], size: 1.0, nx: 0, ny: 0, start: vec![0], items: Vec::new() };
+            return Self { boxes, origin: [0.0; 2], size: 1.0, nx: 0, ny: 0, start: vec![0], items: Vec::new() };
         }
         let extent = (b[2] - b[0]).max(b[3] - b[1]);
         let size = BUCKET_MM.max(extent / 1024.0);
         let nx = ((b[2] - b[0]) / size) as usize + 1;
         let ny = ((b[3] - b[1]) / size) as usize + 1;
-        let mut index = Self { origin: [b[0], b[1]], size, nx, ny, start: vec![0; nx * ny + 1], items: Vec::new() };
+        let mut index = Self {
+            boxes: Vec::new(),
+            origin: [b[0], b[1]],
+            size,
+            nx,
+            ny,
+            start: vec![0; nx * ny + 1],
+            items: Vec::new(),
+        };
         let spans: Vec<Option<[usize; 4]>> = boxes.iter().map(|r| r.map(|r| index.span(r))).collect();
+        index.boxes = boxes;
         for [c0, r0, c1, r1] in spans.iter().flatten() {
             for row in *r0..=*r1 {
                 for col in *c0..=*c1 {
@@ -193,7 +204,7 @@ impl Index {
     }
 
     /// The moves before `before` whose sweep's box overlaps `r`, most recent first.
-    fn near(&self, r: [f64; 4], before: usize, boxes: impl Fn(usize) -> Option<[f64; 4]>) -> Vec<usize> {
+    fn near(&self, r: [f64; 4], before: usize) -> Vec<usize> {
         if self.nx == 0 {
             return Vec::new();
         }
@@ -205,7 +216,7 @@ impl Index {
                 let items = &self.items[self.start[b] as usize..self.start[b + 1] as usize];
                 let end = items.partition_point(|&m| (m as usize) < before);
                 out.extend(items[..end].iter().map(|&m| m as usize).filter(|&m| {
-                    boxes(m).is_some_and(|s| s[0] <= r[2] && s[2] >= r[0] && s[1] <= r[3] && s[3] >= r[1])
+                    self.boxes[m].is_some_and(|s| s[0] <= r[2] && s[2] >= r[0] && s[1] <= r[3] && s[3] >= r[1])
                 }));
             }
         }
@@ -262,7 +273,7 @@ impl Replay<'_> {
         ];
         let near = self
             .index
-            .near(window, i, |m| sweep_box(&self.moves[m]))
+            .near(window, i)
             .into_iter()
             .map(|m| (Segment::new(&self.moves[m]), &self.profiles[self.moves[m].tool]))
             .collect();

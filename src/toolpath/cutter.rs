@@ -19,18 +19,18 @@ pub(super) struct Cutter {
     pub(super) max_slot_mm: f64,
     /// The most laps a ramp may take; a ring too short for them has no way in from above.
     pub(super) max_laps: f64,
-    /// Where the stock is known to be gone above every point of the domain (the level's top,
-    /// but for what the tools before left within `margin`): a helix, which leaves the ring,
-    /// starts there.
-    pub(super) top: f64,
-    /// The most stock the tools before may have left above `top`.
+    /// The most stock the tools before may have left above the level's top.
     pub(super) margin: f64,
+    /// Where a contour not cut yet is entered from, in the current pass: the level's top,
+    /// through `margin` above it. A helix, which leaves the ring, starts there too.
+    pub(super) fresh: Cut,
 }
 
 impl Cutter {
     pub(super) fn new(domain: &Shapes, max_slot_mm: f64, max_laps: f64, margin: f64) -> Self {
         let domain = domain.iter().map(geom::ShapeIndex::new).collect();
-        Self { paths: Vec::new(), at: None, domain, max_slot_mm, max_laps, top: 0.0, margin }
+        let fresh = Cut { z: margin, known: 0.0, helix: false };
+        Self { paths: Vec::new(), at: None, domain, max_slot_mm, max_laps, margin, fresh }
     }
 
     /// Cuts every ring once at depth `z`, but for the contours in `blocked` (ring index,
@@ -52,8 +52,8 @@ impl Cutter {
         blocked: &mut BTreeSet<(usize, usize)>,
         cut: &mut BTreeMap<(usize, usize), Cut>,
     ) {
-        self.top = top;
-        let fresh = Cut { z: top + self.margin, known: top, helix: false };
+        self.fresh = Cut { z: top + self.margin, known: top, helix: false };
+        let fresh = self.fresh;
         let from = |cut: &BTreeMap<(usize, usize), Cut>, key| cut.get(&key).copied().unwrap_or(fresh);
         let mut waiting: Vec<(usize, usize)> = Vec::new();
         for &index in order {
@@ -184,9 +184,7 @@ impl Cutter {
             if fits {
                 // The circle was cut at `z_from` only if the ring was entered by it there (the
                 // ring and the domain are the same at every depth, and so is the circle).
-                let start =
-                    if from.helix { from } else { Cut { z: self.top + self.margin, known: self.top, helix: false } };
-                helix(&circle, start, z, slope, &mut points);
+                helix(&circle, if from.helix { from } else { self.fresh }, z, slope, &mut points);
                 points.push([ring[0][0], ring[0][1], z]);
                 return Some((points, 0, true));
             }
