@@ -199,7 +199,7 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let artwork = medalcam::artwork::import(&svg, &options).with_context(|| args.art.display().to_string())?;
-    let inspection = medalcam::artwork::inspect(&artwork);
+    let inspection = medalcam::artwork::inspect(&artwork)?;
     deny_warnings(args.deny_warnings, &inspection.warnings).with_context(|| args.art.display().to_string())?;
     let text = if args.json {
         serde_json::to_string_pretty(&inspection).expect("the inspection serialises") + "\n"

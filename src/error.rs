@@ -49,6 +49,15 @@ pub enum Error {
     /// The preview picture could not be drawn (a bug, not bad input).
     #[error("cannot draw the preview: {0}")]
     Preview(String),
+    /// A boolean or an offset the polygon engine could not compute (never turned into empty
+    /// geometry); `at` names what was being computed: the element, the level, the region.
+    #[error("cannot compute the geometry of {at}: {source}")]
+    Geometry {
+        /// What was being computed, as the user knows it.
+        at: String,
+        /// Why the engine refused it.
+        source: crate::geom::Unrepresentable,
+    },
     /// A coordinate became NaN or infinite; this is a bug or absurd input.
     #[error("a toolpath coordinate is not finite")]
     NonFiniteCoordinate,

@@ -26,6 +26,25 @@ pub type Shapes = Vec<Shape>;
 /// output byte-stable. At i32 it leaves a usable range of several metres.
 pub const GRID_SCALE: f64 = 65536.0;
 
+/// The most a boolean's or an offset's input may span, in mm, on [`GRID_SCALE`]'s grid.
+///
+/// i_overlay centres its integer grid on the input's bounds and refuses a grid that would
+/// overflow: at 2^16 steps per mm that happens between 16 and 20 m across (measured: a square
+/// 16 m across is taken, one 20 m across refused). The importer keeps artwork within 10 m.
+pub const MAX_SPAN_MM: f64 = 16_000.0;
+
+/// A boolean or an offset the polygon engine cannot compute: its input spans more than
+/// [`MAX_SPAN_MM`], or holds a coordinate that is not finite.
+///
+/// Never turned into empty geometry: each stage names what it was computing (the element, the
+/// level, the region) and stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the geometry spans more than the {} m the polygon grid holds, or a coordinate is not finite", MAX_SPAN_MM / 1e3)]
+pub struct Unrepresentable;
+
+/// Result of a boolean or an offset.
+pub type Result<T> = std::result::Result<T, Unrepresentable>;
+
 /// Largest arc step of round offset joins, as chord length over radius.
 ///
 /// 0.1265 rad (7.2 degrees) keeps the sag of a join chord, `R (1 - cos(a/2))`, at 0.2 % of the
@@ -41,7 +60,10 @@ pub const JOIN_SAG_MM: f64 = 0.000_25;
 /// The arc step of round joins for an offset of `distance` mm whose joins may sag by
 /// `sag` mm.
 fn join_step(distance: f64, sag: f64) -> f64 {
-    let relative = sag / distance.abs().max(1e-12);
+    if distance == 0.0 {
+        return std::f64::consts::FRAC_PI_2; // no joins to speak of
+    }
+    let relative = sag / distance.abs();
     if relative <= 0.002 {
         ROUND_JOIN_STEP
     } else {
@@ -70,29 +92,25 @@ pub fn shapes_area(shapes: &[Shape]) -> f64 {
 }
 
 /// Normalises arbitrary contours (self-intersecting, overlapping) into disjoint valid shapes.
-#[must_use]
-pub fn simplify(contours: &[Contour], fill_rule: FillRule) -> Shapes {
+pub fn simplify(contours: &[Contour], fill_rule: FillRule) -> Result<Shapes> {
     let empty: Vec<Contour> = Vec::new();
-    contours.overlay_with_fixed_scale(&empty, OverlayRule::Subject, fill_rule, GRID_SCALE).unwrap_or_default()
+    contours.overlay_with_fixed_scale(&empty, OverlayRule::Subject, fill_rule, GRID_SCALE).map_err(|_| Unrepresentable)
 }
 
 /// Union of several shape sets.
-#[must_use]
-pub fn union(shapes: &[Shape]) -> Shapes {
+pub fn union(shapes: &[Shape]) -> Result<Shapes> {
     let contours: Vec<Contour> = shapes.iter().flatten().cloned().collect();
     simplify(&contours, FillRule::NonZero)
 }
 
 /// Intersection of two shape sets.
-#[must_use]
-pub fn intersect(a: &Shapes, b: &Shapes) -> Shapes {
-    a.overlay_with_fixed_scale(b, OverlayRule::Intersect, FillRule::NonZero, GRID_SCALE).unwrap_or_default()
+pub fn intersect(a: &Shapes, b: &Shapes) -> Result<Shapes> {
+    a.overlay_with_fixed_scale(b, OverlayRule::Intersect, FillRule::NonZero, GRID_SCALE).map_err(|_| Unrepresentable)
 }
 
 /// What of `a` is not in `b`.
-#[must_use]
-pub fn difference(a: &Shapes, b: &Shapes) -> Shapes {
-    a.overlay_with_fixed_scale(b, OverlayRule::Difference, FillRule::NonZero, GRID_SCALE).unwrap_or_default()
+pub fn difference(a: &Shapes, b: &Shapes) -> Result<Shapes> {
+    a.overlay_with_fixed_scale(b, OverlayRule::Difference, FillRule::NonZero, GRID_SCALE).map_err(|_| Unrepresentable)
 }
 
 /// Offsets shapes by `distance` mm: negative shrinks (moves inward), positive grows.
@@ -100,8 +118,7 @@ pub fn difference(a: &Shapes, b: &Shapes) -> Shapes {
 /// Round joins are inscribed in the exact offset by at most 0.2 % of the distance or
 /// [`JOIN_SAG_MM`], whichever is more. Repeated offsets of offsets multiply vertices
 /// (deps.md section 4.3): simplify between them.
-#[must_use]
-pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
+pub fn offset(shapes: &Shapes, distance: f64) -> Result<Shapes> {
     offset_with_sag(shapes, distance, JOIN_SAG_MM)
 }
 
@@ -113,8 +130,7 @@ pub fn offset(shapes: &Shapes, distance: f64) -> Shapes {
 /// contour's offset is resolved on its own, so this only spares work: the other shapes'
 /// offsets differ at most by where the engine's grid snaps crossings with the left-out
 /// outlines, which it no longer meets (a few nm).
-#[must_use]
-pub fn offset_with_sag(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
+pub fn offset_with_sag(shapes: &Shapes, distance: f64, sag: f64) -> Result<Shapes> {
     // Whatever an erosion keeps is at least this far inside: the joins sag by at most
     // 0.2 % of the distance or `sag`, and the grid rounds by a few 15 nm steps.
     let inside = -distance * (1.0 - 0.002) - sag - GRID_SLACK_MM;
@@ -127,14 +143,14 @@ pub fn offset_with_sag(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
         shapes
     };
     if shapes.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let style = OutlineStyle::new(distance).line_join(LineJoin::Round(join_step(distance, sag)));
-    let mut out: Shapes = shapes.outline_fixed_scale(&style, GRID_SCALE).unwrap_or_default();
+    let mut out: Shapes = shapes.outline_fixed_scale(&style, GRID_SCALE).map_err(|_| Unrepresentable)?;
     if inside > 0.0 {
         drop_stray_specks(shapes, &mut out, inside);
     }
-    out
+    Ok(out)
 }
 
 /// Largest area of an erosion's shape checked for being a stray speck, in mm2.
@@ -188,8 +204,7 @@ fn narrower_than(contour: &[Point], width: f64) -> bool {
 /// with round joins that sag by at most 0.2 % of the distance or `sag` mm: [`offset`] by
 /// enough more than `distance` to make up for the sag. The result misses at most twice that
 /// sag of the exact erosion.
-#[must_use]
-pub fn erode_within(shapes: &Shapes, distance: f64, sag: f64) -> Shapes {
+pub fn erode_within(shapes: &Shapes, distance: f64, sag: f64) -> Result<Shapes> {
     // The joins at offset d sag by at most max(0.002 d, sag), which is at most 0.002 d + sag:
     // at d = (distance + sag) / 0.998 what is left is distance.
     offset_with_sag(shapes, -(distance + sag) / (1.0 - 0.002), sag)
@@ -467,12 +482,25 @@ mod tests {
     }
 
     #[test]
+    fn what_the_grid_cannot_hold_is_an_error_not_empty_geometry() {
+        let square = |c: f64| vec![vec![[c, 0.0], [c + 1.0, 0.0], [c + 1.0, 1.0], [c, 1.0]]];
+        let near = vec![square(0.0)];
+        assert_eq!(union(&[square(0.0), square(15_000.0)]).map(|u| u.len()), Ok(2), "16 m across");
+        let far = vec![square(20_000.0)];
+        assert_eq!(union(&[square(0.0), square(20_000.0)]), Err(Unrepresentable));
+        assert_eq!(intersect(&near, &far), Err(Unrepresentable));
+        assert_eq!(difference(&near, &far), Err(Unrepresentable));
+        assert_eq!(offset(&vec![vec![vec![[0.0, 0.0], [f64::NAN, 0.0], [1.0, 1.0]]]], 0.1), Err(Unrepresentable));
+        assert!(Unrepresentable.to_string().contains("16 m"), "{Unrepresentable}");
+    }
+
+    #[test]
     fn ring_area_and_offset_inward() {
         let mut hole = square(4.0, 4.0, 2.0);
         hole.reverse();
         let ring = vec![vec![square(0.0, 0.0, 10.0), hole]];
         assert!((shapes_area(&ring) - 96.0).abs() < 1e-6);
-        let inner = offset(&ring, -1.0);
+        let inner = offset(&ring, -1.0).unwrap();
         // Outer shrinks to 8x8, the hole grows to a rounded 4x4 (2x2 plus a 1 mm round rim).
         let expected = 64.0 - (4.0 + 4.0 * 2.0 + std::f64::consts::PI);
         assert!((shapes_area(&inner) - expected).abs() < 0.01, "{}", shapes_area(&inner));
@@ -504,10 +532,10 @@ mod tests {
             let style = OutlineStyle::new(-d).line_join(LineJoin::Round(join_step(-d, JOIN_SAG_MM)));
             let alone: Shapes = vec![vec![thin.clone()]].outline_fixed_scale(&style, GRID_SCALE).expect("offsets");
             assert!(alone.is_empty(), "{angle}");
-            assert!(offset(&vec![vec![thin.clone()]], -d).is_empty(), "{angle}");
+            assert!(offset(&vec![vec![thin.clone()]], -d).unwrap().is_empty(), "{angle}");
             // The wide bar keeps a sliver 2 um across, whether the thin one is there or not.
-            let both = offset(&vec![vec![thin], vec![wide.clone()]], -d);
-            assert_eq!(both, offset(&vec![vec![wide]], -d), "{angle}");
+            let both = offset(&vec![vec![thin], vec![wide.clone()]], -d).unwrap();
+            assert_eq!(both, offset(&vec![vec![wide]], -d).unwrap(), "{angle}");
             assert_eq!(both.len(), 1, "{angle}");
             assert!((shapes_area(&both) - 0.002 * (3.0 - 2.0 * d)).abs() < 2e-4, "{angle}: {}", shapes_area(&both));
         }
@@ -551,7 +579,7 @@ mod tests {
         let style = OutlineStyle::new(-d).line_join(LineJoin::Round(join_step(-d, JOIN_SAG_MM)));
         let raw: Shapes = outline.outline_fixed_scale(&style, GRID_SCALE).expect("offsets");
         assert!(nearest(&raw) < 0.03, "the engine no longer leaves the specks: drop this test's premise");
-        let eroded = offset(&outline, -d);
+        let eroded = offset(&outline, -d).unwrap();
         assert_eq!(eroded.len(), raw.len() - 2);
         assert!(nearest(&eroded) > d * 0.998 - JOIN_SAG_MM, "{}", nearest(&eroded));
         assert!((shapes_area(&eroded) - shapes_area(&raw)).abs() < 1e-6);
@@ -560,8 +588,8 @@ mod tests {
     #[test]
     fn evenodd_and_nonzero_differ_on_overlap() {
         let two = vec![square(0.0, 0.0, 2.0), square(1.0, 0.0, 2.0)];
-        assert!((shapes_area(&simplify(&two, FillRule::NonZero)) - 6.0).abs() < 1e-6);
-        assert!((shapes_area(&simplify(&two, FillRule::EvenOdd)) - 4.0).abs() < 1e-6);
+        assert!((shapes_area(&simplify(&two, FillRule::NonZero).unwrap()) - 6.0).abs() < 1e-6);
+        assert!((shapes_area(&simplify(&two, FillRule::EvenOdd).unwrap()) - 4.0).abs() < 1e-6);
     }
 
     #[test]
@@ -656,7 +684,7 @@ mod tests {
                 shape.push(h);
             }
             let shapes = vec![shape];
-            let out = offset(&shapes, distance);
+            let out = offset(&shapes, distance).unwrap();
             for result in &out {
                 for (k, contour) in result.iter().enumerate() {
                     proptest::prop_assert!(contour.len() >= 3);

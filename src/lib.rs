@@ -91,7 +91,7 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         || relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm),
         || toolpath::plan(&relief, &job.toolpath, progress),
     );
-    let toolpaths = toolpaths?;
+    let (design, toolpaths) = (design?, toolpaths?);
     let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
     let program = gcode::emit(&toolpaths, &job.machine, &info)?;
     let collisions = simulation::guard(&program, &toolpaths.tools(), job.toolpath.tolerance_mm)?;
@@ -118,7 +118,8 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
 pub struct Design {
     /// The die's depth levels.
     pub relief: relief::Relief,
-    /// What the import skipped or approximated and the design check found, in that order.
+    /// What the job warns of, what the import skipped or approximated and what the design
+    /// check found, in that order.
     pub warnings: Vec<Warning>,
 }
 
@@ -131,8 +132,9 @@ pub struct Design {
 pub fn design(svg: &[u8], job: &job::Job) -> Result<Design> {
     let artwork = artwork::import(svg, &job.import)?;
     let relief = relief::build(&artwork, &job.relief)?;
-    let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm);
-    let warnings = artwork.warnings.into_iter().chain(design.into_iter().map(Warning::from)).collect();
+    let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm)?;
+    let warnings =
+        job.warnings().into_iter().chain(artwork.warnings).chain(design.into_iter().map(Warning::from)).collect();
     Ok(Design { relief, warnings })
 }
 

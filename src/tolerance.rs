@@ -90,9 +90,13 @@ impl Tolerance {
     pub fn machine_overrun(self, decimals: usize, arc_mm: Option<f64>) -> Option<f64> {
         let rounding = 0.5 * 10f64.powi(-i32::try_from(decimals).unwrap_or(i32::MAX));
         let spent = rounding + arc_mm.unwrap_or(0.0);
-        (spent > self.machine_mm() * (1.0 + 1e-9)).then_some(spent - self.machine_mm())
+        (spent > self.machine_mm() * (1.0 + SAME_SHARE)).then_some(spent - self.machine_mm())
     }
 }
+
+/// A profile's spending equal to the machine share but for floating-point rounding, as a
+/// fraction of the share, does not overrun it.
+const SAME_SHARE: f64 = 1e-9;
 
 #[cfg(test)]
 mod tests {

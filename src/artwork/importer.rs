@@ -39,18 +39,21 @@ impl<'a> Importer<'a> {
             return;
         }
         let saved = self.clip.clone();
-        if let Some(clip) = group.clip_path() {
-            let area = self.clip_area(clip, self.world * to_affine(group.abs_transform()));
-            self.narrow_clip(area);
-        }
-        if let Some(mask) = group.mask() {
+        if group.mask().is_some() {
             self.warn(
                 WarningKind::Approximated,
                 group.id(),
                 "mask: its painted area is used as a clip (grey levels and opacity are not)",
             );
-            let area = self.mask_area(mask, self.world * to_affine(group.abs_transform()));
-            self.narrow_clip(area);
+        }
+        if let Err(e) = self.narrow_to_clip_and_mask(group) {
+            self.warn(
+                WarningKind::Unsupported,
+                group.id(),
+                &format!("{e} in its clip path or mask: the group was skipped"),
+            );
+            self.clip = saved;
+            return;
         }
         self.groups.push(group.id().to_string());
         self.group_children(group);
@@ -58,29 +61,44 @@ impl<'a> Importer<'a> {
         self.clip = saved;
     }
 
+    /// Restricts what `group` may paint to its clip path and its mask as well.
+    fn narrow_to_clip_and_mask(&mut self, group: &usvg::Group) -> geom::Result<()> {
+        let base = self.world * to_affine(group.abs_transform());
+        if let Some(clip) = group.clip_path() {
+            let area = self.clip_area(clip, base)?;
+            self.narrow_clip(area)?;
+        }
+        if let Some(mask) = group.mask() {
+            let area = self.mask_area(mask, base)?;
+            self.narrow_clip(area)?;
+        }
+        Ok(())
+    }
+
     /// Restricts what the current group may paint to `area` as well.
-    pub(super) fn narrow_clip(&mut self, area: Shapes) {
+    pub(super) fn narrow_clip(&mut self, area: Shapes) -> geom::Result<()> {
         let area = match &self.clip {
-            Some(outer) => geom::intersect(&outer.area, &area),
+            Some(outer) => geom::intersect(&outer.area, &area)?,
             None => area,
         };
         self.clip = Some(Arc::new(Clip { area, rect: None }));
+        Ok(())
     }
 
     /// The area a clip path lets through, in mm: the union of its shapes (each with its
     /// clip-rule), intersected with the clip path's own clip path. `base` maps the clipped
     /// element's user space to mm.
-    pub(super) fn clip_area(&self, clip: &usvg::ClipPath, base: Affine) -> Shapes {
+    pub(super) fn clip_area(&self, clip: &usvg::ClipPath, base: Affine) -> geom::Result<Shapes> {
         let inner = base * to_affine(clip.transform());
-        let mut area = self.clip_group_area(clip.root(), inner);
+        let mut area = self.clip_group_area(clip.root(), inner)?;
         if let Some(outer) = clip.clip_path() {
-            area = geom::intersect(&area, &self.clip_area(outer, base));
+            area = geom::intersect(&area, &self.clip_area(outer, base)?)?;
         }
-        area
+        Ok(area)
     }
 
     /// The area a mask paints at all, in mm, within its mask region and its own mask.
-    pub(super) fn mask_area(&self, mask: &usvg::Mask, base: Affine) -> Shapes {
+    pub(super) fn mask_area(&self, mask: &usvg::Mask, base: Affine) -> geom::Result<Shapes> {
         let r = mask.rect();
         let region: Vec<Contour> =
             vec![[[r.left(), r.top()], [r.right(), r.top()], [r.right(), r.bottom()], [r.left(), r.bottom()]]
@@ -90,21 +108,21 @@ impl<'a> Importer<'a> {
                 })
                 .to_vec()];
         let mut area =
-            geom::intersect(&self.clip_group_area(mask.root(), base), &geom::simplify(&region, FillRule::NonZero));
+            geom::intersect(&self.clip_group_area(mask.root(), base)?, &geom::simplify(&region, FillRule::NonZero)?)?;
         if let Some(inner) = mask.mask() {
-            area = geom::intersect(&area, &self.mask_area(inner, base));
+            area = geom::intersect(&area, &self.mask_area(inner, base)?)?;
         }
-        area
+        Ok(area)
     }
 
-    pub(super) fn clip_group_area(&self, group: &usvg::Group, base: Affine) -> Shapes {
+    pub(super) fn clip_group_area(&self, group: &usvg::Group, base: Affine) -> geom::Result<Shapes> {
         let mut parts: Shapes = Vec::new();
         for node in group.children() {
             match node {
                 usvg::Node::Group(g) => {
-                    let mut area = self.clip_group_area(g, base);
+                    let mut area = self.clip_group_area(g, base)?;
                     if let Some(clip) = g.clip_path() {
-                        area = geom::intersect(&area, &self.clip_area(clip, base * to_affine(g.abs_transform())));
+                        area = geom::intersect(&area, &self.clip_area(clip, base * to_affine(g.abs_transform()))?)?;
                     }
                     parts.extend(area);
                 }
@@ -123,9 +141,9 @@ impl<'a> Importer<'a> {
                         continue;
                     }
                     let contours = flatten(&path, self.tolerance_mm);
-                    parts.extend(geom::simplify(&contours, rule));
+                    parts.extend(geom::simplify(&contours, rule)?);
                 }
-                usvg::Node::Text(t) => parts.extend(self.clip_group_area(t.flattened(), base)),
+                usvg::Node::Text(t) => parts.extend(self.clip_group_area(t.flattened(), base)?),
                 _ => {}
             }
         }
@@ -316,14 +334,20 @@ pub(super) struct Pending<'a> {
 }
 
 impl Pending<'_> {
-    /// Flattens, outlines, normalises and clips; `None` when nothing remains.
-    pub(super) fn resolve(self, tolerance_mm: f64) -> Option<ArtShape> {
+    /// Flattens, outlines, normalises and clips; `Ok(None)` when nothing remains, the shape's
+    /// usvg id with the error when the polygon engine cannot hold it.
+    pub(super) fn resolve(self, tolerance_mm: f64) -> Result<Option<ArtShape>, (String, geom::Unrepresentable)> {
+        let id = self.shape.id.clone();
+        self.polygons(tolerance_mm).map_err(|e| (id, e))
+    }
+
+    fn polygons(self, tolerance_mm: f64) -> geom::Result<Option<ArtShape>> {
         let mut polygons = match &self.geometry {
             Geometry::Fill { local, rule, transform } => {
-                geom::simplify(&flatten(&(*transform * to_bez(local)), tolerance_mm), *rule)
+                geom::simplify(&flatten(&(*transform * to_bez(local)), tolerance_mm), *rule)?
             }
             Geometry::Stroke { local, style, clip_miters, transform } => {
-                stroke::area(&to_bez(local), style, *clip_miters, *transform, tolerance_mm)
+                stroke::area(&to_bez(local), style, *clip_miters, *transform, tolerance_mm)?
             }
         };
         if let Some(clip) = &self.clip {
@@ -332,10 +356,10 @@ impl Pending<'_> {
                 _ => false,
             };
             if !inside {
-                polygons = geom::intersect(&polygons, &clip.area);
+                polygons = geom::intersect(&polygons, &clip.area)?;
             }
         }
-        (!polygons.is_empty()).then_some(ArtShape { polygons, ..self.shape })
+        Ok((!polygons.is_empty()).then_some(ArtShape { polygons, ..self.shape }))
     }
 }
 
@@ -345,6 +369,10 @@ pub(super) const MAX_SHAPE_MM: f64 = 10_000.0;
 
 /// Most dashes a stroke is cut into; a finer pattern is stroked solid.
 pub(super) const MAX_DASHES: f64 = 100_000.0;
+
+/// Accuracy of the path length that counts a stroke's dashes, in user units: the count only
+/// decides whether there are more than [`MAX_DASHES`], far above any error of this.
+const DASH_LENGTH_ACCURACY: f64 = 1e-3;
 
 pub(super) fn transform_scale(t: Affine) -> f64 {
     let [a, b, c, d, _, _] = t.as_coeffs();
@@ -358,7 +386,7 @@ pub(super) fn too_many_dashes(path: &usvg::tiny_skia_path::Path, style: &kurbo::
         return false;
     }
     let period: f64 = style.dash_pattern.iter().sum();
-    let length: f64 = to_bez(path).segments().map(|s| s.arclen(1e-3)).sum();
+    let length: f64 = to_bez(path).segments().map(|s| s.arclen(DASH_LENGTH_ACCURACY)).sum();
     period.is_nan() || period <= 0.0 || length / period > MAX_DASHES
 }
 

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Artwork, TextRun};
+use crate::error::{Error, Result};
 use crate::geom::{self, Shapes};
 use crate::Warning;
 
@@ -57,18 +58,22 @@ pub struct Feature {
 }
 
 /// Summarises an imported artwork.
-#[must_use]
-pub fn inspect(artwork: &Artwork) -> Inspection {
+///
+/// # Errors
+///
+/// [`Error::Geometry`] when the polygon engine cannot compute a shape's visible part.
+pub fn inspect(artwork: &Artwork) -> Result<Inspection> {
     let mut colors: Vec<ColorUse> = Vec::new();
     let mut covered: Shapes = Vec::new();
     let mut visible = vec![0.0; artwork.shapes.len()];
     let mut visible_regions: Shapes = Vec::new();
     // Top-down: a shape's visible part is what no later shape covers.
     for (i, shape) in artwork.shapes.iter().enumerate().rev() {
-        let own = geom::difference(&shape.polygons, &covered);
+        let at = |source| Error::Geometry { at: format!("the visible part of shape {}", shape.id), source };
+        let own = geom::difference(&shape.polygons, &covered).map_err(at)?;
         visible[i] = geom::shapes_area(&own);
         visible_regions.extend(own);
-        covered = geom::union(&[covered, shape.polygons.clone()].concat());
+        covered = geom::union(&[covered, shape.polygons.clone()].concat()).map_err(at)?;
     }
     for (shape, visible) in artwork.shapes.iter().zip(visible) {
         let area = geom::shapes_area(&shape.polygons);
@@ -98,7 +103,9 @@ pub fn inspect(artwork: &Artwork) -> Inspection {
             }
         }
     }
-    Inspection {
+    let narrowest_feature =
+        narrowest(&visible_regions).map_err(|source| Error::Geometry { at: "the narrowest feature".into(), source })?;
+    Ok(Inspection {
         size_mm: artwork.size_mm,
         shapes: artwork.shapes.len(),
         painted_area_mm2: geom::shapes_area(&covered),
@@ -106,17 +113,21 @@ pub fn inspect(artwork: &Artwork) -> Inspection {
         ids,
         layers,
         texts: artwork.texts.clone(),
-        narrowest_feature: narrowest(&visible_regions),
+        narrowest_feature,
         warnings: artwork.warnings.clone(),
-    }
+    })
 }
 
 /// Slivers smaller than this (mm2) are boolean noise along coincident edges, not features.
 const SLIVER_MM2: f64 = 0.001;
 
+/// The bisection of the narrowest feature's half width stops within this, in mm: its width
+/// is then known to 1 um.
+const NARROWEST_BISECTION_MM: f64 = 0.000_5;
+
 /// The region with the smallest inscribed circle, found per region by bisecting the inward
 /// offset at which it vanishes (to 1 um).
-fn narrowest(regions: &Shapes) -> Option<Feature> {
+fn narrowest(regions: &Shapes) -> geom::Result<Option<Feature>> {
     let features: Vec<Feature> = regions
         .par_iter()
         .filter(|region| geom::shapes_area(std::slice::from_ref(region)) > SLIVER_MM2)
@@ -124,19 +135,19 @@ fn narrowest(regions: &Shapes) -> Option<Feature> {
             let one: Shapes = vec![region.clone()];
             let b = geom::bounds(region.iter()).unwrap_or_default();
             let (mut lo, mut hi) = (0.0, (b[2] - b[0]).min(b[3] - b[1]) / 2.0);
-            while hi - lo > 0.0005 {
+            while hi - lo > NARROWEST_BISECTION_MM {
                 let mid = (lo + hi) / 2.0;
-                if geom::offset(&one, -mid).is_empty() {
+                if geom::offset(&one, -mid)?.is_empty() {
                     hi = mid;
                 } else {
                     lo = mid;
                 }
             }
-            Feature { width_mm: 2.0 * lo, at_mm: [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0] }
+            Ok(Feature { width_mm: 2.0 * lo, at_mm: [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0] })
         })
-        .collect();
+        .collect::<geom::Result<_>>()?;
     // Sequential, in region order: ties resolve the same way whatever the thread count.
-    features.into_iter().min_by(|a, b| a.width_mm.total_cmp(&b.width_mm))
+    Ok(features.into_iter().min_by(|a, b| a.width_mm.total_cmp(&b.width_mm)))
 }
 
 #[cfg(test)]
@@ -149,7 +160,7 @@ mod tests {
         let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
             <rect id="field" x="0" y="0" width="10" height="10" fill="#ff0000"/>
             <rect id="bar" x="5" y="0" width="10" height="0.4" fill="#0000ff"/></svg>"##;
-        let inspection = inspect(&import(svg, &ImportOptions::default()).unwrap());
+        let inspection = inspect(&import(svg, &ImportOptions::default()).unwrap()).unwrap();
         assert_eq!(inspection.ids, ["field", "bar"]);
         let red = &inspection.colors[0];
         // 1e-4 mm2: the polygon grid (15 nm) and usvg's f32 coordinates along 5 mm edges.

@@ -149,7 +149,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let viewport = Viewport::read(&doc, &tree)?;
     let (placement, world, size_mm) = viewport.placement(options)?;
 
-    let visible = viewport.visible_area(world);
+    let visible = viewport.visible_area(world)?;
     let mut importer = Importer {
         world,
         tolerance_mm: options.tolerance_mm,
@@ -178,9 +178,15 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     importer.group(tree.root());
     let tolerance_mm = options.tolerance_mm;
     // Each shape is independent: resolve them in parallel, collected in paint order.
-    let resolved: Vec<Option<ArtShape>> =
+    let resolved: Vec<_> =
         std::mem::take(&mut importer.shapes).into_par_iter().map(|p| p.resolve(tolerance_mm)).collect();
-    let shapes: Vec<ArtShape> = resolved.into_iter().flatten().collect();
+    let mut shapes: Vec<ArtShape> = Vec::new();
+    for shape in resolved {
+        match shape {
+            Ok(shape) => shapes.extend(shape),
+            Err((id, e)) => importer.warn(WarningKind::Unsupported, &id, &format!("{e}: the shape was skipped")),
+        }
+    }
     if shapes.is_empty() {
         return Err(Error::NothingToEngrave);
     }
@@ -239,6 +245,24 @@ mod tests {
 
     fn import_str(svg: &str) -> Artwork {
         import(svg.as_bytes(), &ImportOptions::default()).expect("imports")
+    }
+
+    #[test]
+    fn a_clip_the_polygon_engine_cannot_hold_skips_its_group_with_a_warning() {
+        // Two clip rectangles 18 m apart: each is small, their union spans more than the
+        // polygon grid holds. The group is skipped and named, the rest kept.
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="0 0 40 40">
+                 <clipPath id="wide"><rect x="-9000" width="10" height="10"/><rect x="9000" width="10" height="10"/></clipPath>
+                 <g id="clipped" clip-path="url(#wide)"><rect width="40" height="40" fill="red"/></g>
+                 <rect id="kept" x="10" y="10" width="5" height="5"/>
+               </svg>"#,
+        );
+        assert_eq!(art.shapes.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["kept"]);
+        let skipped: Vec<_> = art.warnings.iter().filter(|w| w.element == "clipped").collect();
+        assert_eq!(skipped.len(), 1, "{:?}", art.warnings);
+        assert_eq!(skipped[0].kind, crate::WarningKind::Unsupported);
+        assert!(skipped[0].message.contains("the group was skipped"), "{}", skipped[0].message);
     }
 
     #[test]
@@ -376,7 +400,8 @@ mod tests {
         let circle = import_str(
             r#"<svg viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg"><circle cx="100" cy="100" r="60"/></svg>"#,
         );
-        let expected = geom::shapes_area(&geom::intersect(&star.shapes[0].polygons, &circle.shapes[0].polygons));
+        let expected =
+            geom::shapes_area(&geom::intersect(&star.shapes[0].polygons, &circle.shapes[0].polygons).unwrap());
         assert!((area(&nested) - expected).abs() < 1e-6, "{} vs {expected}", area(&nested));
         assert!(expected < area(&star) && expected < area(&circle));
         assert!(nested.warnings.is_empty(), "{:?}", nested.warnings);

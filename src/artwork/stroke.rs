@@ -15,10 +15,16 @@ use crate::geom::{self, Contour, Shapes};
 /// The area of a stroke, in mm: the outline of `local` with `style` (in the path's own
 /// coordinates, where the width is defined), mapped by `transform`. With `clip_miters`, the
 /// joins past the miter limit are `miter-clip` joins.
-pub(super) fn area(local: &BezPath, style: &kurbo::Stroke, clip_miters: bool, transform: Affine, tol: f64) -> Shapes {
-    let outline = geom::simplify(&outline(local, style, transform, tol), FillRule::NonZero);
+pub(super) fn area(
+    local: &BezPath,
+    style: &kurbo::Stroke,
+    clip_miters: bool,
+    transform: Affine,
+    tol: f64,
+) -> geom::Result<Shapes> {
+    let outline = geom::simplify(&outline(local, style, transform, tol), FillRule::NonZero)?;
     if !clip_miters {
-        return outline;
+        return Ok(outline);
     }
     let pieces: Vec<Contour> = if style.dash_pattern.is_empty() {
         clipped_miters(local.iter(), style)
@@ -29,18 +35,26 @@ pub(super) fn area(local: &BezPath, style: &kurbo::Stroke, clip_miters: bool, tr
     .map(|piece| piece.into_iter().map(|p| to_array(transform * p)).collect())
     .collect();
     if pieces.is_empty() {
-        return outline;
+        return Ok(outline);
     }
     let mut all = outline;
-    all.extend(geom::simplify(&pieces, FillRule::NonZero));
+    all.extend(geom::simplify(&pieces, FillRule::NonZero)?);
     geom::union(&all)
 }
+
+/// A transform scaling by less than this is taken as scaling by this, so the local tolerance
+/// stays finite (the outline of such a stroke is far below any tolerance anyway).
+const LEAST_SCALE: f64 = 1e-12;
+
+/// Control-point differences shorter than this, in the path's units, give no direction: a
+/// segment's tangent is taken from the next control point instead.
+const LEAST_TANGENT: f64 = 1e-12;
 
 /// Outlines a stroke in the path's own coordinates, then maps and flattens the outline. The
 /// local tolerance is the mm tolerance divided by the transform's largest scale, so the
 /// mapped outline stays within tolerance.
 fn outline(local: &BezPath, style: &kurbo::Stroke, transform: Affine, tolerance_mm: f64) -> Vec<Contour> {
-    let max_scale = transform_scale(transform).max(1e-12);
+    let max_scale = transform_scale(transform).max(LEAST_SCALE);
     let local_tolerance = tolerance_mm / max_scale / 2.0;
     let outline = kurbo::stroke(local.iter(), style, &kurbo::StrokeOpts::default(), local_tolerance);
     flatten(&(transform * outline), tolerance_mm / 2.0)
@@ -104,7 +118,8 @@ fn clipped_miters(path: impl Iterator<Item = PathEl>, style: &kurbo::Stroke) -> 
 
 /// The directions of a segment at its start and at its end (`None`: it has no length).
 fn tangents(segment: PathSeg) -> Option<(Vec2, Vec2)> {
-    let direction = |candidates: &[Vec2]| candidates.iter().copied().find(|v| v.hypot2() > 1e-24);
+    let direction =
+        |candidates: &[Vec2]| candidates.iter().copied().find(|v| v.hypot2() > LEAST_TANGENT * LEAST_TANGENT);
     let (start, end) = match segment {
         PathSeg::Line(l) => (direction(&[l.p1 - l.p0])?, direction(&[l.p1 - l.p0])?),
         PathSeg::Quad(q) => (direction(&[q.p1 - q.p0, q.p2 - q.p0])?, direction(&[q.p2 - q.p1, q.p2 - q.p0])?),

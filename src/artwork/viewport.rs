@@ -46,16 +46,17 @@ impl Viewport {
     }
 
     /// The viewport (what a renderer shows) in mm: everything outside it is clipped away.
-    pub(super) fn visible_area(&self, world: Affine) -> Clip {
+    pub(super) fn visible_area(&self, world: Affine) -> Result<Clip> {
         let [w, h] = self.size_px;
         let corners = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]].map(|[x, y]| {
             let p = world * kurbo::Point::new(x, y);
             [p.x, p.y]
         });
-        let area = geom::simplify(&[corners.to_vec()], FillRule::NonZero);
+        let area = geom::simplify(&[corners.to_vec()], FillRule::NonZero)
+            .map_err(|source| Error::Geometry { at: "the viewport".into(), source })?;
         // `world` only scales and flips, so the viewport stays an axis-aligned rectangle.
         let rect = geom::bounds(area.iter().flatten());
-        Clip { area, rect }
+        Ok(Clip { area, rect })
     }
 
     /// Returns the placement (viewBox units to mm), the world transform (px to mm) and the

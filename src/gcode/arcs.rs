@@ -278,7 +278,7 @@ fn fit_run(points: &[[f64; 3]], from: usize, to: usize, limits: &ArcLimits) -> O
             break;
         }
         t -= dt;
-        if dt.abs() < 1e-12 {
+        if dt.abs() < NEWTON_STEP {
             break;
         }
     }
@@ -460,6 +460,10 @@ impl Spiral {
         bounds
     }
 }
+
+/// The fit's Newton iteration stops on a step of the arc parameter smaller than this: far
+/// below the output's last decimal.
+const NEWTON_STEP: f64 = 1e-12;
 
 #[cfg(test)]
 mod tests {

@@ -88,8 +88,12 @@ impl std::fmt::Display for Rounded {
     }
 }
 
+/// Within this of a unit of a tie, [`units_quickly`] leaves the rounding to the exact
+/// decimal text.
+const NEAR_TIE: f64 = 1e-6;
+
 /// The count of `1 / scale` nearest `value`; `None` where that could round otherwise than the
-/// exact decimal value of `value` does (beyond 1e9 units, or within 1e-6 of a unit of a tie:
+/// exact decimal value of `value` does (beyond 1e9 units, or within [`NEAR_TIE`] of a unit of a tie:
 /// the product `value * scale` is off by under 1.2e-7 of a unit there), and [`Rounded::new`]
 /// reads the count off the exact decimal text.
 pub(super) fn units_quickly(value: f64, scale: f64) -> Option<i64> {
@@ -98,7 +102,7 @@ pub(super) fn units_quickly(value: f64, scale: f64) -> Option<i64> {
         return None;
     }
     let whole = scaled.round();
-    if ((scaled - whole).abs() - 0.5).abs() < 1e-6 {
+    if ((scaled - whole).abs() - 0.5).abs() < NEAR_TIE {
         return None;
     }
     // `whole` is an integer below 1e9 in magnitude: the cast is exact.

@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::Relief;
+use crate::error::{Error, Result};
 use crate::geom::{self, Shapes};
 use crate::{Warning, WarningKind};
 
@@ -44,12 +45,22 @@ pub(super) const DESIGN_JOIN_SIMPLIFY_MM: f64 = 0.001;
 /// opening of a curved outline shaves slivers of about the round-join sag (0.5 um) off it.
 pub(super) const FINDING_MIN_WIDTH_MM: f64 = 0.005;
 
+/// Findings of two levels whose centres are this close, in mm, and whose areas
+/// [`SAME_FINDING_MM2`], are one piece of a deep region found again on a shallower level.
+const SAME_FINDING_MM: f64 = 1e-3;
+
+/// See [`SAME_FINDING_MM`], in mm2.
+const SAME_FINDING_MM2: f64 = 1e-4;
+
 /// The design-for-manufacture check: on every level, the parts a tool of `tool_diameter_mm`
 /// cannot reach (narrower than the tool), and the walls of uncut or shallower stock between
 /// the level's pockets that are thinner than `min_wall_mm`.
-#[must_use]
-pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Vec<Finding> {
-    let pieces = narrow_and_thin(relief, tool_diameter_mm, min_wall_mm);
+///
+/// # Errors
+///
+/// [`Error::Geometry`] naming the level whose offsets the polygon engine cannot compute.
+pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Result<Vec<Finding>> {
+    let pieces = narrow_and_thin(relief, tool_diameter_mm, min_wall_mm)?;
     let mut findings = Vec::new();
     for (level, (narrow, thin)) in relief.levels.iter().zip(pieces) {
         let sources: Vec<String> = relief
@@ -92,7 +103,7 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
                     .sum();
                 let b = geom::bounds(piece.iter()).unwrap_or_default();
                 let length = (b[2] - b[0]).max(b[3] - b[1]);
-                let mean_width = 2.0 * area / perimeter.max(1e-12);
+                let mean_width = if perimeter > 0.0 { 2.0 * area / perimeter } else { 0.0 };
                 if area < FINDING_MIN_MM2
                     || mean_width < FINDING_MIN_WIDTH_MM
                     || (length <= min_length && area <= min_area)
@@ -102,9 +113,9 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
                 let at_mm = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
                 // A piece of a deep region is found again on every shallower level: keep one.
                 findings.retain(|f: &Finding| {
-                    !((f.at_mm[0] - at_mm[0]).abs() < 1e-3
-                        && (f.at_mm[1] - at_mm[1]).abs() < 1e-3
-                        && (f.area_mm2 - area).abs() < 1e-4)
+                    !((f.at_mm[0] - at_mm[0]).abs() < SAME_FINDING_MM
+                        && (f.at_mm[1] - at_mm[1]).abs() < SAME_FINDING_MM
+                        && (f.area_mm2 - area).abs() < SAME_FINDING_MM2)
                 });
                 findings.push(Finding {
                     kind,
@@ -125,15 +136,17 @@ pub fn check_design(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) ->
             }
         }
     }
-    findings
+    Ok(findings)
 }
 
 /// Per level, the parts narrower than a tool of `tool_diameter_mm` and the stock between
 /// pockets thinner than `min_wall_mm` (but at the blank's border).
-fn narrow_and_thin(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Vec<(Shapes, Shapes)> {
+fn narrow_and_thin(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> Result<Vec<(Shapes, Shapes)>> {
     let r = tool_diameter_mm / 2.0;
     // Thin stock touching the blank's edge is the blank's border, not a wall.
-    let border = geom::difference(&relief.blank, &geom::offset(&relief.blank, -min_wall_mm));
+    let border = geom::offset(&relief.blank, -min_wall_mm)
+        .and_then(|inside| geom::difference(&relief.blank, &inside))
+        .map_err(|source| Error::Geometry { at: "the blank's border".into(), source })?;
     // Regions further apart than a wall can be thin are checked apart: every (level,
     // cluster) is independent, computed in parallel and reported in order.
     let units: Vec<(usize, Shapes)> = relief
@@ -145,28 +158,44 @@ fn narrow_and_thin(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> 
     let found: Vec<(usize, Shapes, Shapes)> = units
         .into_par_iter()
         .map(|(k, cluster)| {
-            let area = geom::simplify_contours(&cluster, DESIGN_SIMPLIFY_MM);
-            // Between the two offsets of an opening or a closing, the joins of the first
-            // collapse in the second, each vertex overlapping all the others: made coarse
-            // (sagging by as much as the simplification) and simplified first, by far less
-            // than the findings' least width. Coarse joins cut the closing's time by 3.5.
-            let twice = |d: f64| {
-                let once = geom::offset_with_sag(&area, d, DESIGN_JOIN_SIMPLIFY_MM);
-                geom::offset(&geom::simplify_contours(&once, DESIGN_JOIN_SIMPLIFY_MM), -d)
-            };
-            let narrow = geom::difference(&area, &twice(-r));
-            // Stock narrower than the wall threshold is what closing the pockets by it fills.
-            let closing = twice(min_wall_mm / 2.0);
-            let thin = geom::difference(&geom::difference(&closing, &area), &border);
-            (k, narrow, thin)
+            let (narrow, thin) =
+                cluster_narrow_and_thin(&cluster, r, min_wall_mm, &border).map_err(|source| Error::Geometry {
+                    at: format!("the design check of the level {} mm deep", relief.levels[k].depth_mm),
+                    source,
+                })?;
+            Ok((k, narrow, thin))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut pieces: Vec<(Shapes, Shapes)> = relief.levels.iter().map(|_| (Vec::new(), Vec::new())).collect();
     for (k, narrow, thin) in found {
         pieces[k].0.extend(narrow);
         pieces[k].1.extend(thin);
     }
-    pieces
+    Ok(pieces)
+}
+
+/// In one cluster of a level: the parts narrower than a tool of radius `r`, and the stock
+/// between its pockets thinner than `min_wall_mm` but for the blank's `border`.
+fn cluster_narrow_and_thin(
+    cluster: &Shapes,
+    r: f64,
+    min_wall_mm: f64,
+    border: &Shapes,
+) -> geom::Result<(Shapes, Shapes)> {
+    let area = geom::simplify_contours(cluster, DESIGN_SIMPLIFY_MM);
+    // Between the two offsets of an opening or a closing, the joins of the first
+    // collapse in the second, each vertex overlapping all the others: made coarse
+    // (sagging by as much as the simplification) and simplified first, by far less
+    // than the findings' least width. Coarse joins cut the closing's time by 3.5.
+    let twice = |d: f64| {
+        let once = geom::offset_with_sag(&area, d, DESIGN_JOIN_SIMPLIFY_MM)?;
+        geom::offset(&geom::simplify_contours(&once, DESIGN_JOIN_SIMPLIFY_MM), -d)
+    };
+    let narrow = geom::difference(&area, &twice(-r)?)?;
+    // Stock narrower than the wall threshold is what closing the pockets by it fills.
+    let closing = twice(min_wall_mm / 2.0)?;
+    let thin = geom::difference(&geom::difference(&closing, &area)?, border)?;
+    Ok((narrow, thin))
 }
 
 /// The shapes of `area` grouped so that shapes closer than `gap` mm (by bounding box) are in

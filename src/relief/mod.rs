@@ -20,89 +20,17 @@ use std::collections::BTreeMap;
 use kurbo::Affine;
 use rayon::prelude::*;
 
-use crate::artwork::{ArtShape, Artwork};
+use crate::artwork::Artwork;
 use crate::error::{Error, Result};
-use crate::geom::{self, Shapes};
+use crate::geom::{self, Shape, Shapes};
 use crate::job::Target;
 
 mod design;
+mod rules;
 
 pub use design::{check_design, Finding};
-
-/// Which shapes a rule applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selector {
-    /// Fill (or stroke) colour, `#rrggbb`, lower case.
-    Fill(String),
-    /// The element's id or the id of an enclosing group or `<use>`.
-    Id(String),
-    /// One of the element's classes.
-    Class(String),
-    /// The label of the enclosing Inkscape layer.
-    Layer(String),
-}
-
-impl Selector {
-    fn matches(&self, shape: &ArtShape) -> bool {
-        match self {
-            Selector::Fill(color) => shape.color == *color,
-            Selector::Id(id) => shape.id == *id || shape.ancestors.contains(id),
-            Selector::Class(class) => shape.classes.contains(class),
-            Selector::Layer(label) => shape.layer.as_deref() == Some(label.as_str()),
-        }
-    }
-
-    /// How the selector reads in messages: `fill #d4af37`, `id rim`.
-    #[must_use]
-    pub fn describe(&self) -> String {
-        match self {
-            Selector::Fill(v) => format!("fill {v}"),
-            Selector::Id(v) => format!("id {v}"),
-            Selector::Class(v) => format!("class {v}"),
-            Selector::Layer(v) => format!("layer {v}"),
-        }
-    }
-}
-
-/// A depth for the shapes a selector matches.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rule {
-    /// Which shapes.
-    pub selector: Selector,
-    /// Depth below the die face in mm; 0 leaves them uncut.
-    pub depth_mm: f64,
-}
-
-/// The depth of shapes no rule matches.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum DefaultDepth {
-    /// Darker is deeper: `max_depth_mm * (1 - L*/100)`, with L* the CIE 1976 lightness of the
-    /// sRGB colour (D65). Black is cut to `max_depth_mm`, white is uncut.
-    Luminance,
-    /// This depth in mm.
-    Depth(f64),
-    /// Uncut (they still cover what lies beneath).
-    Uncut,
-}
-
-/// How to turn artwork into depth levels.
-#[derive(Debug, Clone)]
-pub struct ReliefOptions {
-    /// What is being cut.
-    pub target: Target,
-    /// Depth of black under [`DefaultDepth::Luminance`], and the deepest any rule may ask.
-    pub max_depth_mm: f64,
-    /// Depth of shapes no rule matches.
-    pub default_depth: DefaultDepth,
-    /// Rules, tried in order; the first match wins.
-    pub rules: Vec<Rule>,
-}
-
-impl Default for ReliefOptions {
-    fn default() -> Self {
-        Self { target: Target::Die, max_depth_mm: 0.3, default_depth: DefaultDepth::Luminance, rules: Vec::new() }
-    }
-}
+use rules::{check_depths, depth_of};
+pub use rules::{lightness, DefaultDepth, ReliefOptions, Rule, Selector};
 
 /// The die as depth levels.
 #[derive(Debug, Clone)]
@@ -161,12 +89,12 @@ pub struct Level {
 /// `max_depth_mm`, and [`Error::NothingToEngrave`] when nothing is to be cut.
 pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
     check_depths(options)?;
-    let painted = flatten(artwork, options);
+    let painted = flatten(artwork, options)?;
     let mirror = if options.target.mirrored() { Affine::FLIP_X } else { Affine::IDENTITY };
     let mut blank = artwork.viewport.clone();
     let mut regions = match options.target {
         Target::Die => painted.into_iter().filter(|r| r.depth_mm > 0.0).collect(),
-        Target::Hub => hub_regions(painted, &blank),
+        Target::Hub => hub_regions(painted, &blank)?,
     };
     if options.target.mirrored() {
         for region in &mut regions {
@@ -177,41 +105,8 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
     if regions.is_empty() {
         return Err(Error::NothingToEngrave);
     }
-    let levels = nest(&regions);
+    let levels = nest(&regions)?;
     Ok(Relief { target: options.target, placement: mirror * artwork.placement, regions, levels, blank })
-}
-
-fn check_depths(options: &ReliefOptions) -> Result<()> {
-    let max = options.max_depth_mm;
-    if !(max.is_finite() && max > 0.0) {
-        return Err(Error::Setting { key: "max-depth-mm".into(), reason: "must be a positive number".into() });
-    }
-    let mut depths: Vec<(String, f64)> =
-        options.rules.iter().map(|r| (format!("layer rule `{}`", r.selector.describe()), r.depth_mm)).collect();
-    if let DefaultDepth::Depth(d) = options.default_depth {
-        depths.push(("default-depth".into(), d));
-    }
-    for (key, depth) in depths {
-        if !(depth.is_finite() && depth >= 0.0) {
-            return Err(Error::Setting { key, reason: "the depth must be 0 or a positive number of mm".into() });
-        }
-        if depth > max {
-            return Err(Error::Setting { key, reason: format!("{depth} mm is deeper than max-depth-mm ({max} mm)") });
-        }
-    }
-    Ok(())
-}
-
-/// The depth of one shape and what decided it.
-fn depth_of(shape: &ArtShape, options: &ReliefOptions) -> (f64, String) {
-    if let Some(rule) = options.rules.iter().find(|r| r.selector.matches(shape)) {
-        return (rule.depth_mm, rule.selector.describe());
-    }
-    match options.default_depth {
-        DefaultDepth::Luminance => (options.max_depth_mm * (1.0 - lightness(&shape.color) / 100.0), "luminance".into()),
-        DefaultDepth::Depth(d) => (d, "default-depth".into()),
-        DefaultDepth::Uncut => (0.0, "default-depth".into()),
-    }
 }
 
 /// Depths are kept in whole 1 um steps, so equal depths compare equal.
@@ -220,13 +115,17 @@ fn depth_key(depth_mm: f64) -> i64 {
 }
 
 /// Paint-order flattening: the visible part of every shape, merged per depth (including 0).
-fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Vec<Region> {
+fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Result<Vec<Region>> {
     let mut by_depth: BTreeMap<i64, (Shapes, Vec<String>)> = BTreeMap::new();
     let mut covered: Shapes = Vec::new();
     for shape in artwork.shapes.iter().rev() {
-        let visible =
-            if covered.is_empty() { shape.polygons.clone() } else { geom::difference(&shape.polygons, &covered) };
-        covered = geom::union(&[std::mem::take(&mut covered), shape.polygons.clone()].concat());
+        let at = |source| Error::Geometry { at: format!("the visible part of shape {}", shape.id), source };
+        let visible = if covered.is_empty() {
+            shape.polygons.clone()
+        } else {
+            geom::difference(&shape.polygons, &covered).map_err(at)?
+        };
+        covered = geom::union(&[std::mem::take(&mut covered), shape.polygons.clone()].concat()).map_err(at)?;
         if visible.is_empty() {
             continue;
         }
@@ -237,18 +136,29 @@ fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Vec<Region> {
             entry.1.push(source);
         }
     }
-    by_depth
-        .into_iter()
-        .map(|(key, (area, sources))| Region { depth_mm: key as f64 / 1e3, area: geom::union(&area), sources })
-        .collect()
+    by_depth.into_iter().map(|(key, (area, sources))| region(key, &area, sources)).collect()
+}
+
+/// The region `key` um deep: the union of `area`.
+fn region(key: i64, area: &[Shape], sources: Vec<String>) -> Result<Region> {
+    let depth_mm = key as f64 / 1e3;
+    let area = geom::union(area).map_err(|source| Error::Geometry { at: level_name(depth_mm), source })?;
+    Ok(Region { depth_mm, area, sources })
+}
+
+/// How messages name the level `depth_mm` deep.
+fn level_name(depth_mm: f64) -> String {
+    format!("the level {depth_mm} mm deep")
 }
 
 /// The hub: where the medal is low the hub is cut, to `Hmax - depth`; the unpainted blank
 /// to `Hmax`.
-fn hub_regions(painted: Vec<Region>, blank: &Shapes) -> Vec<Region> {
+fn hub_regions(painted: Vec<Region>, blank: &Shapes) -> Result<Vec<Region>> {
     let h_max = painted.iter().map(|r| r.depth_mm).fold(0.0, f64::max);
     let all: Shapes = painted.iter().flat_map(|r| r.area.iter().cloned()).collect();
-    let background = geom::difference(blank, &geom::union(&all));
+    let background = geom::union(&all)
+        .and_then(|all| geom::difference(blank, &all))
+        .map_err(|source| Error::Geometry { at: "the blank".into(), source })?;
     let mut by_depth: BTreeMap<i64, (Shapes, Vec<String>)> = BTreeMap::new();
     for region in painted {
         let entry = by_depth.entry(depth_key(h_max - region.depth_mm)).or_default();
@@ -258,12 +168,9 @@ fn hub_regions(painted: Vec<Region>, blank: &Shapes) -> Vec<Region> {
     let entry = by_depth.entry(depth_key(h_max)).or_default();
     entry.0.extend(background);
     entry.1.push("blank".into());
-    by_depth
-        .into_iter()
-        .filter(|(key, _)| *key > 0)
-        .map(|(key, (area, sources))| Region { depth_mm: key as f64 / 1e3, area: geom::union(&area), sources })
-        .filter(|r| !r.area.is_empty())
-        .collect()
+    let regions =
+        by_depth.into_iter().filter(|(key, _)| *key > 0).map(|(key, (area, sources))| region(key, &area, sources));
+    regions.filter(|r| r.as_ref().map_or(true, |r| !r.area.is_empty())).collect()
 }
 
 /// Slits narrower than twice this are closed in each level, in mm (about three steps of the
@@ -278,22 +185,29 @@ const SLIT_MM: f64 = 0.000_05;
 /// Grown by [`SLIT_MM`], the slits close; shrunk back by three times that, the area lies
 /// inside the level but for the slits, which are deep inside it. Its union with the level
 /// fills them and leaves every other edge where it was.
-fn close_slits(area: &Shapes) -> Shapes {
-    let closed = geom::offset(&geom::offset(area, SLIT_MM), -3.0 * SLIT_MM);
+fn close_slits(area: &Shapes) -> geom::Result<Shapes> {
+    let closed = geom::offset(&geom::offset(area, SLIT_MM)?, -3.0 * SLIT_MM)?;
     geom::union(&[area.clone(), closed].concat())
 }
 
 /// Nested level sets: for each depth, the union of the regions at least that deep, with slits
 /// closed (level by level in parallel: most of the time goes there).
-fn nest(regions: &[Region]) -> Vec<Level> {
+fn nest(regions: &[Region]) -> Result<Vec<Level>> {
     let mut unions: Vec<(f64, Shapes)> = Vec::with_capacity(regions.len());
     let mut deeper: Shapes = Vec::new();
     for region in regions.iter().rev() {
-        deeper = geom::union(&[std::mem::take(&mut deeper), region.area.clone()].concat());
+        let at = |source| Error::Geometry { at: level_name(region.depth_mm), source };
+        deeper = geom::union(&[std::mem::take(&mut deeper), region.area.clone()].concat()).map_err(at)?;
         unions.push((region.depth_mm, deeper.clone()));
     }
     unions.reverse();
-    unions.into_par_iter().map(|(depth_mm, area)| Level { depth_mm, area: close_slits(&area) }).collect()
+    unions
+        .into_par_iter()
+        .map(|(depth_mm, area)| {
+            let area = close_slits(&area).map_err(|source| Error::Geometry { at: level_name(depth_mm), source })?;
+            Ok(Level { depth_mm, area })
+        })
+        .collect()
 }
 
 fn mirrored(shapes: &Shapes) -> Shapes {
@@ -305,22 +219,6 @@ fn mirrored(shapes: &Shapes) -> Shapes {
         contour.reverse();
     }
     out
-}
-
-/// CIE 1976 L* (0 black to 100 white) of an sRGB `#rrggbb` colour.
-#[must_use]
-pub fn lightness(color: &str) -> f64 {
-    let channel = |i: usize| {
-        let v = f64::from(u8::from_str_radix(color.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0)) / 255.0;
-        if v <= 0.04045 {
-            v / 12.92
-        } else {
-            ((v + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let y = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-    let f = if y > (6.0f64 / 29.0).powi(3) { y.cbrt() } else { y / (3.0 * (6.0f64 / 29.0).powi(2)) + 4.0 / 29.0 };
-    (116.0 * f - 16.0).clamp(0.0, 100.0)
 }
 
 #[cfg(test)]
@@ -381,18 +279,18 @@ mod tests {
         let step = 1.0 / geom::GRID_SCALE;
         let slit: geom::Contour = vec![[1.0, 2.0], [1.0, 2.0 + step], [3.0, 2.0 + step], [3.0, 2.0]];
         let raw = vec![vec![square, slit]];
-        assert!(geom::shapes_area(&geom::offset(&raw, -0.5)) < 9.0 - 1.0);
-        let closed = close_slits(&raw);
+        assert!(geom::shapes_area(&geom::offset(&raw, -0.5).unwrap()) < 9.0 - 1.0);
+        let closed = close_slits(&raw).unwrap();
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].len(), 1, "the slit is gone");
         assert_eq!(geom::bounds(closed.iter().flatten()), Some([0.0, 0.0, 4.0, 4.0]), "the edges stay");
         assert!((geom::shapes_area(&closed) - 16.0).abs() < 1e-9);
-        assert!((geom::shapes_area(&geom::offset(&closed, -0.5)) - 9.0).abs() < 1e-6);
+        assert!((geom::shapes_area(&geom::offset(&closed, -0.5).unwrap()) - 9.0).abs() < 1e-6);
         // Two regions one grid step apart become one; a real gap of 1 um does not close.
         let near = |gap: f64| {
             let a: geom::Contour = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
             let b: geom::Contour = vec![[1.0 + gap, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0 + gap, 1.0]];
-            close_slits(&vec![vec![a], vec![b]]).len()
+            close_slits(&vec![vec![a], vec![b]]).unwrap().len()
         };
         assert_eq!(near(step), 1);
         assert_eq!(near(0.001), 2);
@@ -440,7 +338,7 @@ mod tests {
             <rect x="8.2" y="2" width="6" height="6" fill="#000"/>
             <rect x="2" y="12" width="8" height="0.3" fill="#000"/></svg>"##;
         let relief = build(&art(svg), &ReliefOptions::default()).unwrap();
-        let findings = check_design(&relief, 0.5, 0.3);
+        let findings = check_design(&relief, 0.5, 0.3).unwrap();
         let narrow: Vec<&Finding> = findings.iter().filter(|f| f.kind == WarningKind::Narrow).collect();
         let thin: Vec<&Finding> = findings.iter().filter(|f| f.kind == WarningKind::ThinWall).collect();
         assert_eq!(narrow.len() + thin.len(), findings.len());

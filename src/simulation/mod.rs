@@ -242,7 +242,7 @@ fn sweep_flat(m: &Move, r: f64, cells: &mut [f64], grid: &Band) -> bool {
             let [cx, cy] = grid.center(ix, iy);
             let (fx, fy) = (ax - cx, ay - cy);
             let c = fx * fx + fy * fy - r * r;
-            let (t0, t1) = if a < 1e-18 {
+            let (t0, t1) = if a < MIN_CUT * MIN_CUT {
                 if c > 0.0 {
                     continue;
                 }

@@ -68,7 +68,7 @@ pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Resu
                     m.line = step.line;
                     let depth = STOCK_TOP - m.from[2].min(m.to[2]);
                     if depth > 0.0 {
-                        m.reach = (tools[m.tool].radius_at(depth) + 1e-6).min(profiles[m.tool].radius);
+                        m.reach = (tools[m.tool].radius_at(depth) + REACH_SLACK_MM).min(profiles[m.tool].radius);
                     }
                 }
             }
@@ -169,6 +169,17 @@ struct Step {
     line: usize,
 }
 
+/// The chords an arc is read as sag by at most this, in mm.
+const ARC_CHORD_SAG_MM: f64 = 0.000_5;
+
+/// No chord of an arc spans less than this angle, in radians: an arc of a radius far below
+/// the sag is a few chords all the same.
+const LEAST_ARC_STEP: f64 = 1e-3;
+
+/// A move's reach is its tool's radius at its depth and this much more, in mm: the cone's
+/// profile is sampled, and a move just touching stock must be seen to.
+const REACH_SLACK_MM: f64 = 1e-6;
+
 /// Splits an XY arc (helical in Z) into chords within 0.5 um of the arc.
 fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, tool: usize, out: &mut Vec<Move>) {
     let r = (from[0] - center[0]).hypot(from[1] - center[1]);
@@ -180,8 +191,8 @@ fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, to
     } else if !clockwise && sweep <= 0.0 {
         sweep += std::f64::consts::TAU;
     }
-    let step = 2.0 * (1.0 - 0.0005 / r.max(0.0005)).clamp(-1.0, 1.0).acos();
-    let n = (sweep.abs() / step.max(1e-3)).ceil().max(1.0) as usize;
+    let step = 2.0 * (1.0 - ARC_CHORD_SAG_MM / r.max(ARC_CHORD_SAG_MM)).clamp(-1.0, 1.0).acos();
+    let n = (sweep.abs() / step.max(LEAST_ARC_STEP)).ceil().max(1.0) as usize;
     let mut previous = from;
     for k in 1..=n {
         let t = k as f64 / n as f64;

@@ -238,7 +238,7 @@ impl Cut {
     /// The length of the descent down to `z`.
     pub(super) fn length_to(&self, z: f64, slope: f64) -> f64 {
         let known = self.known.min(self.z);
-        (self.z - known) / lead_in_slope() + (known - z).max(0.0) / slope.max(1e-6)
+        (self.z - known) / lead_in_slope() + (known - z).max(0.0) / slope.max(LEAST_RAMP_SLOPE)
     }
 }
 
@@ -246,6 +246,12 @@ impl Cut {
 /// at most the rest threshold and the tolerance thick: a few um, where the ramp angle would
 /// run a long way through air.
 pub const LEAD_IN_DEG: f64 = 15.0;
+
+/// A ring shorter than this, in mm, is a point: nothing to ramp along.
+const LEAST_RING_PERIMETER_MM: f64 = 1e-6;
+
+/// A ramp slope below this (under 0.0001 degrees) is taken as this: a descent always ends.
+const LEAST_RAMP_SLOPE: f64 = 1e-6;
 
 pub(super) fn lead_in_slope() -> f64 {
     LEAD_IN_DEG.to_radians().tan()
@@ -296,7 +302,7 @@ pub(super) fn ramp_into(ring: &[Point], from: Cut, z: f64, slope: f64, max_laps:
     if drop <= 0.0 {
         return;
     }
-    if perimeter * max_laps < length_needed || perimeter < 1e-6 {
+    if perimeter * max_laps < length_needed || perimeter < LEAST_RING_PERIMETER_MM {
         out.push([ring[0][0], ring[0][1], z]);
         return;
     }

@@ -217,13 +217,13 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let domains = Domains::new(relief, &tools, options.draft_deg.to_radians(), options.rest_thicker_than_mm);
     // Where each tool's centre may go at each region's floor, then what each tool cuts there,
     // given what the tools before it could reach: in parallel over the regions.
-    let plan_unit = |unit: &Unit, above: &[Shapes]| -> UnitPlan {
-        let (eroded, inner) = domains.of(unit);
-        unit.plan(relief, options, &tools, &eroded, &inner, above)
+    let plan_unit = |unit: &Unit, above: &[Shapes]| -> Result<UnitPlan> {
+        let (eroded, inner) = domains.of(unit).map_err(|source| unit_error(relief, unit, source))?;
+        unit.plan(relief, options, &tools, &eroded, &inner, above).map_err(|source| unit_error(relief, unit, source))
     };
     let by_level = by_level(relief, &units, &areas);
-    let mut planned = plan_levels(&units, &by_level, &bounds, &domains, &plan_unit, &bar);
-    plan_again_under_missed(relief, &units, &by_level, &mut planned, &plan_unit);
+    let mut planned = plan_levels(relief, &units, &by_level, &bounds, &domains, &plan_unit, &bar)?;
+    plan_again_under_missed(relief, &units, &by_level, &mut planned, &plan_unit)?;
     let (operations, warnings) = operations(relief, &tools, &units, &mut planned);
     let mut reached: Vec<Shapes> = Vec::new();
     if options.measure_reach {
@@ -237,6 +237,12 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
     }
     Ok(Toolpaths { operations, warnings, reached })
+}
+
+/// The error of a boolean or an offset the polygon engine refused while planning `unit`.
+fn unit_error(relief: &Relief, unit: &Unit, source: geom::Unrepresentable) -> Error {
+    let depth = relief.levels[unit.level].depth_mm;
+    Error::Geometry { at: format!("region {} of the level {depth} mm deep", unit.index + 1), source }
 }
 
 /// Every region of every level, with the regions of the shallower levels that hold it.
@@ -271,18 +277,23 @@ fn by_level(relief: &Relief, units: &[Unit], areas: &[Vec<f64>]) -> Vec<Vec<usiz
 /// busy thread, runs on alone while the other threads wait. The plans land in their own slots,
 /// so the order they are made in changes nothing else.
 fn plan_levels(
+    relief: &Relief,
     units: &[Unit],
     by_level: &[Vec<usize>],
     bounds: &[Vec<Option<[f64; 4]>>],
     domains: &Domains,
-    plan_unit: &(impl Fn(&Unit, &[Shapes]) -> UnitPlan + Sync),
+    plan_unit: &(impl Fn(&Unit, &[Shapes]) -> Result<UnitPlan> + Sync),
     bar: &indicatif::ProgressBar,
-) -> Vec<UnitPlan> {
-    let planned: Vec<OnceLock<UnitPlan>> = units.iter().map(|_| OnceLock::new()).collect();
-    rayon::scope(|scope| {
+) -> Result<Vec<UnitPlan>> {
+    let planned: Vec<OnceLock<Result<UnitPlan>>> = units.iter().map(|_| OnceLock::new()).collect();
+    let sectioned = rayon::scope(|scope| {
         let mut chains: Vec<Sections> = domains.slopes.iter().map(|&b| Sections::new(b)).collect();
         for (k, order) in by_level.iter().enumerate() {
-            domains.section_level(&mut chains, bounds, k);
+            // The levels below need this one's sections: none is planned past a failure.
+            domains.section_level(&mut chains, bounds, k).map_err(|source| Error::Geometry {
+                at: format!("the sections of the level {} mm deep", relief.levels[k].depth_mm),
+                source,
+            })?;
             let planned = &planned;
             scope.spawn(move |_| {
                 order.par_iter().with_max_len(1).for_each(|&u| {
@@ -291,7 +302,9 @@ fn plan_levels(
                 });
             });
         }
+        Ok(())
     });
+    sectioned?;
     planned.into_iter().map(|p| p.into_inner().expect("every unit planned")).collect()
 }
 
@@ -303,8 +316,8 @@ fn plan_again_under_missed(
     units: &[Unit],
     by_level: &[Vec<usize>],
     planned: &mut [UnitPlan],
-    plan_unit: &(impl Fn(&Unit, &[Shapes]) -> UnitPlan + Sync),
-) {
+    plan_unit: &(impl Fn(&Unit, &[Shapes]) -> Result<UnitPlan> + Sync),
+) -> Result<()> {
     let mut unit_of: Vec<Vec<usize>> = relief.levels.iter().map(|l| vec![usize::MAX; l.area.len()]).collect();
     for (u, unit) in units.iter().enumerate() {
         unit_of[unit.level][unit.index] = u;
@@ -319,11 +332,12 @@ fn plan_again_under_missed(
             })
             .collect();
         let redone: Vec<(usize, UnitPlan)> =
-            again.into_par_iter().map(|(u, missed)| (u, plan_unit(&units[u], &missed))).collect();
+            again.into_par_iter().map(|(u, missed)| Ok((u, plan_unit(&units[u], &missed)?))).collect::<Result<_>>()?;
         for (u, plan) in redone {
             planned[u] = plan;
         }
     }
+    Ok(())
 }
 
 /// The operations, tool by tool and level by level, taken out of the units' plans, and a
@@ -548,22 +562,25 @@ mod tests {
                     }
                 }
                 // And misses little of it: 0.25 um a level, with the direct erosions' sag.
-                let direct = unit.domain(&relief, level.depth_mm, |h| h * slope);
-                let missed = geom::difference(&direct, &geom::offset(section, 0.25e-3 * (k + 2) as f64));
+                let direct = unit.domain(&relief, level.depth_mm, |h| h * slope).unwrap();
+                let missed =
+                    geom::difference(&direct, &geom::offset(section, 0.25e-3 * (k + 2) as f64).unwrap()).unwrap();
                 assert!(geom::shapes_area(&missed) < 1e-9, "level {k} region {i}: the section misses some");
                 let clearance = |h: f64| tool.wall_clearance(h, draft);
-                let direct = unit.domain(&relief, level.depth_mm, clearance);
+                let direct = unit.domain(&relief, level.depth_mm, clearance).unwrap();
                 let (a, b) = linear_clearance(clearance, &[0.1, level.depth_mm]).unwrap();
-                let chained = section_domain(&sections[k][i], a, b > 0.0);
+                let chained = section_domain(&sections[k][i], a, b > 0.0).unwrap();
                 // Never nearer a wall than the direct erosions (whose joins sag 0.2 %).
-                let beyond = geom::difference(&chained, &geom::offset(&direct, 1e-4));
+                let beyond = geom::difference(&chained, &geom::offset(&direct, 1e-4).unwrap()).unwrap();
                 assert!(
                     geom::shapes_area(&beyond) < 1e-9,
                     "level {k} region {i}: {:?}",
                     geom::bounds(beyond.iter().flatten())
                 );
                 // And no farther than the budget: 0.25 um a level and the simplification.
-                let missed = geom::difference(&direct, &geom::offset(&chained, 0.25e-3 * (k + 1) as f64 + 0.5e-3));
+                let missed =
+                    geom::difference(&direct, &geom::offset(&chained, 0.25e-3 * (k + 1) as f64 + 0.5e-3).unwrap())
+                        .unwrap();
                 assert!(
                     geom::shapes_area(&missed) < 1e-9,
                     "level {k} region {i} misses {}",
@@ -626,7 +643,7 @@ mod tests {
             Ring { shape: vec![rectangle([-0.001, -0.001, 0.001, 0.001])], children: Vec::new() },
         ];
         let blocked = BTreeSet::from([(2, 0)]);
-        let missed = floor_missed(&rings, &blocked, 0.15);
+        let missed = floor_missed(&rings, &blocked, 0.15).unwrap();
         let area = geom::shapes_area(&missed);
         assert!((area - std::f64::consts::PI * 0.15f64.powi(2)).abs() < 0.002, "{area}");
         assert!(geom::shapes_contain(&missed, [0.0, 0.0]) && geom::shapes_contain(&missed, [0.14, 0.0]));
@@ -636,7 +653,7 @@ mod tests {
             Ring { shape: vec![circle(5.0)], children: vec![1] },
             Ring { shape: vec![rectangle([-0.001, -0.001, 0.001, 0.001])], children: Vec::new() },
         ];
-        let alone = floor_missed(&rings, &BTreeSet::from([(1, 0)]), 0.15);
+        let alone = floor_missed(&rings, &BTreeSet::from([(1, 0)]), 0.15).unwrap();
         assert!(geom::shapes_contain(&alone, [0.15, 0.0]) && !geom::shapes_contain(&alone, [0.2, 0.0]));
     }
 

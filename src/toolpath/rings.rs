@@ -27,7 +27,7 @@ pub(super) fn offset_rings(
     first_step: f64,
     stepover: f64,
     simplify_mm: f64,
-) -> (Vec<Ring>, Vec<usize>) {
+) -> geom::Result<(Vec<Ring>, Vec<usize>)> {
     let mut rings: Vec<Ring> = Vec::new();
     let mut roots = Vec::new();
     let mut previous: Vec<usize> = Vec::new();
@@ -63,16 +63,16 @@ pub(super) fn offset_rings(
         }
         let last: Shapes = current.iter().map(|&i| rings[i].shape.clone()).collect();
         let step_mm = if step == 0 && first_step > 0.0 { first_step } else { stepover };
-        shapes = geom::simplify_contours(&geom::offset(&last, -step_mm), simplify_mm);
+        shapes = geom::simplify_contours(&geom::offset(&last, -step_mm)?, simplify_mm);
         previous = current;
     }
-    (rings, roots)
+    Ok((rings, roots))
 }
 
 /// The floor within `reach` of the `blocked` contours of `rings` (ring index, contour index),
 /// or inside them, that no other contour reaches: what the finishing pass leaves uncut where
 /// it cannot enter those contours. A contour reaches the band within `reach` of it.
-pub(super) fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, reach: f64) -> Shapes {
+pub(super) fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, reach: f64) -> geom::Result<Shapes> {
     let filled = |contour: &Contour| -> Shapes {
         let mut contour = contour.clone();
         if geom::contour_area(&contour) < 0.0 {
@@ -81,9 +81,9 @@ pub(super) fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, r
         vec![vec![contour]]
     };
     let near: Shapes = blocked.iter().flat_map(|&(i, k)| filled(&rings[i].shape[k])).collect();
-    let near = geom::offset(&geom::union(&near), reach);
+    let near = geom::offset(&geom::union(&near)?, reach)?;
     let Some(b) = geom::bounds(near.iter().flatten()) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut bands: Shapes = Vec::new();
     // Within `reach` of the box around `near`: only such contours reach into it. The rings
@@ -101,7 +101,7 @@ pub(super) fn floor_missed(rings: &[Ring], blocked: &BTreeSet<(usize, usize)>, r
         for (k, contour) in ring.shape.iter().enumerate() {
             if !blocked.contains(&(i, k)) && comes_near(contour) {
                 let shape = filled(contour);
-                bands.extend(geom::difference(&geom::offset(&shape, reach), &geom::offset(&shape, -reach)));
+                bands.extend(geom::difference(&geom::offset(&shape, reach)?, &geom::offset(&shape, -reach)?)?);
             }
         }
     }
@@ -133,6 +133,10 @@ pub(super) fn under_stock(rings: &[Ring], stock: &[geom::ShapeIndex], over: f64)
     out
 }
 
+/// The contour is probed for coming over stock at least this often, in mm, whatever the
+/// cutter's radius.
+const COMES_OVER_LEAST_STEP_MM: f64 = 1e-3;
+
 /// Whether a cutter of `radius` on `contour` comes over any of `stock`: some point of the
 /// contour, sampled every half radius along its edges, lies inside it or within `radius` of
 /// its outline.
@@ -140,7 +144,7 @@ fn comes_over(contour: &Contour, stock: &[geom::ShapeIndex], radius: f64) -> boo
     if stock.is_empty() {
         return false;
     }
-    let step = (radius / 2.0).max(1e-3);
+    let step = (radius / 2.0).max(COMES_OVER_LEAST_STEP_MM);
     (0..contour.len()).any(|e| {
         let (a, b) = (contour[e], contour[(e + 1) % contour.len()]);
         let n = (dist(a, b) / step).ceil().max(1.0) as usize;

@@ -70,9 +70,15 @@ impl<'a> Domains<'a> {
     }
 
     /// Sets the sections of level `k` from `chains` (one per slope, given every level before).
-    pub(super) fn section_level(&self, chains: &mut [Sections], bounds: &[Vec<Option<[f64; 4]>>], k: usize) {
-        let level = chains.iter_mut().map(|chain| chain.level(self.relief, bounds, k)).collect();
+    pub(super) fn section_level(
+        &self,
+        chains: &mut [Sections],
+        bounds: &[Vec<Option<[f64; 4]>>],
+        k: usize,
+    ) -> geom::Result<()> {
+        let level = chains.iter_mut().map(|chain| chain.level(self.relief, bounds, k)).collect::<geom::Result<_>>()?;
         assert!(self.sections[k].set(level).is_ok(), "each level once");
+        Ok(())
     }
 
     fn section(&self, unit: &Unit, slope: f64) -> &Shapes {
@@ -85,30 +91,30 @@ impl<'a> Domains<'a> {
     /// distance, each from the one before, as large erosions of dense outlines are slow and
     /// erosion composes. (Under vertical walls the section is the region itself, and each
     /// erosion is exact.)
-    pub(super) fn of(&self, unit: &Unit) -> (Vec<Shapes>, Shapes) {
+    pub(super) fn of(&self, unit: &Unit) -> geom::Result<(Vec<Shapes>, Shapes)> {
         let floor = self.relief.levels[unit.level].depth_mm;
         let mut eroded: Vec<Shapes> = self
             .tools
             .iter()
             .zip(&self.linear)
             .map(|(tool, linear)| match linear {
-                Some(_) => Vec::new(),
+                Some(_) => Ok(Vec::new()),
                 None => unit.domain(self.relief, floor, |h| tool.wall_clearance(h, self.draft)),
             })
-            .chain([Vec::new()])
-            .collect();
+            .chain([Ok(Vec::new())])
+            .collect::<geom::Result<_>>()?;
         let mut before: Option<Erosion> = None;
         for &e in &self.erosions {
             eroded[e.of] = match before {
                 Some(b) if b.slope == e.slope && e.slope > 0.0 => {
-                    section_domain(&eroded[b.of], e.distance - b.distance, true)
+                    section_domain(&eroded[b.of], e.distance - b.distance, true)?
                 }
-                _ => section_domain(self.section(unit, e.slope), e.distance, e.slope > 0.0),
+                _ => section_domain(self.section(unit, e.slope), e.distance, e.slope > 0.0)?,
             };
             before = Some(e);
         }
         let inner = eroded.pop().expect("the inner cavity");
-        (eroded, inner)
+        Ok((eroded, inner))
     }
 }
 
@@ -139,11 +145,11 @@ pub(super) fn linear_clearance(clearance: impl Fn(f64) -> f64, heights: &[f64]) 
 /// `a + b h` may go. A `drafted` section (b > 0) carries the joins of its own erosions, which
 /// each make several joins here: the result is eroded by [`DOMAIN_SIMPLIFY_MM`] more and
 /// simplified by as much, so it keeps no point nearer the walls.
-pub(super) fn section_domain(section: &Shapes, a: f64, drafted: bool) -> Shapes {
+pub(super) fn section_domain(section: &Shapes, a: f64, drafted: bool) -> geom::Result<Shapes> {
     if a <= 0.0 {
-        section.clone()
+        Ok(section.clone())
     } else if drafted {
-        geom::simplify_contours(&geom::offset(section, -(a + DOMAIN_SIMPLIFY_MM)), DOMAIN_SIMPLIFY_MM)
+        Ok(geom::simplify_contours(&geom::offset(section, -(a + DOMAIN_SIMPLIFY_MM))?, DOMAIN_SIMPLIFY_MM))
     } else {
         geom::offset(section, -a)
     }
@@ -153,7 +159,7 @@ pub(super) fn section_domain(section: &Shapes, a: f64, drafted: bool) -> Shapes 
 #[cfg(test)]
 pub(super) fn sections(relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], slope: f64) -> Vec<Vec<Shapes>> {
     let mut chain = Sections::new(slope);
-    (0..relief.levels.len()).map(|k| chain.level(relief, bounds, k)).collect()
+    (0..relief.levels.len()).map(|k| chain.level(relief, bounds, k).expect("a test die's sections")).collect()
 }
 
 /// The sections of the die cavity at each level's floor when every level's walls lean back by
@@ -182,19 +188,24 @@ impl Sections {
     }
 
     /// The section at the floor of level `k`, the level after the last one given, per region.
-    pub(super) fn level(&mut self, relief: &Relief, bounds: &[Vec<Option<[f64; 4]>>], k: usize) -> Vec<Shapes> {
+    pub(super) fn level(
+        &mut self,
+        relief: &Relief,
+        bounds: &[Vec<Option<[f64; 4]>>],
+        k: usize,
+    ) -> geom::Result<Vec<Shapes>> {
         let level = &relief.levels[k];
         if self.slope <= 0.0 {
             // Nested levels: the section is the level itself.
-            return level.area.iter().map(|r| vec![r.clone()]).collect();
+            return Ok(level.area.iter().map(|r| vec![r.clone()]).collect());
         }
         let mut section =
-            if k == 0 { level.area.clone() } else { geom::intersect(&std::mem::take(&mut self.section), &level.area) };
+            if k == 0 { level.area.clone() } else { geom::intersect(&std::mem::take(&mut self.section), &level.area)? };
         let step = level.depth_mm - level_top(relief, k);
         if step > 0.0 {
             // Erode by the simplification more, so that simplifying gives back no point
             // nearer the walls than the step.
-            let eroded = geom::erode_within(&section, step * self.slope + SECTION_SIMPLIFY_MM, SECTION_SAG_MM);
+            let eroded = geom::erode_within(&section, step * self.slope + SECTION_SIMPLIFY_MM, SECTION_SAG_MM)?;
             section = geom::simplify_contours(&eroded, SECTION_SIMPLIFY_MM);
         }
         let mut regions = vec![Vec::new(); level.area.len()];
@@ -204,7 +215,7 @@ impl Sections {
             }
         }
         self.section = section;
-        regions
+        Ok(regions)
     }
 }
 

@@ -11,6 +11,10 @@ use crate::geom::{self, Shape, Shapes};
 use crate::relief::Relief;
 use crate::tool::Tool;
 
+/// A region's box may stick out of its holder's by this, in mm: the levels come from separate
+/// booleans on a 15 nm grid, a few steps of slack.
+const HOLDER_SLACK_MM: f64 = 1e-4;
+
 /// Nested regions whose areas differ by no more than this, in mm², are the same region.
 const SAME_REGION_MM2: f64 = 1e-9;
 
@@ -91,8 +95,7 @@ pub(super) fn holders(
 pub(super) fn holder(regions: &[Shape], boxes: &[Option<[f64; 4]>], shape: &Shape) -> Option<usize> {
     let probe = shape[0][0];
     let b = geom::bounds(shape.iter()).unwrap_or([probe[0], probe[1], probe[0], probe[1]]);
-    // The levels come from separate booleans on a 15 nm grid: allow a few steps of slack.
-    let slack = 1e-4;
+    let slack = HOLDER_SLACK_MM;
     let candidates: Vec<usize> = boxes
         .iter()
         .enumerate()
@@ -125,11 +128,11 @@ impl Unit<'_> {
     /// The points at least `clearance(h)` inside every wall around the unit at depth `z`,
     /// where h is how far the wall's top is above `z`: the region's own wall and those of its
     /// holders. Erosions compose, so each wall is one offset of its region.
-    pub(super) fn domain(&self, relief: &Relief, z: f64, clearance: impl Fn(f64) -> f64) -> Shapes {
+    pub(super) fn domain(&self, relief: &Relief, z: f64, clearance: impl Fn(f64) -> f64) -> geom::Result<Shapes> {
         let own = clearance(z - level_top(relief, self.wall_level));
         let region = vec![self.region.clone()];
-        let mut domain = if own > 0.0 { geom::offset(&region, -own) } else { region };
-        let Some(b) = geom::bounds(self.region.iter()) else { return Vec::new() };
+        let mut domain = if own > 0.0 { geom::offset(&region, -own)? } else { region };
+        let Some(b) = geom::bounds(self.region.iter()) else { return Ok(Vec::new()) };
         for (m, holder) in self.holders.iter().enumerate() {
             let Some(holder) = holder else { continue };
             let c = clearance(z - level_top(relief, m));
@@ -142,14 +145,14 @@ impl Unit<'_> {
             // c away from the box, so outside the region and its domain.
             let grow = 2.0 * c + 0.01;
             let window = [b[0] - grow, b[1] - grow, b[2] + grow, b[3] + grow];
-            let near = geom::intersect(&vec![(*holder).clone()], &vec![vec![rectangle(window)]]);
+            let near = geom::intersect(&vec![(*holder).clone()], &vec![vec![rectangle(window)]])?;
             let whole_window =
-                (geom::shapes_area(&near) - (window[2] - window[0]) * (window[3] - window[1])).abs() < 1e-9;
+                (geom::shapes_area(&near) - (window[2] - window[0]) * (window[3] - window[1])).abs() < SAME_REGION_MM2;
             if !whole_window {
-                domain = geom::intersect(&domain, &geom::offset(&near, -c));
+                domain = geom::intersect(&domain, &geom::offset(&near, -c)?)?;
             }
         }
-        domain
+        Ok(domain)
     }
 }
 
@@ -189,7 +192,7 @@ impl Unit<'_> {
         domains: &[Shapes],
         inner: &[Shape],
         above: &[Shapes],
-    ) -> UnitPlan {
+    ) -> geom::Result<UnitPlan> {
         let tol = options.tolerance_mm;
         // What each tool reaches at the floor, where the reach is measured, and what the
         // tools so far left of `inner`.
@@ -226,7 +229,7 @@ impl Unit<'_> {
                 if rest.is_empty() {
                     Vec::new()
                 } else {
-                    geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0 + loose - coarse))
+                    geom::intersect(domain, &geom::offset(&rest, reach - thin / 4.0 + loose - coarse)?)?
                 }
             };
             // What this tool cuts to the floor: its pocketed centres grown by its reach, which
@@ -238,13 +241,17 @@ impl Unit<'_> {
                     || geom::offset(&geom::simplify_contours(&centres, coarse), reach),
                 )
             } else {
-                (self.pocket(relief, options, tool, domain, &centres, above.get(j)), Vec::new())
+                (self.pocket(relief, options, tool, domain, &centres, above.get(j)), Ok(Vec::new()))
             };
+            let (plan, grown) = (plan?, grown?);
             // Where the tool found no way in, the floor is not reached.
-            let grown =
-                if plan.missed.is_empty() || grown.is_empty() { grown } else { geom::difference(&grown, &plan.missed) };
+            let grown = if plan.missed.is_empty() || grown.is_empty() {
+                grown
+            } else {
+                geom::difference(&grown, &plan.missed)?
+            };
             if j + 1 < tools.len() && !grown.is_empty() {
-                left = geom::difference(&left, &grown);
+                left = geom::difference(&left, &grown)?;
             }
             if options.measure_reach && !grown.is_empty() {
                 grown_by.push(grown);
@@ -252,9 +259,12 @@ impl Unit<'_> {
             plans.push(plan);
         }
         // An offset's result is already a set of disjoint shapes.
-        let reached =
-            if grown_by.len() <= 1 { grown_by.pop().unwrap_or_default() } else { geom::union(&grown_by.concat()) };
-        UnitPlan { plans, reached }
+        let reached = match grown_by.len() {
+            0 => Vec::new(),
+            1 => grown_by.swap_remove(0),
+            _ => geom::union(&grown_by.concat())?,
+        };
+        Ok(UnitPlan { plans, reached })
     }
 
     /// The passes of `tool` over the tool-centre area `centres` within `domain`, and the floor
@@ -269,7 +279,7 @@ impl Unit<'_> {
         domain: &Shapes,
         centres: &Shapes,
         above: Option<&Shapes>,
-    ) -> RegionPlan {
+    ) -> geom::Result<RegionPlan> {
         let floor = relief.levels[self.level].depth_mm;
         let top = self.top(relief);
         let reach = tool.floor_radius(options.tolerance_mm);
@@ -277,7 +287,7 @@ impl Unit<'_> {
         // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
         let stepover = tool.stepover_mm.min(1.9 * reach);
         let simplify_mm = crate::tolerance::SIMPLIFICATION_SHARE * options.tolerance_mm;
-        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm);
+        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm)?;
         let finish_order = cutting_order(&rings, &roots);
         let rough_order = cutting_order(&rings, &rough_roots(&rings, roots, allowance));
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();
@@ -314,12 +324,12 @@ impl Unit<'_> {
             cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
             blocked_count += walls_blocked.len();
         }
-        let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach) };
+        let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach)? };
         if let Some(above) = above {
-            let below = geom::intersect(above, &vec![self.region.clone()]);
-            missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat()) };
+            let below = geom::intersect(above, &vec![self.region.clone()])?;
+            missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat())? };
         }
-        RegionPlan { paths: cutter.paths, blocked_count, missed }
+        Ok(RegionPlan { paths: cutter.paths, blocked_count, missed })
     }
 }
 

@@ -42,7 +42,7 @@ fn cut_stays_inside_each_level_and_reaches_its_depth() {
         let mut top = 0.0;
         for (level, reached) in levels.iter().zip(&engraving.toolpaths.reached) {
             let at = format!("{} level {} mm", case.sample, level.depth_mm);
-            let must_reach = hm.coverage(&geom::offset(reached, -EDGE_BAND_MM));
+            let must_reach = hm.coverage(&geom::offset(reached, -EDGE_BAND_MM).unwrap());
             let (overcut, worst) = crate::util::overcut(hm, &level.area, top, level.depth_mm, draft, OVERCUT_MM, Z_EPS);
             let mut shy = 0usize;
             for (k, &reach) in must_reach.iter().enumerate() {
@@ -59,8 +59,10 @@ fn cut_stays_inside_each_level_and_reaches_its_depth() {
             let smallest =
                 tools.iter().min_by(|a, b| a.floor_radius(0.005).total_cmp(&b.floor_radius(0.005))).expect("a tool");
             let clearance = smallest.wall_clearance(level.depth_mm, job.toolpath.draft_deg.to_radians());
-            let fits = geom::offset(&geom::offset(&level.area, -clearance), smallest.floor_radius(0.005));
-            let missed = geom::difference(&fits, &geom::offset(reached, job.toolpath.rest_thicker_than_mm));
+            let fits =
+                geom::offset(&geom::offset(&level.area, -clearance).unwrap(), smallest.floor_radius(0.005)).unwrap();
+            let missed =
+                geom::difference(&fits, &geom::offset(reached, job.toolpath.rest_thicker_than_mm).unwrap()).unwrap();
             let missed_area = geom::shapes_area(&missed);
             assert!(missed_area < 1e-3, "{at}: {missed_area} mm2 where T{} fits is not reached", smallest.number);
             top = level.depth_mm;

@@ -54,8 +54,8 @@ proptest! {
         kinds in prop::collection::vec(0..6usize, 1..3),
         draft_deg in prop_oneof![Just(0.0), Just(5.0), Just(10.0)],
     ) {
-        let top = geom::union(&outer);
-        let deep = geom::intersect(&top, &vec![inner]);
+        let top = geom::union(&outer).unwrap();
+        let deep = geom::intersect(&top, &vec![inner]).unwrap();
         let mut levels = vec![Level { depth_mm: depths.0, area: top.clone() }];
         if !deep.is_empty() {
             levels.push(Level { depth_mm: depths.0 + depths.1, area: deep });

@@ -124,12 +124,12 @@ proptest! {
         heights in (prop_oneof![Just(0.1f64), Just(0.5), Just(2.0)], prop_oneof![Just(1.0f64), Just(5.0)]),
         dialect in prop_oneof![Just("haas"), Just("linuxcnc")],
     ) {
-        let top = geom::union(&outer);
+        let top = geom::union(&outer).unwrap();
         let mut levels = vec![Level { depth_mm: depths.0, area: top.clone() }];
         let mut depth = depths.0;
         for (k, step) in [depths.1, depths.2].into_iter().enumerate() {
             let Some(shape) = inner.get(k) else { break };
-            let area = geom::intersect(&levels.last().expect("a level").area, &vec![shape.clone()]);
+            let area = geom::intersect(&levels.last().expect("a level").area, &vec![shape.clone()]).unwrap();
             if area.is_empty() || step < 0.01 {
                 break;
             }

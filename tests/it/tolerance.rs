@@ -39,3 +39,14 @@ fn a_profile_that_spends_more_than_its_share_is_reported() {
     assert_eq!(tight.len(), 1, "{tight:?}");
     assert!(tight[0].contains("3 decimals") && tight[0].contains("arc-tolerance-mm 0.001"), "{}", tight[0]);
 }
+
+#[test]
+fn the_relief_command_reports_the_overrun_too() {
+    // What `medalcam relief` shows before anything is planned: the same warning, first.
+    let svg = std::fs::read(crate::util::sample_path("coin")).expect("sample");
+    let kinds = |job: &Job| -> Vec<WarningKind> {
+        medalcam::design(&svg, job).expect("designs").warnings.iter().map(|w| w.kind).collect()
+    };
+    assert!(!kinds(&job("")).contains(&WarningKind::Tolerance));
+    assert_eq!(kinds(&job("tolerance-mm = 0.001\n")).first(), Some(&WarningKind::Tolerance));
+}

@@ -72,7 +72,7 @@ pub fn overcut(
     use medalcam::geom;
     let inside = hm.coverage(area);
     // Cells farther in than the whole wall's lean: no distance to compute.
-    let past_wall = hm.coverage(&geom::offset(area, -(depth - top) * draft));
+    let past_wall = hm.coverage(&geom::offset(area, -(depth - top) * draft).unwrap());
     let (mut count, mut worst) = (0usize, 0.0f64);
     for iy in 0..hm.ny {
         for ix in 0..hm.nx {

@@ -1,0 +1,130 @@
+//! What depth each shape gets: the rules, tried in order, and the depth of the shapes no
+//! rule matches.
+
+use crate::artwork::ArtShape;
+use crate::error::{Error, Result};
+use crate::job::Target;
+
+/// Which shapes a rule applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// Fill (or stroke) colour, `#rrggbb`, lower case.
+    Fill(String),
+    /// The element's id or the id of an enclosing group or `<use>`.
+    Id(String),
+    /// One of the element's classes.
+    Class(String),
+    /// The label of the enclosing Inkscape layer.
+    Layer(String),
+}
+
+impl Selector {
+    pub(super) fn matches(&self, shape: &ArtShape) -> bool {
+        match self {
+            Selector::Fill(color) => shape.color == *color,
+            Selector::Id(id) => shape.id == *id || shape.ancestors.contains(id),
+            Selector::Class(class) => shape.classes.contains(class),
+            Selector::Layer(label) => shape.layer.as_deref() == Some(label.as_str()),
+        }
+    }
+
+    /// How the selector reads in messages: `fill #d4af37`, `id rim`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Selector::Fill(v) => format!("fill {v}"),
+            Selector::Id(v) => format!("id {v}"),
+            Selector::Class(v) => format!("class {v}"),
+            Selector::Layer(v) => format!("layer {v}"),
+        }
+    }
+}
+
+/// A depth for the shapes a selector matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Which shapes.
+    pub selector: Selector,
+    /// Depth below the die face in mm; 0 leaves them uncut.
+    pub depth_mm: f64,
+}
+
+/// The depth of shapes no rule matches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultDepth {
+    /// Darker is deeper: `max_depth_mm * (1 - L*/100)`, with L* the CIE 1976 lightness of the
+    /// sRGB colour (D65). Black is cut to `max_depth_mm`, white is uncut.
+    Luminance,
+    /// This depth in mm.
+    Depth(f64),
+    /// Uncut (they still cover what lies beneath).
+    Uncut,
+}
+
+/// How to turn artwork into depth levels.
+#[derive(Debug, Clone)]
+pub struct ReliefOptions {
+    /// What is being cut.
+    pub target: Target,
+    /// Depth of black under [`DefaultDepth::Luminance`], and the deepest any rule may ask.
+    pub max_depth_mm: f64,
+    /// Depth of shapes no rule matches.
+    pub default_depth: DefaultDepth,
+    /// Rules, tried in order; the first match wins.
+    pub rules: Vec<Rule>,
+}
+
+impl Default for ReliefOptions {
+    fn default() -> Self {
+        Self { target: Target::Die, max_depth_mm: 0.3, default_depth: DefaultDepth::Luminance, rules: Vec::new() }
+    }
+}
+
+pub(super) fn check_depths(options: &ReliefOptions) -> Result<()> {
+    let max = options.max_depth_mm;
+    if !(max.is_finite() && max > 0.0) {
+        return Err(Error::Setting { key: "max-depth-mm".into(), reason: "must be a positive number".into() });
+    }
+    let mut depths: Vec<(String, f64)> =
+        options.rules.iter().map(|r| (format!("layer rule `{}`", r.selector.describe()), r.depth_mm)).collect();
+    if let DefaultDepth::Depth(d) = options.default_depth {
+        depths.push(("default-depth".into(), d));
+    }
+    for (key, depth) in depths {
+        if !(depth.is_finite() && depth >= 0.0) {
+            return Err(Error::Setting { key, reason: "the depth must be 0 or a positive number of mm".into() });
+        }
+        if depth > max {
+            return Err(Error::Setting { key, reason: format!("{depth} mm is deeper than max-depth-mm ({max} mm)") });
+        }
+    }
+    Ok(())
+}
+
+/// The depth of one shape and what decided it.
+pub(super) fn depth_of(shape: &ArtShape, options: &ReliefOptions) -> (f64, String) {
+    if let Some(rule) = options.rules.iter().find(|r| r.selector.matches(shape)) {
+        return (rule.depth_mm, rule.selector.describe());
+    }
+    match options.default_depth {
+        DefaultDepth::Luminance => (options.max_depth_mm * (1.0 - lightness(&shape.color) / 100.0), "luminance".into()),
+        DefaultDepth::Depth(d) => (d, "default-depth".into()),
+        DefaultDepth::Uncut => (0.0, "default-depth".into()),
+    }
+}
+
+/// CIE 1976 L* (0 black to 100 white) of an sRGB `#rrggbb` colour.
+#[must_use]
+pub fn lightness(color: &str) -> f64 {
+    let channel = |i: usize| {
+        let v = f64::from(u8::from_str_radix(color.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0)) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let y = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    let f = if y > (6.0f64 / 29.0).powi(3) { y.cbrt() } else { y / (3.0 * (6.0f64 / 29.0).powi(2)) + 4.0 / 29.0 };
+    (116.0 * f - 16.0).clamp(0.0, 100.0)
+}
