@@ -176,17 +176,7 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         importer.warn(WarningKind::Unsupported, &id, "raster images cannot be engraved and were skipped");
     }
     importer.group(tree.root());
-    let tolerance_mm = options.tolerance_mm;
-    // Each shape is independent: resolve them in parallel, collected in paint order.
-    let resolved: Vec<_> =
-        std::mem::take(&mut importer.shapes).into_par_iter().map(|p| p.resolve(tolerance_mm)).collect();
-    let mut shapes: Vec<ArtShape> = Vec::new();
-    for shape in resolved {
-        match shape {
-            Ok(shape) => shapes.extend(shape),
-            Err((id, e)) => importer.warn(WarningKind::Unsupported, &id, &format!("{e}: the shape was skipped")),
-        }
-    }
+    let shapes = resolve(&mut importer, options.tolerance_mm);
     if shapes.is_empty() {
         return Err(Error::NothingToEngrave);
     }
@@ -198,6 +188,21 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         viewport: visible.area,
         warnings: importer.warnings,
     })
+}
+
+/// The importer's shapes resolved to polygons: each is independent, so in parallel, collected
+/// in paint order. One the polygon engine cannot hold is skipped with a warning naming it.
+fn resolve(importer: &mut Importer, tolerance_mm: f64) -> Vec<ArtShape> {
+    let resolved: Vec<_> =
+        std::mem::take(&mut importer.shapes).into_par_iter().map(|p| p.resolve(tolerance_mm)).collect();
+    let mut shapes: Vec<ArtShape> = Vec::new();
+    for shape in resolved {
+        match shape {
+            Ok(shape) => shapes.extend(shape),
+            Err((id, e)) => importer.warn(WarningKind::Unsupported, &id, &format!("{e}: the shape was skipped")),
+        }
+    }
+    shapes
 }
 
 thread_local! {

@@ -258,13 +258,7 @@ impl Unit<'_> {
             }
             plans.push(plan);
         }
-        // An offset's result is already a set of disjoint shapes.
-        let reached = match grown_by.len() {
-            0 => Vec::new(),
-            1 => grown_by.swap_remove(0),
-            _ => geom::union(&grown_by.concat())?,
-        };
-        Ok(UnitPlan { plans, reached })
+        Ok(UnitPlan { plans, reached: reached(grown_by)? })
     }
 
     /// The passes of `tool` over the tool-centre area `centres` within `domain`, and the floor
@@ -330,6 +324,16 @@ impl Unit<'_> {
             missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat())? };
         }
         Ok(RegionPlan { paths: cutter.paths, blocked_count, missed })
+    }
+}
+
+/// The floor reached: the union of what each tool reached (an offset's result is already a
+/// set of disjoint shapes).
+fn reached(mut grown_by: Vec<Shapes>) -> geom::Result<Shapes> {
+    match grown_by.len() {
+        0 => Ok(Vec::new()),
+        1 => Ok(grown_by.swap_remove(0)),
+        _ => geom::union(&grown_by.concat()),
     }
 }
 
