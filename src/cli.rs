@@ -154,7 +154,7 @@ struct ReliefArgs {
 fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
     let job = args.job.resolve(load_machine(&args.machine)?, false)?;
     let art = args.art.display().to_string();
-    let svg = fs::read(&args.art).with_context(|| art.clone())?;
+    let svg = read_art(&args.art)?;
     let design = medalcam::design(&svg, &job).with_context(|| art.clone())?;
     deny_warnings(args.deny_warnings, &design.warnings).with_context(|| art.clone())?;
     if let Some(path) = &args.png {
@@ -190,7 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
-    let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
+    let svg = read_art(&args.art)?;
     let options = medalcam::artwork::ImportOptions {
         diameter_mm: args.artwork.diameter,
         width_mm: args.artwork.width,
@@ -266,7 +266,7 @@ fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<(
 
 fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
     let job = args.job.resolve(load_machine(&args.machine)?, args.report.is_some())?;
-    let svg = fs::read(&args.art).with_context(|| args.art.display().to_string())?;
+    let svg = read_art(&args.art)?;
     let title = args.art.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
 
     let threads = args.threads.unwrap_or(0);
@@ -335,11 +335,46 @@ fn read_font_dir(dir: Option<&Path>) -> anyhow::Result<Vec<std::sync::Arc<Vec<u8
         })
         .collect();
     paths.sort();
-    paths.iter().map(|p| fs::read(p).map(std::sync::Arc::new).with_context(|| p.display().to_string())).collect()
+    let read = |p: &PathBuf| {
+        let font = read_limited(p, MAX_FONT_BYTES, "a font file")?;
+        medalcam::fonts::check(&font).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        Ok(std::sync::Arc::new(font))
+    };
+    paths.iter().map(read).collect()
+}
+
+/// The largest font file read from `--font-dir`, in bytes (the largest CJK collections are
+/// about 120 MiB).
+const MAX_FONT_BYTES: u64 = 128 * 1024 * 1024;
+
+/// The largest job or machine profile read, in bytes: a profile is a few kilobytes.
+const MAX_TOML_BYTES: u64 = 1024 * 1024;
+
+fn read_art(path: &Path) -> anyhow::Result<Vec<u8>> {
+    read_limited(path, medalcam::artwork::MAX_FILE_BYTES as u64, "an SVG file")
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
-    fs::read_to_string(path).with_context(|| path.display().to_string())
+    let bytes = read_limited(path, MAX_TOML_BYTES, "a TOML file")?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))
+}
+
+/// The bytes of `path`, refused before they are read when there are more than `max`: a
+/// device such as `/dev/zero` or a huge file is never read whole.
+fn read_limited(path: &Path, max: u64, what: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let name = || path.display().to_string();
+    let file = fs::File::open(path).with_context(name)?;
+    let too_big = || anyhow::anyhow!("{}: larger than {} MiB, the most medalcam reads of {what}", name(), max >> 20);
+    if file.metadata().with_context(name)?.len() > max {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).with_context(name)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// Whether `a` and `b` name the same file: the same path, or (both existing) the same file

@@ -78,11 +78,39 @@ pub(crate) fn usvg_options(missing_fonts: Arc<Mutex<Vec<String>>>, fonts: &[Arc<
     if !fonts.is_empty() {
         let db = options.fontdb_mut();
         for font in fonts {
-            db.load_font_source(fontdb::Source::Binary(Arc::clone(font) as Arc<dyn AsRef<[u8]> + Send + Sync>));
+            // One that fails the check could not be loaded, or would take all memory trying.
+            if check(font).is_ok() {
+                db.load_font_source(fontdb::Source::Binary(Arc::clone(font) as Arc<dyn AsRef<[u8]> + Send + Sync>));
+            }
         }
     }
     options.font_family = "DejaVu Sans".into();
     options
+}
+
+/// The most faces a font collection may hold (the largest real collections hold a few dozen).
+pub const MAX_FACES: u32 = 1024;
+
+/// Refuses a font file fontdb would choke on: a collection (`ttcf`) whose header claims more
+/// faces than [`MAX_FACES`] or than its bytes can list (fontdb allocates for every face the
+/// header claims: 32 GiB for `0xffffffff`). Anything else is left to fontdb, which skips a
+/// file it cannot parse.
+///
+/// # Errors
+///
+/// What is wrong with the header, as a message.
+pub fn check(font: &[u8]) -> Result<(), String> {
+    if !font.starts_with(b"ttcf") {
+        return Ok(());
+    }
+    let Some(count) = font.get(8..12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) else {
+        return Err("a font collection whose header is cut short".into());
+    };
+    let listed = (font.len().saturating_sub(12) / 4) as u64;
+    if count > MAX_FACES || u64::from(count) > listed {
+        return Err(format!("a font collection claiming {count} faces (at most {MAX_FACES}, each listed)"));
+    }
+    Ok(())
 }
 
 /// The bundled DejaVu faces, with every generic family mapped to them: read once per process

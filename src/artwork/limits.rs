@@ -19,7 +19,7 @@
 use crate::error::{Error, Result};
 
 /// The largest file imported, in bytes.
-pub(crate) const MAX_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// The deepest element nesting imported (the root `<svg>` is depth 1).
 pub(crate) const MAX_DEPTH: usize = 256;
 /// The most elements imported.

@@ -33,6 +33,7 @@ mod viewport;
 use elements::Elements;
 use importer::Importer;
 pub use inspect::{inspect, Inspection};
+pub use limits::MAX_BYTES as MAX_FILE_BYTES;
 use viewport::Viewport;
 
 /// CSS pixels per millimetre: SVG user units without a unit are px at 96 per inch.

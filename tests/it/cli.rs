@@ -335,3 +335,40 @@ fn a_panic_inside_the_svg_parser_is_one_clean_error() {
     assert_error(&output, &["art.svg", "the SVG parser failed"]);
     assert!(!dir.path().join("art.nc").exists(), "no partial output");
 }
+
+#[test]
+fn huge_inputs_are_refused_before_they_are_read() {
+    let dir = workspace();
+    // Sparse: no disk space, but a read of the whole would take 8 GiB of memory.
+    let huge = |name: &str, len: u64| std::fs::File::create(dir.path().join(name)).unwrap().set_len(len).unwrap();
+    huge("big.svg", 70 << 20);
+    assert_error(&medalcam(&["inspect", "big.svg"], dir.path()), &["big.svg", "larger than 64 MiB"]);
+    huge("job.toml", 8 << 30);
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "--job", "job.toml"], dir.path());
+    assert_error(&output, &["job.toml", "larger than 1 MiB"]);
+    assert!(!dir.path().join("art.nc").exists());
+    std::fs::create_dir(dir.path().join("fonts")).unwrap();
+    huge("fonts/huge.otf", 8 << 30);
+    let output = medalcam(&["inspect", "art.svg", "--font-dir", "fonts"], dir.path());
+    assert_error(&output, &["huge.otf", "larger than 128 MiB"]);
+    #[cfg(unix)]
+    {
+        // A device that never ends.
+        assert_error(&medalcam(&["inspect", "/dev/zero"], dir.path()), &["/dev/zero", "larger than 64 MiB"]);
+    }
+}
+
+#[test]
+fn a_font_collection_claiming_billions_of_faces_is_refused() {
+    // fontdb allocates for every face the header claims: 32 GiB here, then aborts.
+    let dir = workspace();
+    std::fs::create_dir(dir.path().join("fonts")).unwrap();
+    std::fs::write(dir.path().join("fonts/evil.ttc"), b"ttcf\x00\x01\x00\x00\xff\xff\xff\xff").unwrap();
+    let output = medalcam(&["inspect", "art.svg", "--font-dir", "fonts"], dir.path());
+    assert_error(&output, &["evil.ttc", "4294967295 faces"]);
+    // Random bytes are no font: skipped by fontdb, the text falls back with a warning.
+    std::fs::remove_file(dir.path().join("fonts/evil.ttc")).unwrap();
+    let noise: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    std::fs::write(dir.path().join("fonts/noise.ttf"), noise).unwrap();
+    assert!(medalcam(&["inspect", "art.svg", "--font-dir", "fonts"], dir.path()).status.success());
+}
