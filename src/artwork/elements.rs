@@ -115,7 +115,7 @@ mod tests {
     fn ids_are_added_without_clashing_and_classes_and_layers_kept() {
         let text = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape">
             <!-- <rect/> --><?pi <rect/>?><style><![CDATA[ <rect/> ]]></style><g inkscape:groupmode="layer" inkscape:label="Raised"><rect id="medalcam-1" class="a b" width="1" height="1"/><circle r="1"/></g></svg>"#;
-        let untagged = crate::artwork::limits::check(text.as_bytes()).unwrap();
+        let untagged = crate::artwork::limits::check(text.as_bytes()).unwrap().untagged;
         let (tagged, prefix) = tag(text, &untagged);
         assert_eq!(prefix, "medalcam-x-");
         let doc = roxmltree::Document::parse(&tagged).unwrap();

@@ -24,6 +24,10 @@ pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 pub(crate) const MAX_DEPTH: usize = 256;
 /// The most elements imported.
 pub(crate) const MAX_ELEMENTS: usize = 2_000_000;
+/// The most bytes of character data inside `<text>` elements: a medal carries a few hundred
+/// characters, and usvg's layout time grows with the square of a text's length (50,000
+/// characters took 5 s, 500,000 would take minutes).
+pub(crate) const MAX_TEXT_BYTES: usize = 20_000;
 /// The largest magnitude of a number in path data (`d`), in user units. svgtypes turns an arc
 /// into cubics in proportion to the sixth root of its size and hands them out with
 /// `Vec::remove(0)`: an arc near 1e38 units takes hours inside usvg's parse. No artwork
@@ -41,7 +45,7 @@ pub(crate) const MAX_PATH_NUMBER: f64 = 1e9;
 /// This is a scan, not a parser: it follows comments, CDATA sections, processing
 /// instructions, the DOCTYPE and quoted attribute values only as far as needed to count start
 /// and end tags. Malformed XML that passes is left to the parser to report.
-pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
+pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
     if svg.len() > MAX_BYTES {
         return Err(Error::Svg(format!(
             "the file is {} bytes, more than the {} MiB medalcam reads",
@@ -59,9 +63,23 @@ pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
     }
     let mut depth = 0usize;
     let mut elements = 0usize;
-    let mut untagged = Vec::new();
+    let mut scan = Scan::default();
+    // The depth of the outermost open `<pattern>` and where its content starts; the depth of
+    // the outermost open `<text>` and the bytes of text seen.
+    let mut pattern: Option<(usize, usize)> = None;
+    let mut text: Option<usize> = None;
+    let mut text_bytes = 0usize;
     let mut i = 0usize;
     while let Some(offset) = find_byte(&svg[i..], b'<') {
+        if text.is_some() {
+            text_bytes += offset;
+            if text_bytes > MAX_TEXT_BYTES {
+                return Err(Error::Svg(format!(
+                    "more than {MAX_TEXT_BYTES} bytes of text (line {})",
+                    line_of(svg, i + offset)
+                )));
+            }
+        }
         i += offset;
         let rest = &svg[i..];
         let end = if rest.starts_with(b"<!--") {
@@ -75,6 +93,14 @@ pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
         } else if rest.starts_with(b"<!") {
             find_byte(rest, b'>').map(|e| e + 1)
         } else if rest.starts_with(b"</") {
+            if let Some((open, start)) = pattern.filter(|&(open, _)| open == depth) {
+                scan.patterns.push(start..i);
+                pattern = None;
+                debug_assert!(open == depth);
+            }
+            if text == Some(depth) {
+                text = None;
+            }
             depth = depth.saturating_sub(1);
             find_byte(rest, b'>').map(|e| e + 1)
         } else {
@@ -83,11 +109,15 @@ pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
             if elements > MAX_ELEMENTS {
                 return Err(Error::Svg(format!("more than {MAX_ELEMENTS} elements")));
             }
+            let mut name: &[u8] = &[];
             if let Some(e) = end {
                 let (name_end, has_id) = check_attributes(svg, i, &rest[..e])?;
                 if !has_id {
-                    untagged.push(i + name_end);
+                    scan.untagged.push(i + name_end);
                 }
+                // Without a namespace prefix, as usvg reads it.
+                name = &rest[1..name_end];
+                name = name.iter().rposition(|&c| c == b':').map_or(name, |colon| &name[colon + 1..]);
             }
             let self_closing = end.is_some_and(|e| e >= 2 && rest[e - 2] == b'/');
             if !self_closing {
@@ -98,6 +128,14 @@ pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
                         line_of(svg, i)
                     )));
                 }
+                if let Some(e) = end {
+                    if name == b"pattern" && pattern.is_none() {
+                        pattern = Some((depth, i + e));
+                    }
+                    if name == b"text" && text.is_none() {
+                        text = Some(depth);
+                    }
+                }
             }
             end
         };
@@ -107,7 +145,41 @@ pub(crate) fn check(svg: &[u8]) -> Result<Vec<usize>> {
             None => break,
         }
     }
-    Ok(untagged)
+    Ok(scan)
+}
+
+/// What [`check`] found on the way.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// For every start tag without an `id` attribute, the offset just after its name.
+    pub(crate) untagged: Vec<usize>,
+    /// The content of every outermost `<pattern>` element.
+    pub(crate) patterns: Vec<std::ops::Range<usize>>,
+}
+
+/// `svg` with the content of each of `patterns` (from [`Scan::patterns`]) replaced by an
+/// empty `<g/>` and spaces, newlines kept (so every line and column after stays where it
+/// was).
+///
+/// medalcam engraves a pattern fill as a plain fill and never looks inside a pattern, but
+/// usvg resolves the content, and a pattern whose content paints with the pattern itself
+/// through an inherited `href` or a `<style>` rule recurses until the stack overflows, an
+/// abort no handler catches (usvg 0.49 only finds a direct self-reference). Emptied, nothing
+/// recurses; the `<g/>` keeps the pattern a valid paint server, so the fill stays a fill.
+pub(crate) fn empty_patterns(svg: &[u8], patterns: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut out = svg.to_vec();
+    for range in patterns {
+        let content = &mut out[range.clone()];
+        for byte in content.iter_mut() {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+        if let Some(at) = content.windows(4).position(|w| w == b"    ") {
+            content[at..at + 4].copy_from_slice(b"<g/>");
+        }
+    }
+    out
 }
 
 /// The length of the DOCTYPE declaration starting at `start` (`None`: unterminated). Quoted
@@ -308,6 +380,19 @@ mod tests {
         svg.push_str(&"</g>".repeat(depth - 1));
         svg.push_str("</svg>");
         svg
+    }
+
+    #[test]
+    fn pattern_content_is_emptied_in_place() {
+        let svg = b"<svg><pattern id=\"p\">\n  <rect fill=\"url(#p)\"/>\n</pattern><pattern/><rect/></svg>";
+        let scan = check(svg).expect("passes");
+        assert_eq!(scan.patterns.len(), 1);
+        let emptied = empty_patterns(svg, &scan.patterns);
+        assert_eq!(emptied.len(), svg.len());
+        let text = String::from_utf8(emptied).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.starts_with("<svg><pattern id=\"p\">\n<g/>") && !text.contains("url"), "{text}");
+        assert!(text.ends_with("\n</pattern><pattern/><rect/></svg>"), "{text}");
     }
 
     #[test]

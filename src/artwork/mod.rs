@@ -117,9 +117,17 @@ pub struct ArtShape {
 /// [`Error::Svg`] when the bytes are not an SVG document, [`Error::BadSize`] for an unusable
 /// size, and [`Error::NothingToEngrave`] when no shape is filled.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
-    let untagged = limits::check(svg)?;
+    let mut scan = limits::check(svg)?;
+    let emptied;
+    let svg = if scan.patterns.is_empty() {
+        svg
+    } else {
+        emptied = limits::empty_patterns(svg, &scan.patterns);
+        scan = limits::check(&emptied)?;
+        &emptied
+    };
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
-    let (tagged, prefix) = elements::tag(text, &untagged);
+    let (tagged, prefix) = elements::tag(text, &scan.untagged);
     // DTDs are allowed, as usvg allows them (Illustrator writes one); entities never reach
     // here. The tagged text is parsed: a parse error is reported from the original, whose
     // line and column the user sees.
@@ -251,6 +259,41 @@ mod tests {
 
     fn import_str(svg: &str) -> Artwork {
         import(svg.as_bytes(), &ImportOptions::default()).expect("imports")
+    }
+
+    #[test]
+    fn a_pattern_painted_with_itself_does_not_recurse() {
+        // `p` inherits `q`'s content, which a `<style>` rule paints with `p`: usvg recursed
+        // until the stack overflowed (an abort). Through `href` alone, and through the class.
+        for paint in [r#"fill="url(#p)""#, r#"class="a""#] {
+            let svg = format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40mm" height="40mm" viewBox="0 0 40 40">
+                     <defs><pattern id="q" width="10" height="10" patternUnits="userSpaceOnUse">
+                       <rect {paint} width="5" height="5"/></pattern>
+                     <pattern id="p" xlink:href="#q" width="10" height="10"/></defs>
+                     <style>.a {{ fill: url(#p) }}</style>
+                     <rect id="patterned" width="40" height="40" fill="url(#p)"/>
+                     <rect id="plain" x="5" y="5" width="10" height="10"/>
+                   </svg>"##
+            );
+            let art = import_str(&svg);
+            assert_eq!(art.shapes.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["patterned", "plain"]);
+            assert!(art.warnings.iter().any(|w| w.element == "patterned" && w.message.contains("pattern fill")));
+        }
+    }
+
+    #[test]
+    fn text_beyond_the_limit_is_refused_before_layout() {
+        let svg = |n: usize| {
+            format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="100mm" height="100mm" viewBox="0 0 100 100">
+                     <rect width="5" height="5"/><text x="1" y="50" font-size="1">{}</text></svg>"#,
+                "W".repeat(n)
+            )
+        };
+        assert!(import(svg(limits::MAX_TEXT_BYTES).as_bytes(), &ImportOptions::default()).is_ok());
+        let err = import(svg(500_000).as_bytes(), &ImportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("more than 20000 bytes of text (line 2)"), "{err}");
     }
 
     #[test]
