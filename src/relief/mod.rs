@@ -116,16 +116,13 @@ fn depth_key(depth_mm: f64) -> i64 {
 
 /// Paint-order flattening: the visible part of every shape, merged per depth (including 0).
 fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Result<Vec<Region>> {
+    let layers: Vec<&Shapes> = artwork.shapes.iter().map(|shape| &shape.polygons).collect();
+    let visible = geom::visible_parts(&layers).map_err(|(i, source)| Error::Geometry {
+        at: format!("the visible part of shape {}", artwork.shapes[i].id),
+        source,
+    })?;
     let mut by_depth: BTreeMap<i64, (Shapes, Vec<String>)> = BTreeMap::new();
-    let mut covered: Shapes = Vec::new();
-    for shape in artwork.shapes.iter().rev() {
-        let at = |source| Error::Geometry { at: format!("the visible part of shape {}", shape.id), source };
-        let visible = if covered.is_empty() {
-            shape.polygons.clone()
-        } else {
-            geom::difference(&shape.polygons, &covered).map_err(at)?
-        };
-        covered = geom::union(&[std::mem::take(&mut covered), shape.polygons.clone()].concat()).map_err(at)?;
+    for (shape, visible) in artwork.shapes.iter().zip(visible).rev() {
         if visible.is_empty() {
             continue;
         }
