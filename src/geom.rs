@@ -247,16 +247,30 @@ fn simplify_ring(ring: &[Point], tolerance: f64) -> Contour {
             da.total_cmp(&db)
         })
         .expect("n >= 4");
-    let mut keep = vec![false; n + 1];
+    let closed: Vec<Point> = ring.iter().copied().chain([ring[0]]).collect();
+    let mut kept = simplify_chain(&closed[..=far], tolerance);
+    kept.pop();
+    kept.extend(simplify_chain(&closed[far..], tolerance));
+    kept.pop();
+    kept
+}
+
+/// The points of the open polyline `chain` that Ramer-Douglas-Peucker keeps at `tolerance`:
+/// both ends, and every point the others would leave farther than `tolerance` away.
+#[must_use]
+pub fn simplify_chain(chain: &[Point], tolerance: f64) -> Vec<Point> {
+    let n = chain.len();
+    if n < 3 {
+        return chain.to_vec();
+    }
+    let mut keep = vec![false; n];
     keep[0] = true;
-    keep[far] = true;
-    keep[n] = true;
-    let at = |i: usize| ring[i % n];
-    let mut stack = vec![(0, far), (far, n)];
+    keep[n - 1] = true;
+    let mut stack = vec![(0, n - 1)];
     while let Some((a, b)) = stack.pop() {
         let mut best = (0.0, 0);
         for i in a + 1..b {
-            let d = segment_distance(at(i), at(a), at(b));
+            let d = segment_distance(chain[i], chain[a], chain[b]);
             if d > best.0 {
                 best = (d, i);
             }
@@ -267,7 +281,7 @@ fn simplify_ring(ring: &[Point], tolerance: f64) -> Contour {
             stack.push((best.1, b));
         }
     }
-    (0..n).filter(|&i| keep[i]).map(|i| ring[i]).collect()
+    (0..n).filter(|&i| keep[i]).map(|i| chain[i]).collect()
 }
 
 /// Whether `p` lies inside the contour (even-odd crossing test; boundary is unspecified).
@@ -615,6 +629,36 @@ mod tests {
 
     fn square(x0: f64, y0: f64, size: f64) -> Contour {
         vec![[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size]]
+    }
+
+    #[test]
+    fn visible_parts_are_what_no_later_layer_covers() {
+        let sq = |x: f64, y: f64, size: f64| vec![vec![square(x, y, size)]];
+        let layers = [sq(0.0, 0.0, 4.0), sq(1.0, 1.0, 2.0), sq(10.0, 10.0, 1.0), sq(3.0, 3.0, 2.0)];
+        let refs: Vec<&Shapes> = layers.iter().collect();
+        let visible = visible_parts(&refs).unwrap();
+        let areas: Vec<f64> = visible.iter().map(|v| shapes_area(v)).collect();
+        // 16 less the 2 x 2 square and the 1 x 1 corner under the last one; the rest whole.
+        for (got, want) in areas.iter().zip([16.0 - 4.0 - 1.0, 4.0, 1.0, 4.0]) {
+            assert!((got - want).abs() < 1e-9, "{areas:?}");
+        }
+    }
+
+    #[test]
+    fn the_inscribed_circle_of_squares_rings_and_strokes() {
+        let (r, c, bound) = inscribed_circle(&[square(0.0, 0.0, 2.0)], 1e-4, 100_000).unwrap();
+        assert!((r - 1.0).abs() <= 1e-4 && bound >= 1.0 && (c[0] - 1.0).abs() < 0.01, "{r} {c:?} {bound}");
+        // A 10 x 10 square with a 6 x 6 hole: a 2 mm wide ring, widest in its corners, at
+        // (t, t) as far from the walls as from the hole's corner: t = 2 sqrt 2 / (1 + sqrt 2).
+        let mut hole = square(2.0, 2.0, 6.0);
+        hole.reverse();
+        let (r, _, _) = inscribed_circle(&[square(0.0, 0.0, 10.0), hole], 1e-4, 100_000).unwrap();
+        let t = 2.0 * std::f64::consts::SQRT_2 / (1.0 + std::f64::consts::SQRT_2);
+        assert!((r - t).abs() <= 1e-4, "{r}");
+        // A long even stroke: the budget runs out, the bounds still hold the answer.
+        let stroke = vec![[0.0, 0.0], [100.0, 0.0], [100.0, 0.2], [0.0, 0.2]];
+        let (r, _, bound) = inscribed_circle(&[stroke], 1e-5, 200).unwrap();
+        assert!(r <= 0.1 + 1e-12 && bound >= 0.1 - 1e-12, "{r} {bound}");
     }
 
     #[test]

@@ -30,6 +30,23 @@ pub(super) struct Importer<'a> {
     pub(super) shapes: Vec<Pending<'a>>,
     pub(super) texts: Vec<TextRun>,
     pub(super) warnings: Vec<Warning>,
+    /// What of [`MAX_DASHES`] and [`MAX_POINTS`] the shapes so far left.
+    pub(super) budget: Budget,
+    /// The first shape past [`MAX_POINTS`]: the import stops there.
+    pub(super) too_many_points: Option<String>,
+}
+
+/// The dashes and outline points the shapes queued so far may still make.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Budget {
+    pub(super) dashes: f64,
+    pub(super) points: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self { dashes: MAX_DASHES, points: MAX_POINTS }
+    }
 }
 
 impl<'a> Importer<'a> {
@@ -251,17 +268,32 @@ impl<'a> Importer<'a> {
                 style.dash_pattern.clear();
                 Geometry::Stroke { local, style, clip_miters, transform }
             }
-            Geometry::Stroke { local, mut style, clip_miters, transform } if too_many_dashes(local, &style) => {
+            Geometry::Stroke { local, mut style, clip_miters, transform }
+                if dashes(local, &style) > self.budget.dashes =>
+            {
                 self.warn(
                     WarningKind::Approximated,
                     id,
-                    "the dash pattern would make over 100,000 dashes: stroked solid",
+                    "the dash patterns would make over 10,000 dashes in all: stroked solid",
                 );
                 style.dash_pattern.clear();
                 Geometry::Stroke { local, style, clip_miters, transform }
             }
             other => other,
         };
+        if let Geometry::Stroke { local, style, .. } = &geometry {
+            self.budget.dashes -= dashes(local, style);
+        }
+        if self.too_many_points.is_some() {
+            return;
+        }
+        match points(&geometry, self.tolerance_mm, self.budget.points) {
+            Some(n) => self.budget.points -= n,
+            None => {
+                self.too_many_points = Some(self.elements.name(id));
+                return;
+            }
+        }
         // usvg clears the ids of the shapes a <use> clones: fall back to what the <use> shows.
         let shown_by_use = || self.groups.last().and_then(|g| self.elements.get(g)).and_then(|e| e.href.clone());
         let id = match (&self.text, id.is_empty()) {
@@ -344,7 +376,8 @@ impl Pending<'_> {
     fn polygons(self, tolerance_mm: f64) -> geom::Result<Option<ArtShape>> {
         let mut polygons = match &self.geometry {
             Geometry::Fill { local, rule, transform } => {
-                geom::simplify(&flatten(&(*transform * to_bez(local)), tolerance_mm), *rule)?
+                let path = thin_lines(&(*transform * to_bez(local)), tolerance_mm);
+                geom::simplify(&thin_out(flatten(&path, tolerance_mm)), *rule)?
             }
             Geometry::Stroke { local, style, clip_miters, transform } => {
                 stroke::area(&to_bez(local), style, *clip_miters, *transform, tolerance_mm)?
@@ -367,8 +400,63 @@ impl Pending<'_> {
 /// microns would need unbounded memory (found by fuzzing: `scale(1e30)`).
 pub(super) const MAX_SHAPE_MM: f64 = 10_000.0;
 
-/// Most dashes a stroke is cut into; a finer pattern is stroked solid.
-pub(super) const MAX_DASHES: f64 = 100_000.0;
+/// Points of an outline nearer than this to the chord of their neighbours are dropped, in mm:
+/// two steps of the polygon grid ([`geom::GRID_SCALE`]).
+pub(super) const DENSE_POINTS_MM: f64 = 2.0 / geom::GRID_SCALE;
+
+/// `path` with each run of straight segments reduced to the points Ramer-Douglas-Peucker
+/// keeps at `tolerance` ([`geom::simplify_chain`]): the flattening share, which the lines
+/// have not spent (curves spend it when flattened, lines never both). A polyline as dense as
+/// its coordinates' rounding (a circle of a million segments, 63 nm long, to 4 decimals)
+/// otherwise keeps every jitter, and each erosion of it splits every edge against
+/// thousands of neighbours: minutes and 21 GB to plan.
+pub(super) fn thin_lines(path: &BezPath, tolerance: f64) -> BezPath {
+    let mut out = BezPath::new();
+    let mut run: Vec<geom::Point> = Vec::new();
+    let mut start = [0.0, 0.0];
+    let flush = |run: &mut Vec<geom::Point>, out: &mut BezPath| {
+        for [x, y] in geom::simplify_chain(run, tolerance).into_iter().skip(1) {
+            out.line_to((x, y));
+        }
+        run.clear();
+    };
+    for el in path.elements() {
+        match *el {
+            PathEl::LineTo(p) => {
+                run.push([p.x, p.y]);
+                continue;
+            }
+            _ => flush(&mut run, &mut out),
+        }
+        out.push(*el);
+        if let PathEl::MoveTo(p) = *el {
+            start = [p.x, p.y];
+        }
+        // After a close, the pen is back at the subpath's start.
+        run.push(el.end_point().map_or(start, |end| [end.x, end.y]));
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `contours` without the points within [`DENSE_POINTS_MM`] of the chord of their
+/// neighbours (Ramer-Douglas-Peucker), before the polygon engine normalises them: they add
+/// nothing but work, and an outline of a million 63 nm steps made every erosion of it
+/// quadratic (a 1,000,000-point circle took 21 GB and minutes to plan).
+pub(super) fn thin_out(contours: Vec<Contour>) -> Vec<Contour> {
+    let shapes: Shapes = contours.into_iter().map(|contour| vec![contour]).collect();
+    geom::simplify_contours(&shapes, DENSE_POINTS_MM).into_iter().flatten().collect()
+}
+
+/// Most dashes the strokes of a document are cut into; a stroke whose dashes would go past it
+/// is stroked solid. Each dash is an outline of its own, and unions of tens of thousands of
+/// them take seconds to minutes: 200 strokes with 0.006 mm dashes made 16.7 million.
+pub(super) const MAX_DASHES: f64 = 10_000.0;
+
+/// Most points the outlines of a document's shapes may be flattened into (about 200 MB of
+/// geometry through the booleans). A 1 MB file of circles a few metres across would make
+/// hundreds of millions at the flattening tolerance.
+pub(crate) const MAX_POINTS: usize = 2_000_000;
 
 /// Accuracy of the path length that counts a stroke's dashes, in user units: the count only
 /// decides whether there are more than [`MAX_DASHES`], far above any error of this.
@@ -379,15 +467,45 @@ pub(super) fn transform_scale(t: Affine) -> f64 {
     a.hypot(b).max(c.hypot(d))
 }
 
-/// Whether the dash pattern would cut `path` into more than [`MAX_DASHES`] dashes.
-pub(super) fn too_many_dashes(path: &usvg::tiny_skia_path::Path, style: &kurbo::Stroke) -> bool {
+/// How many dashes the dash pattern cuts `path` into (0 without one; infinite for a pattern
+/// that never advances).
+pub(super) fn dashes(path: &usvg::tiny_skia_path::Path, style: &kurbo::Stroke) -> f64 {
     use kurbo::ParamCurveArclen as _;
     if style.dash_pattern.is_empty() {
-        return false;
+        return 0.0;
     }
     let period: f64 = style.dash_pattern.iter().sum();
+    if period.is_nan() || period <= 0.0 {
+        return f64::INFINITY;
+    }
     let length: f64 = to_bez(path).segments().map(|s| s.arclen(DASH_LENGTH_ACCURACY)).sum();
-    period.is_nan() || period <= 0.0 || length / period > MAX_DASHES
+    let count = (length / period).ceil() * (style.dash_pattern.len() as f64 / 2.0).ceil();
+    if count.is_nan() {
+        f64::INFINITY
+    } else {
+        count
+    }
+}
+
+/// How many points `geometry` is flattened into at `tolerance_mm`, or `None` past `limit`
+/// (counted segment by segment, so the count stops there). A stroke counts both sides of
+/// its path, and four points a dash for the caps.
+pub(super) fn points(geometry: &Geometry, tolerance_mm: f64, limit: usize) -> Option<usize> {
+    let (local, transform, sides, extra) = match geometry {
+        Geometry::Fill { local, transform, .. } => (*local, *transform, 1, 0.0),
+        Geometry::Stroke { local, style, transform, .. } => (*local, *transform, 2, 4.0 * dashes(local, style)),
+    };
+    let mut count = extra;
+    if count > limit as f64 {
+        return None;
+    }
+    for segment in (transform * to_bez(local)).segments() {
+        kurbo::flatten(segment.path_elements(tolerance_mm), tolerance_mm, |_| count += f64::from(sides));
+        if count > limit as f64 {
+            return None;
+        }
+    }
+    Some(count as usize)
 }
 
 /// Whether every gap of the dash pattern, less what the caps of its two dashes reach into it,

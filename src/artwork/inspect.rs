@@ -165,6 +165,26 @@ mod tests {
     use crate::artwork::{import, ImportOptions};
 
     #[test]
+    fn the_narrowest_feature_of_a_dense_circle_is_measured_quickly() {
+        // 50,000 points: the bisection of erosions took 45 s and 2.7 GB.
+        let n = 50_000;
+        let points: Vec<String> = (0..n)
+            .map(|k| {
+                let a = std::f64::consts::TAU * f64::from(k) / f64::from(n);
+                format!("{:.5} {:.5}", 20.0 + 10.0 * a.cos(), 20.0 + 10.0 * a.sin())
+            })
+            .collect();
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="0 0 40 40"><path d="M {}Z"/></svg>"#,
+            points.join(" L ")
+        );
+        let art = import(svg.as_bytes(), &ImportOptions::default()).unwrap();
+        let feature = inspect(&art).unwrap().narrowest_feature.unwrap();
+        assert!((feature.width_mm - 20.0).abs() < 0.002, "{}", feature.width_mm);
+        assert!(feature.at_mm[0].hypot(feature.at_mm[1]) < 0.01, "{:?}", feature.at_mm);
+    }
+
+    #[test]
     fn colours_visible_areas_and_the_narrowest_feature() {
         let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
             <rect id="field" x="0" y="0" width="10" height="10" fill="#ff0000"/>

@@ -170,6 +170,8 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         shapes: Vec::new(),
         texts: Vec::new(),
         warnings: Vec::new(),
+        budget: importer::Budget::default(),
+        too_many_points: None,
     };
     let mut missing: Vec<String> = missing_fonts.lock().map(|m| m.clone()).unwrap_or_default();
     missing.sort();
@@ -185,6 +187,13 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
         importer.warn(WarningKind::Unsupported, &id, "raster images cannot be engraved and were skipped");
     }
     importer.group(tree.root());
+    if let Some(element) = importer.too_many_points.take() {
+        return Err(Error::Svg(format!(
+            "the outlines flatten into more than {} points at the tolerance; the limit is reached at {}",
+            importer::MAX_POINTS,
+            crate::one_line(&element)
+        )));
+    }
     let shapes = resolve(&mut importer, options.tolerance_mm);
     if shapes.is_empty() {
         return Err(Error::NothingToEngrave);
@@ -294,6 +303,69 @@ mod tests {
         assert!(import(svg(limits::MAX_TEXT_BYTES).as_bytes(), &ImportOptions::default()).is_ok());
         let err = import(svg(500_000).as_bytes(), &ImportOptions::default()).unwrap_err().to_string();
         assert!(err.contains("more than 20000 bytes of text (line 2)"), "{err}");
+    }
+
+    /// 200 zigzag strokes across a 100 mm page, each `attributes`.
+    fn zigzags(attributes: &str) -> String {
+        let mut svg = String::from(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="100mm" height="100mm" viewBox="0 0 100 100">"#,
+        );
+        for row in 0..200 {
+            let points: Vec<String> = (0..200)
+                .map(|x| {
+                    format!("{},{}", f64::from(x) * 0.5, f64::from(row) * 0.5 + if x % 2 == 1 { 0.4 } else { 0.0 })
+                })
+                .collect();
+            svg += &format!(r#"<polyline points="{}" fill="none" stroke="black" {attributes}/>"#, points.join(" "));
+        }
+        svg + "</svg>"
+    }
+
+    #[test]
+    fn dashes_are_budgeted_over_the_whole_document() {
+        // 16.7 million dashes of 6 um: the import ran for hours. Each of these strokes
+        // would make 10,600: all are stroked solid, each named.
+        let solid =
+            |art: &Artwork| art.warnings.iter().filter(|w| w.message.contains("over 10,000 dashes in all")).count();
+        assert_eq!(solid(&import_str(&zigzags(r#"stroke-width="0.2" stroke-dasharray="0.006 0.006""#))), 200);
+        // Of 1,270 dashes each (some meet at the corners), the first seven strokes keep theirs.
+        let art = import_str(&zigzags(r#"stroke-width="0.2" stroke-dasharray="0.05 0.05""#));
+        assert_eq!(solid(&art), 193);
+        let pieces: Vec<usize> = art.shapes.iter().map(|s| s.polygons.len()).collect();
+        assert_eq!(pieces.iter().filter(|&&n| n > 900).count(), 7, "{:?}", &pieces[..10]);
+    }
+
+    #[test]
+    fn outlines_past_the_point_budget_are_refused_naming_the_element() {
+        // 3,000 circles 8 m across: 1.3 billion points at the flattening tolerance.
+        let circles = r#"<circle r="4000"/>"#.repeat(3000);
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="0 0 40 40">{circles}</svg>"#
+        );
+        let err = import(svg.as_bytes(), &ImportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("more than 2000000 points") && err.contains("<circle>"), "{err}");
+    }
+
+    #[test]
+    fn dense_polylines_are_thinned_to_the_flattening_tolerance() {
+        // A circle of 300,000 segments 0.2 um long, rounded to 0.1 um: every erosion of it
+        // split each edge against thousands of neighbours (a million took minutes and 21 GB).
+        let n = 300_000;
+        let points: Vec<String> = (0..n)
+            .map(|k| {
+                let a = std::f64::consts::TAU * f64::from(k) / f64::from(n);
+                format!("{:.4} {:.4}", 20.0 + 10.0 * a.cos(), 20.0 + 10.0 * a.sin())
+            })
+            .collect();
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="0 0 40 40"><path d="M {}Z"/></svg>"#,
+            points.join(" L ")
+        );
+        let art = import_str(&svg);
+        let count: usize = art.shapes[0].polygons.iter().flatten().map(Vec::len).sum();
+        assert!(count < 2_000, "{count} points");
+        let area = geom::shapes_area(&art.shapes[0].polygons);
+        assert!((area - std::f64::consts::PI * 100.0).abs() < 0.01 * 63.0, "{area}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use i_overlay::core::fill_rule::FillRule;
 use kurbo::{Affine, BezPath, ParamCurve as _, PathEl, PathSeg, Point, Vec2};
 
-use super::importer::{flatten, transform_scale};
+use super::importer::{flatten, thin_out, transform_scale};
 use crate::geom::{self, Contour, Shapes};
 
 /// The area of a stroke, in mm: the outline of `local` with `style` (in the path's own
@@ -22,7 +22,7 @@ pub(super) fn area(
     transform: Affine,
     tol: f64,
 ) -> geom::Result<Shapes> {
-    let outline = geom::simplify(&outline(local, style, transform, tol), FillRule::NonZero)?;
+    let outline = geom::simplify(&thin_out(outline(local, style, transform, tol)), FillRule::NonZero)?;
     if !clip_miters {
         return Ok(outline);
     }
