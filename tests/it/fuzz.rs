@@ -2,6 +2,7 @@
 //! deleted ranges, hostile numbers, tags and attributes, deep nesting) and the whole pipeline
 //! must return `Ok` or `Err`, never panic. See `tests/fuzz/README.md` for long sessions.
 //!
+//! - `MEDALCAM_FUZZ_SECS=T` stops a run after T seconds (the cases left return at once).
 //! - `MEDALCAM_FUZZ_CASES=N` sets the number of cases (default [`DEFAULT_CASES`], for CI) and
 //!   `MEDALCAM_FUZZ_SEED=S` the random seed (default: fixed without `MEDALCAM_FUZZ_CASES`,
 //!   random with it; the seed is printed so any run can be replayed).
@@ -322,7 +323,7 @@ fn seeds() -> &'static [(String, Vec<u8>)] {
     static SEEDS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     SEEDS.get_or_init(|| {
         let mut seeds = Vec::new();
-        for dir in ["samples", "tests/fixtures/art", "tests/fixtures/edge", "tests/fuzz/seeds"] {
+        for dir in ["samples", "tests/fixtures/art", "tests/fixtures/edge", "tests/fuzz/seeds", "tests/fuzz/crashes"] {
             let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
                 .expect("seed directory")
                 .map(|e| e.expect("entry").path())
@@ -427,6 +428,15 @@ fn watchdog() -> &'static Mutex<Option<Instant>> {
     case_started
 }
 
+/// Whether the run is past `MEDALCAM_FUZZ_SECS` seconds from `started` (never without it):
+/// the cases left then return at once, so a long run can be given a duration.
+fn out_of_time(started: Instant) -> bool {
+    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    LIMIT
+        .get_or_init(|| std::env::var("MEDALCAM_FUZZ_SECS").ok().and_then(|v| v.parse().ok()))
+        .is_some_and(|secs| started.elapsed() > Duration::from_secs(secs))
+}
+
 /// The seed of this run: `MEDALCAM_FUZZ_SEED`, else fixed for the default run, else random.
 fn run_seed() -> u64 {
     if let Some(seed) = std::env::var("MEDALCAM_FUZZ_SEED").ok().and_then(|s| s.parse().ok()) {
@@ -455,7 +465,12 @@ fn mutated_seeds_never_panic() {
     let started = Instant::now();
     let case_started = watchdog();
     let strategy = (0..seeds().len(), prop::collection::vec(mutation(), 1..4), 2.0..20.0f64, any::<bool>());
+    let run = Mutex::new(0usize);
     let result = TestRunner::new(config).run(&strategy, |(seed, mutations, diameter, own_size)| {
+        if out_of_time(started) {
+            return Ok(());
+        }
+        *run.lock().expect("not poisoned") += 1;
         let mut svg = seeds()[seed].1.clone();
         for m in &mutations {
             apply(&mut svg, m);
@@ -492,7 +507,8 @@ fn mutated_seeds_never_panic() {
     let (time, svg) = slowest.into_inner().expect("not poisoned");
     std::fs::write(tmp("fuzz-slowest.svg"), &svg).expect("write the slowest case");
     eprintln!(
-        "fuzz: seed {seed}, {cases} cases in {:.1} s ({:?}); slowest {:.2} s, in {}",
+        "fuzz: seed {seed}, {} cases in {:.1} s ({:?}); slowest {:.2} s, in {}",
+        run.into_inner().unwrap_or_default(),
         started.elapsed().as_secs_f64(),
         outcomes.into_inner().unwrap_or_default(),
         time.as_secs_f64(),
@@ -589,5 +605,134 @@ fn mutations_apply_to_any_length() {
                 apply(&mut svg, m);
             }
         }
+    }
+}
+
+/// Values that break naive TOML readers and unchecked settings.
+const TOML_VALUES: &[&str] = &[
+    "nan",
+    "inf",
+    "-inf",
+    "-0.0",
+    "0",
+    "-1",
+    "1e309",
+    "1e-309",
+    "4000000000",
+    "18446744073709551616",
+    "\"\"",
+    "\"M30\"",
+    "[]",
+    "{}",
+    "true",
+    "0.0001",
+    "99999999",
+    "\"a\\nM30\"",
+    "\"%\"",
+];
+
+/// Lines a mutation may add to a profile or a job.
+const TOML_LINES: &[&str] = &[
+    "program-start = [\"M30\"]",
+    "program-start = [\"G0 X0\\nM30\"]",
+    "decimals = 40",
+    "clearance-z-mm = 0.0001",
+    "arc-tolerance-mm = 5",
+    "program-number-digits = 4000000000",
+    "max-tool-number = 0",
+    "[[tool]]\nnumber = 0\nkind = \"flat\"\ndiameter-mm = 0.5",
+    "[[tool]]\nnumber = 3\nkind = \"vee\"\ndiameter-mm = 1e300\nangle-deg = 0",
+    "[[layer]]\nid = \"\"\ndepth-mm = 0.2",
+    "feed-mm-min = 0.01",
+    "tolerance-mm = 1e-12",
+    "unknown-key = 1",
+    "[table]\nx = 1",
+];
+
+/// Mutates TOML text: a byte flipped, a cut, a range deleted, a value replaced, a line added.
+fn mutate_toml(text: &str, picks: &[(u8, Index, usize)]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for &(kind, at, k) in picks {
+        let i = at.index(bytes.len() + 1);
+        match kind % 5 {
+            0 if i < bytes.len() => bytes[i] ^= 1 << (k % 8),
+            1 => bytes.truncate(i.max(bytes.len() / 2)),
+            2 => drop(bytes.drain(i..(i + k % 40).min(bytes.len()))),
+            3 => {
+                // The value after the next `=` on this line.
+                if let Some(eq) = bytes[i.min(bytes.len())..].iter().position(|&c| c == b'=').map(|e| e + i) {
+                    let end = bytes[eq..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |e| e + eq);
+                    bytes.splice(eq + 1..end, format!(" {}", TOML_VALUES[k % TOML_VALUES.len()]).into_bytes());
+                }
+            }
+            _ => {
+                let line = format!("\n{}\n", TOML_LINES[k % TOML_LINES.len()]);
+                let at = bytes[..i.min(bytes.len())].iter().rposition(|&c| c == b'\n').map_or(0, |n| n + 1);
+                bytes.splice(at..at, line.into_bytes());
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Mutated machine profiles (each built-in) and jobs (each sample job) are read, resolved and,
+/// when both are taken, engrave a small square: every step ends in `Ok` or `Err`, never a
+/// panic, and a program that is written passed the guard. `MEDALCAM_FUZZ_CASES` and
+/// `MEDALCAM_FUZZ_SEED` as for the SVG fuzzer.
+#[test]
+fn mutated_profiles_and_jobs_never_panic() {
+    let cases = std::env::var("MEDALCAM_FUZZ_CASES").ok().map_or(DEFAULT_CASES, |v| v.parse().expect("a number"));
+    let seed = run_seed();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
+        test_name: Some(concat!(module_path!(), "::mutated_profiles_and_jobs_never_panic")),
+        ..Config::default()
+    };
+    let jobs: Vec<String> = ["challenge-coin", "race-medal", "rim-legend"]
+        .iter()
+        .map(|name| std::fs::read_to_string(root().join(format!("samples/{name}.toml"))).expect("sample job"))
+        .chain([String::new()])
+        .collect();
+    let square = br##"<svg xmlns="http://www.w3.org/2000/svg" width="6mm" height="6mm" viewBox="0 0 6 6">
+        <rect x="1" y="1" width="4" height="4"/><circle cx="3" cy="3" r="1" fill="#888"/></svg>"##;
+    let picks = prop::collection::vec((any::<u8>(), any::<Index>(), any::<usize>()), 0..4);
+    let strategy = (0..medalcam::machine::BUILT_IN.len(), picks.clone(), 0..jobs.len(), picks);
+    let started = Instant::now();
+    let taken = Mutex::new(0usize);
+    let run = Mutex::new(0usize);
+    let result = TestRunner::new(config).run(&strategy, |(m, machine_picks, j, job_picks)| {
+        if out_of_time(started) {
+            return Ok(());
+        }
+        *run.lock().expect("not poisoned") += 1;
+        let (name, text) = medalcam::machine::BUILT_IN[m];
+        let profile = mutate_toml(text, &machine_picks);
+        let job_text = mutate_toml(&jobs[j], &job_picks);
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            let machine = medalcam::machine::Machine::from_toml(name, &profile).ok()?;
+            let file = medalcam::job::JobFile::from_toml(&job_text).ok()?;
+            let overrides = medalcam::job::Overrides { diameter_mm: Some(6.0), ..Default::default() };
+            let job = medalcam::job::Job::resolve(&file, &overrides, machine).ok()?;
+            Some(medalcam::engrave(square, "square.svg", &job, &medalcam::Progress::hidden()).is_ok())
+        }));
+        match run {
+            Ok(Some(_)) => *taken.lock().expect("not poisoned") += 1,
+            Ok(None) => {}
+            Err(_) => {
+                return Err(TestCaseError::fail(format!("panicked on\n--- profile\n{profile}\n--- job\n{job_text}")));
+            }
+        }
+        Ok(())
+    });
+    eprintln!(
+        "fuzz (profiles and jobs): seed {seed}, {} cases in {:.1} s, {} taken to the end",
+        run.into_inner().unwrap_or_default(),
+        started.elapsed().as_secs_f64(),
+        taken.into_inner().unwrap_or_default()
+    );
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }
