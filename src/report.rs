@@ -119,6 +119,10 @@ pub struct ReportProgram {
     pub bytes: usize,
     /// Lines.
     pub lines: usize,
+    /// The CRC-32 (IEEE, as zlib and gzip compute it) of the program's bytes, as 8 lower-case
+    /// hex digits: which program this report describes, should a run be killed between
+    /// writing the two.
+    pub crc32: String,
 }
 
 /// The levels of a relief, for reports.
@@ -180,7 +184,11 @@ impl Report {
                 })
                 .collect(),
             regions: regions(&engraving.relief),
-            program: ReportProgram { bytes: engraving.program.len(), lines: engraving.program.lines().count() },
+            program: ReportProgram {
+                bytes: engraving.program.len(),
+                lines: engraving.program.lines().count(),
+                crc32: format!("{:08x}", crc32fast::hash(engraving.program.as_bytes())),
+            },
             warnings: engraving.warnings.clone(),
         }
     }

@@ -128,6 +128,8 @@ fn writes_program_and_report_beside_the_art() {
     assert_eq!(report["target"], "die");
     assert_eq!(report["program"]["bytes"], program.len());
     assert_eq!(report["program"]["lines"], program.lines().count());
+    // The report names its program: a report left beside another run's program shows it.
+    assert_eq!(report["program"]["crc32"], format!("{:08x}", crc32fast::hash(program.as_bytes())));
     assert_eq!(report["tools"][0]["kind"], "flat");
     assert_eq!(report["placement"].as_array().unwrap().len(), 6);
     assert!(report["placement"][0].as_f64().unwrap() < 0.0, "a die is mirrored in X");
@@ -181,6 +183,16 @@ fn svg_without_filled_shape() {
     let output = medalcam(&["engrave", "empty.svg", "--machine", "haas"], dir.path());
     assert_error(&output, &["empty.svg", "no filled shape"]);
     assert!(!dir.path().join("empty.nc").exists());
+}
+
+#[test]
+fn a_mistyped_argument_is_named_first_then_the_usage() {
+    // The convention of clap-based tools, as the README says: not one line, but the error first.
+    let output = medalcam(&["engrave", "art.svg", "--machin", "haas"], workspace().path());
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert_eq!(err.lines().next(), Some("error: unexpected argument '--machin' found"), "{err}");
+    assert!(err.contains("Usage: medalcam engrave") && err.contains("'--machine'"), "{err}");
 }
 
 #[test]
