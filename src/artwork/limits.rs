@@ -69,6 +69,8 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
     let mut pattern: Option<(usize, usize)> = None;
     let mut text: Option<usize> = None;
     let mut text_bytes = 0usize;
+    // The depth of an open `<style>`, whose character data is a style sheet.
+    let mut sheet: Option<usize> = None;
     let mut i = 0usize;
     while let Some(offset) = find_byte(&svg[i..], b'<') {
         if text.is_some() {
@@ -80,12 +82,19 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
                 )));
             }
         }
+        if sheet.is_some() {
+            check_sheet(svg, i, &svg[i..i + offset])?;
+        }
         i += offset;
         let rest = &svg[i..];
         let end = if rest.starts_with(b"<!--") {
             find(rest, b"-->").map(|e| e + 3)
         } else if rest.starts_with(b"<![CDATA[") {
-            find(rest, b"]]>").map(|e| e + 3)
+            let end = find(rest, b"]]>").map(|e| e + 3);
+            if sheet.is_some() {
+                check_sheet(svg, i, &rest[..end.unwrap_or(rest.len())])?;
+            }
+            end
         } else if rest.starts_with(b"<?") {
             find(rest, b"?>").map(|e| e + 2)
         } else if rest.starts_with(b"<!DOCTYPE") {
@@ -100,6 +109,9 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
             }
             if text == Some(depth) {
                 text = None;
+            }
+            if sheet == Some(depth) {
+                sheet = None;
             }
             depth = depth.saturating_sub(1);
             find_byte(rest, b'>').map(|e| e + 1)
@@ -135,6 +147,9 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
                     if name == b"text" && text.is_none() {
                         text = Some(depth);
                     }
+                    if name == b"style" && sheet.is_none() {
+                        sheet = Some(depth);
+                    }
                 }
             }
             end
@@ -146,6 +161,18 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
         }
     }
     Ok(scan)
+}
+
+/// Refuses a number beyond [`MAX_PATH_NUMBER`] in `css`, part of a `<style>` sheet at `at`:
+/// `text { transform: scale(1e30) }` hangs usvg's text layout as the attribute does.
+fn check_sheet(svg: &[u8], at: usize, css: &[u8]) -> Result<()> {
+    match css_number_beyond_limit(css) {
+        Some(literal) => Err(Error::Svg(format!(
+            "number {literal} in a style sheet (line {}) is beyond ±{MAX_PATH_NUMBER:e}",
+            line_of(svg, at)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// What [`check`] found on the way.
@@ -260,7 +287,16 @@ fn check_attributes(svg: &[u8], at: usize, tag: &[u8]) -> Result<(usize, bool)> 
         k += len + 2;
         has_id |= name == b"id";
         // Path data, and transforms: a text laid out on a path under `scale(1e30)` hangs
-        // usvg's text layout (found by fuzzing).
+        // usvg's text layout (found by fuzzing), and so does one in a `style`.
+        if name == b"style" {
+            if let Some(literal) = css_number_beyond_limit(value) {
+                return Err(Error::Svg(format!(
+                    "number {literal} in `style` (line {}) is beyond ±{MAX_PATH_NUMBER:e}",
+                    line_of(svg, at)
+                )));
+            }
+            continue;
+        }
         if !matches!(name, b"d" | b"transform" | b"gradientTransform" | b"patternTransform") || all_small(value) {
             continue;
         }
@@ -273,6 +309,44 @@ fn check_attributes(svg: &[u8], at: usize, tag: &[u8]) -> Result<(usize, bool)> 
         }
     }
     Ok((name_end, has_id))
+}
+
+/// [`number_beyond_limit`] for CSS (a `style` attribute or a `<style>` sheet), as text:
+/// identifiers (`font-family`, `.x1e50`) and hex colours (`#1e3000`) hold no numbers; a unit
+/// ends one (`1e30px`).
+fn css_number_beyond_limit(css: &[u8]) -> Option<String> {
+    if all_small(css) {
+        return None;
+    }
+    let mut numbers = css.to_vec();
+    let mut j = 0;
+    while j < numbers.len() {
+        let c = numbers[j];
+        let next_is_word = numbers.get(j + 1).is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'-' | b'_'));
+        if c.is_ascii_digit() || c == b'.' || (matches!(c, b'+' | b'-') && !next_is_word) {
+            // A number: its digits, point and exponent stay.
+            j += 1;
+            while j < numbers.len()
+                && (numbers[j].is_ascii_digit()
+                    || numbers[j] == b'.'
+                    || (matches!(numbers[j], b'e' | b'E')
+                        && numbers.get(j + 1).is_some_and(|n| n.is_ascii_digit() || matches!(n, b'+' | b'-'))))
+            {
+                j += if matches!(numbers[j], b'e' | b'E') { 2 } else { 1 };
+            }
+        } else if c.is_ascii_alphabetic() || matches!(c, b'_' | b'#' | b'\\') || c == b'-' {
+            // An identifier, a unit or a colour: blanked.
+            while j < numbers.len()
+                && (numbers[j].is_ascii_alphanumeric() || matches!(numbers[j], b'_' | b'-' | b'#' | b'\\'))
+            {
+                numbers[j] = b' ';
+                j += 1;
+            }
+        } else {
+            j += 1;
+        }
+    }
+    number_beyond_limit(&numbers).map(str::to_string)
 }
 
 /// The first number in `value` (path data or a transform) that is NaN or beyond
@@ -380,6 +454,30 @@ mod tests {
         svg.push_str(&"</g>".repeat(depth - 1));
         svg.push_str("</svg>");
         svg
+    }
+
+    #[test]
+    fn huge_numbers_in_styles_are_refused_and_names_and_colours_are_not_numbers() {
+        // A text under `transform: scale(1e30)` from a style hangs usvg's layout (in release;
+        // a debug build's overflow checks panic instead).
+        let refused = [
+            r#"<svg><style>text { transform: scale(1e30) }</style><text>A</text></svg>"#,
+            r#"<svg><style><![CDATA[ text { transform: scale(1E+30) } ]]></style></svg>"#,
+            r#"<svg><text style="font-size:2;transform:scale(-1e30)">A</text></svg>"#,
+            r#"<svg><rect style="stroke-width: 1e30px"/></svg>"#,
+        ];
+        for svg in refused {
+            let err = check(svg.as_bytes()).expect_err(svg).to_string();
+            assert!(err.contains("is beyond"), "{svg}: {err}");
+        }
+        let taken = [
+            r#"<svg><style>.x1e50 { fill: #1e3000; font-family: a1e99, "DejaVu Sans" } #e9e9e9 {}</style></svg>"#,
+            r#"<svg><rect style="fill:#1E9E9E;stroke-width:0.5e1px;transform:scale(2) rotate(-45deg)"/></svg>"#,
+            r#"<svg><text>1e30 is only text</text></svg>"#,
+        ];
+        for svg in taken {
+            check(svg.as_bytes()).unwrap_or_else(|e| panic!("{svg}: {e}"));
+        }
     }
 
     #[test]
