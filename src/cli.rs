@@ -354,6 +354,12 @@ fn read_art(path: &Path) -> anyhow::Result<Vec<u8>> {
     read_limited(path, medalcam::artwork::MAX_FILE_BYTES as u64, "an SVG file")
 }
 
+/// The OS's reason for an I/O error, without the path tempfile adds to it.
+fn without_path(e: &std::io::Error) -> std::io::Error {
+    e.raw_os_error()
+        .map_or_else(|| std::io::Error::new(e.kind(), e.kind().to_string()), std::io::Error::from_raw_os_error)
+}
+
 fn read_text(path: &Path) -> anyhow::Result<String> {
     let bytes = read_limited(path, MAX_TOML_BYTES, "a TOML file")?;
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))
@@ -415,7 +421,8 @@ fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Res
         // As a plain write would create it: readable as the umask allows, not owner-only.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let mut temp = builder.tempfile_in(dir).with_context(cannot)?;
+        // tempfile names its random file in the error: the user knows only the output's name.
+        let mut temp = builder.tempfile_in(dir).map_err(|e| without_path(&e)).with_context(cannot)?;
         temp.write_all(contents).and_then(|()| temp.flush()).with_context(cannot)?;
         temps.push(temp);
         targets.push(path.clone());

@@ -216,6 +216,11 @@ fn unwritable_output_leaves_nothing() {
     let dir = workspace();
     let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "-o", "no/such/dir/out.nc"], dir.path());
     assert_error(&output, &["no/such/dir/out.nc", "cannot write"]);
+    assert!(!stderr(&output).contains(".medalcam-"), "the temporary name is not the user's: {}", stderr(&output));
+    // Nor with the program on standard output: nothing there, no report.
+    let output = medalcam(&["engrave", "art.svg", "--machine", "haas", "-o", "-", "--report", "no/r.json"], dir.path());
+    assert_error(&output, &["no/r.json", "cannot write"]);
+    assert!(output.stdout.is_empty());
     // The report would have been fine, but without the program it is not written either.
     let output =
         medalcam(&["engrave", "art.svg", "--machine", "haas", "--report", "r.json", "-o", "no/x.nc"], dir.path());
