@@ -304,6 +304,18 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
     if output.is_none() {
         std::io::stdout().lock().write_all(engraving.program.as_bytes()).context("stdout")?;
     }
+    if !args.quiet {
+        let time = &engraving.cycle_time;
+        let tools: Vec<String> =
+            time.tools.iter().map(|t| format!("T{} {}", t.tool, medalcam::gcode::clock(t.cycle_time_s))).collect();
+        eprintln!(
+            "{}: cycle time {} on {} (estimate; {})",
+            args.art.display(),
+            medalcam::gcode::clock(time.program.cycle_time_s),
+            job.machine.id(),
+            tools.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -71,6 +71,8 @@ pub struct Engraving {
     pub toolpaths: toolpath::Toolpaths,
     /// The G-code program.
     pub program: String,
+    /// How long the program runs on the job's machine, tool by tool (an estimate).
+    pub cycle_time: simulation::CycleTime,
     /// Everything that was skipped or left uncut, in pipeline order.
     pub warnings: Vec<Warning>,
 }
@@ -94,6 +96,9 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     let (design, toolpaths) = (design?, toolpaths?);
     let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
     let program = gcode::emit(&toolpaths, &job.machine, &info)?;
+    let cycle_time = simulation::cycle_time(&program, job.machine.file())?;
+    let tool_times: Vec<(u32, f64)> = cycle_time.tools.iter().map(|t| (t.tool, t.cycle_time_s)).collect();
+    let program = gcode::with_cycle_times(&program, &tool_times, cycle_time.program.cycle_time_s, &job.machine);
     let collisions = simulation::guard(&program, &toolpaths.tools(), job.toolpath.tolerance_mm)?;
     if let Some(first) = collisions.first() {
         let more = match collisions.len() {
@@ -109,7 +114,7 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         .chain(design.into_iter().map(Warning::from))
         .chain(toolpaths.warnings.iter().cloned())
         .collect();
-    Ok(Engraving { relief, toolpaths, program, warnings })
+    Ok(Engraving { relief, toolpaths, program, cycle_time, warnings })
 }
 
 /// The die's levels and what the import and the design check found: what `medalcam relief`

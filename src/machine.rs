@@ -82,6 +82,65 @@ pub struct MachineFile {
     /// after rounding.
     #[serde(default = "default_arc_radius_tolerance")]
     pub arc_radius_tolerance_mm: f64,
+    /// Rapid rate of the X and Y axes, for the cycle time.
+    #[serde(default = "default_rapid_xy")]
+    pub rapid_xy_mm_per_min: f64,
+    /// Rapid rate of the Z axis, for the cycle time.
+    #[serde(default = "default_rapid_z")]
+    pub rapid_z_mm_per_min: f64,
+    /// Acceleration and braking of feed and rapid moves, for the cycle time.
+    #[serde(default = "default_acceleration")]
+    pub acceleration_mm_per_s2: f64,
+    /// Corners that turn less than this keep the feed (the cycle time's corner model).
+    #[serde(default = "default_corner_full_speed")]
+    pub corner_full_speed_deg: f64,
+    /// Corners that turn this much or more stop the machine (the cycle time's corner model).
+    #[serde(default = "default_corner_stop")]
+    pub corner_stop_deg: f64,
+    /// Seconds of a tool change, spindle stop and start included.
+    #[serde(default = "default_tool_change")]
+    pub tool_change_s: f64,
+    /// Blocks the control reads per second at most.
+    #[serde(default = "default_block_rate")]
+    pub block_rate_per_s: f64,
+    /// Factor on the estimated cycle time: a shop's calibration against its clock.
+    #[serde(default = "default_time_scale")]
+    pub time_scale: f64,
+}
+
+// Cycle-time defaults: the independent model of ../shared/machine-time.md (unverified for any
+// one machine: calibrate with `time-scale`).
+
+fn default_rapid_xy() -> f64 {
+    25_400.0
+}
+
+fn default_rapid_z() -> f64 {
+    15_000.0
+}
+
+fn default_acceleration() -> f64 {
+    2_000.0
+}
+
+fn default_corner_full_speed() -> f64 {
+    5.0
+}
+
+fn default_corner_stop() -> f64 {
+    30.0
+}
+
+fn default_tool_change() -> f64 {
+    10.0
+}
+
+fn default_block_rate() -> f64 {
+    1_000.0
+}
+
+fn default_time_scale() -> f64 {
+    1.0
 }
 
 fn default_max_tool_number() -> u32 {
@@ -187,6 +246,7 @@ impl Machine {
             return bad("max-tool-number", "must be 1 to 9999");
         }
         check_arcs(&file)?;
+        check_motion(&file)?;
         check_heights(&file)?;
         check_blocks(&file)?;
         Ok(Self { id: id.to_string(), file })
@@ -234,6 +294,29 @@ impl Machine {
 /// A setting's error.
 fn bad<T>(key: &str, reason: &str) -> Result<T> {
     Err(Error::Setting { key: key.into(), reason: reason.into() })
+}
+
+/// The cycle-time keys: each within its range.
+fn check_motion(file: &MachineFile) -> Result<()> {
+    for (key, value, min, max) in [
+        ("rapid-xy-mm-per-min", file.rapid_xy_mm_per_min, 0.0, 1e6),
+        ("rapid-z-mm-per-min", file.rapid_z_mm_per_min, 0.0, 1e6),
+        ("acceleration-mm-per-s2", file.acceleration_mm_per_s2, 0.0, 1e6),
+        ("corner-stop-deg", file.corner_stop_deg, file.corner_full_speed_deg, 180.0),
+        ("block-rate-per-s", file.block_rate_per_s, 0.0, 1e6),
+        ("time-scale", file.time_scale, 0.0, 100.0),
+    ] {
+        if !(value > min && value <= max) {
+            return bad(key, &format!("must be above {min} and at most {max}"));
+        }
+    }
+    if file.corner_full_speed_deg.is_nan() || file.corner_full_speed_deg < 0.0 {
+        return bad("corner-full-speed-deg", "must be a number of at least 0");
+    }
+    if !(0.0..=3600.0).contains(&file.tool_change_s) {
+        return bad("tool-change-s", "must be from 0 to 3600");
+    }
+    Ok(())
 }
 
 /// The arc keys: each within its range, and G17 selected where arcs are written.
@@ -383,6 +466,27 @@ mod tests {
             let err = Machine::from_toml("x", &text).unwrap_err().to_string();
             assert!(err.contains(key), "{key} = {value}: {err}");
         }
+    }
+
+    #[test]
+    fn cycle_time_keys_are_bounded() {
+        for (key, value) in [
+            ("time-scale", "0"),
+            ("time-scale", "nan"),
+            ("acceleration-mm-per-s2", "-1"),
+            ("rapid-xy-mm-per-min", "inf"),
+            ("rapid-z-mm-per-min", "0"),
+            ("corner-full-speed-deg", "-5"),
+            ("corner-stop-deg", "2"),
+            ("tool-change-s", "-1"),
+            ("block-rate-per-s", "0"),
+        ] {
+            let text = format!("{}\n{key} = {value}\n", BUILT_IN[1].1);
+            let err = Machine::from_toml("x", &text).unwrap_err().to_string();
+            assert!(err.contains(key), "{key} = {value}: {err}");
+        }
+        let text = format!("{}\ntime-scale = 1.2\ntool-change-s = 0\n", BUILT_IN[1].1);
+        assert_eq!(Machine::from_toml("x", &text).unwrap().file().time_scale, 1.2);
     }
 
     #[test]

@@ -85,6 +85,15 @@ pub struct ReportTool {
     pub spindle_rpm: f64,
     /// Cutting feed.
     pub feed_mm_per_min: f64,
+    /// Estimated seconds of this tool's part of the program, its tool changes included
+    /// ([`crate::simulation::cycle_time`]).
+    pub cycle_time_s: f64,
+    /// Length of its feed moves.
+    pub cutting_mm: f64,
+    /// Length of its rapid moves.
+    pub rapid_mm: f64,
+    /// Its rapid moves up, away from the work.
+    pub retracts: usize,
 }
 
 /// One depth level.
@@ -123,6 +132,14 @@ pub struct ReportProgram {
     /// hex digits: which program this report describes, should a run be killed between
     /// writing the two.
     pub crc32: String,
+    /// Estimated seconds the whole program runs.
+    pub cycle_time_s: f64,
+    /// Length of all feed moves.
+    pub cutting_mm: f64,
+    /// Length of all rapid moves.
+    pub rapid_mm: f64,
+    /// Rapid moves up, away from the work.
+    pub retracts: usize,
 }
 
 /// The levels of a relief, for reports.
@@ -165,9 +182,22 @@ impl Report {
                     corner_radius_mm: (op.tool.corner_radius_mm > 0.0).then_some(op.tool.corner_radius_mm),
                     spindle_rpm: op.tool.spindle_rpm,
                     feed_mm_per_min: op.tool.feed_mm_per_min,
+                    cycle_time_s: 0.0,
+                    cutting_mm: 0.0,
+                    rapid_mm: 0.0,
+                    retracts: 0,
                 });
             }
         }
+        for time in &engraving.cycle_time.tools {
+            if let Some(tool) = tools.iter_mut().find(|t| t.number == time.tool) {
+                tool.cycle_time_s += time.cycle_time_s;
+                tool.cutting_mm += time.cutting_mm;
+                tool.rapid_mm += time.rapid_mm;
+                tool.retracts += time.retracts;
+            }
+        }
+        let total = &engraving.cycle_time.program;
         Self {
             input: input.to_string(),
             machine: machine.to_string(),
@@ -188,6 +218,10 @@ impl Report {
                 bytes: engraving.program.len(),
                 lines: engraving.program.lines().count(),
                 crc32: format!("{:08x}", crc32fast::hash(engraving.program.as_bytes())),
+                cycle_time_s: total.cycle_time_s,
+                cutting_mm: total.cutting_mm,
+                rapid_mm: total.rapid_mm,
+                retracts: total.retracts,
             },
             warnings: engraving.warnings.clone(),
         }

@@ -256,44 +256,7 @@ impl<'a> Importer<'a> {
                 return; // wholly outside the viewport: nothing to see
             }
         }
-        let geometry = match geometry {
-            Geometry::Stroke { local, mut style, clip_miters, transform }
-                if dash_gaps_closed(&style, transform, self.tolerance_mm) =>
-            {
-                self.warn(
-                    WarningKind::Approximated,
-                    id,
-                    "the dash gaps are narrower than the tolerance once capped: stroked solid",
-                );
-                style.dash_pattern.clear();
-                Geometry::Stroke { local, style, clip_miters, transform }
-            }
-            Geometry::Stroke { local, mut style, clip_miters, transform }
-                if dashes(local, &style) > self.budget.dashes =>
-            {
-                self.warn(
-                    WarningKind::Approximated,
-                    id,
-                    "the dash patterns would make over 10,000 dashes in all: stroked solid",
-                );
-                style.dash_pattern.clear();
-                Geometry::Stroke { local, style, clip_miters, transform }
-            }
-            other => other,
-        };
-        if let Geometry::Stroke { local, style, .. } = &geometry {
-            self.budget.dashes -= dashes(local, style);
-        }
-        if self.too_many_points.is_some() {
-            return;
-        }
-        match points(&geometry, self.tolerance_mm, self.budget.points) {
-            Some(n) => self.budget.points -= n,
-            None => {
-                self.too_many_points = Some(self.elements.name(id));
-                return;
-            }
-        }
+        let Some(geometry) = self.within_budget(id, geometry) else { return };
         // usvg clears the ids of the shapes a <use> clones: fall back to what the <use> shows.
         let shown_by_use = || self.groups.last().and_then(|g| self.elements.get(g)).and_then(|e| e.href.clone());
         let id = match (&self.text, id.is_empty()) {
@@ -323,6 +286,51 @@ impl<'a> Importer<'a> {
         let shape =
             ArtShape { id: element.id, classes: element.classes, ancestors, layer, color, polygons: Vec::new() };
         self.shapes.push(Pending { shape, geometry, clip: self.clip.clone() });
+    }
+
+    /// `geometry` as it is cut: stroked solid where its dash gaps close or its dashes would
+    /// go past what is left of [`MAX_DASHES`]; `None` once the outlines go past
+    /// [`MAX_POINTS`] (the import then stops, naming the element).
+    fn within_budget(&mut self, id: &str, geometry: Geometry<'a>) -> Option<Geometry<'a>> {
+        let geometry = match geometry {
+            Geometry::Stroke { local, mut style, clip_miters, transform }
+                if dash_gaps_closed(&style, transform, self.tolerance_mm) =>
+            {
+                self.warn(
+                    WarningKind::Approximated,
+                    id,
+                    "the dash gaps are narrower than the tolerance once capped: stroked solid",
+                );
+                style.dash_pattern.clear();
+                Geometry::Stroke { local, style, clip_miters, transform }
+            }
+            Geometry::Stroke { local, mut style, clip_miters, transform }
+                if dashes(local, &style) > self.budget.dashes =>
+            {
+                self.warn(
+                    WarningKind::Approximated,
+                    id,
+                    "the dash patterns would make over 10,000 dashes in all: stroked solid",
+                );
+                style.dash_pattern.clear();
+                Geometry::Stroke { local, style, clip_miters, transform }
+            }
+            other => other,
+        };
+        if let Geometry::Stroke { local, style, .. } = &geometry {
+            self.budget.dashes -= dashes(local, style);
+        }
+        if self.too_many_points.is_some() {
+            return None;
+        }
+        match points(&geometry, self.tolerance_mm, self.budget.points) {
+            Some(n) => self.budget.points -= n,
+            None => {
+                self.too_many_points = Some(self.elements.name(id));
+                return None;
+            }
+        }
+        Some(geometry)
     }
 
     pub(super) fn gradient_color(&mut self, id: &str, stops: &[usvg::Stop]) -> String {

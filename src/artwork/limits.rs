@@ -61,37 +61,17 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
             line_of(svg, at)
         )));
     }
-    let mut depth = 0usize;
-    let mut elements = 0usize;
-    let mut scan = Scan::default();
-    // The depth of the outermost open `<pattern>` and where its content starts; the depth of
-    // the outermost open `<text>` and the bytes of text seen.
-    let mut pattern: Option<(usize, usize)> = None;
-    let mut text: Option<usize> = None;
-    let mut text_bytes = 0usize;
-    // The depth of an open `<style>`, whose character data is a style sheet.
-    let mut sheet: Option<usize> = None;
+    let mut open = Open::default();
     let mut i = 0usize;
     while let Some(offset) = find_byte(&svg[i..], b'<') {
-        if text.is_some() {
-            text_bytes += offset;
-            if text_bytes > MAX_TEXT_BYTES {
-                return Err(Error::Svg(format!(
-                    "more than {MAX_TEXT_BYTES} bytes of text (line {})",
-                    line_of(svg, i + offset)
-                )));
-            }
-        }
-        if sheet.is_some() {
-            check_sheet(svg, i, &svg[i..i + offset])?;
-        }
+        open.data(svg, i, offset)?;
         i += offset;
         let rest = &svg[i..];
         let end = if rest.starts_with(b"<!--") {
             find(rest, b"-->").map(|e| e + 3)
         } else if rest.starts_with(b"<![CDATA[") {
             let end = find(rest, b"]]>").map(|e| e + 3);
-            if sheet.is_some() {
+            if open.sheet.is_some() {
                 check_sheet(svg, i, &rest[..end.unwrap_or(rest.len())])?;
             }
             end
@@ -102,57 +82,10 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
         } else if rest.starts_with(b"<!") {
             find_byte(rest, b'>').map(|e| e + 1)
         } else if rest.starts_with(b"</") {
-            if let Some((open, start)) = pattern.filter(|&(open, _)| open == depth) {
-                scan.patterns.push(start..i);
-                pattern = None;
-                debug_assert!(open == depth);
-            }
-            if text == Some(depth) {
-                text = None;
-            }
-            if sheet == Some(depth) {
-                sheet = None;
-            }
-            depth = depth.saturating_sub(1);
+            open.end_tag(i);
             find_byte(rest, b'>').map(|e| e + 1)
         } else {
-            let end = tag_end(rest);
-            elements += 1;
-            if elements > MAX_ELEMENTS {
-                return Err(Error::Svg(format!("more than {MAX_ELEMENTS} elements")));
-            }
-            let mut name: &[u8] = &[];
-            if let Some(e) = end {
-                let (name_end, has_id) = check_attributes(svg, i, &rest[..e])?;
-                if !has_id {
-                    scan.untagged.push(i + name_end);
-                }
-                // Without a namespace prefix, as usvg reads it.
-                name = &rest[1..name_end];
-                name = name.iter().rposition(|&c| c == b':').map_or(name, |colon| &name[colon + 1..]);
-            }
-            let self_closing = end.is_some_and(|e| e >= 2 && rest[e - 2] == b'/');
-            if !self_closing {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(Error::Svg(format!(
-                        "elements are nested more than {MAX_DEPTH} deep (line {})",
-                        line_of(svg, i)
-                    )));
-                }
-                if let Some(e) = end {
-                    if name == b"pattern" && pattern.is_none() {
-                        pattern = Some((depth, i + e));
-                    }
-                    if name == b"text" && text.is_none() {
-                        text = Some(depth);
-                    }
-                    if name == b"style" && sheet.is_none() {
-                        sheet = Some(depth);
-                    }
-                }
-            }
-            end
+            open.start_tag(svg, i)?
         };
         match end {
             Some(e) => i += e,
@@ -160,7 +93,96 @@ pub(crate) fn check(svg: &[u8]) -> Result<Scan> {
             None => break,
         }
     }
-    Ok(scan)
+    Ok(open.scan)
+}
+
+/// What the scan knows of the elements open where it is, and what it has found.
+#[derive(Default)]
+struct Open {
+    depth: usize,
+    elements: usize,
+    scan: Scan,
+    /// The depth of the outermost open `<pattern>` and where its content starts.
+    pattern: Option<(usize, usize)>,
+    /// The depth of the outermost open `<text>`, and the bytes of text seen.
+    text: Option<usize>,
+    text_bytes: usize,
+    /// The depth of an open `<style>`, whose character data is a style sheet.
+    sheet: Option<usize>,
+}
+
+impl Open {
+    /// The `len` bytes of character data at `at`.
+    fn data(&mut self, svg: &[u8], at: usize, len: usize) -> Result<()> {
+        if self.text.is_some() {
+            self.text_bytes += len;
+            if self.text_bytes > MAX_TEXT_BYTES {
+                return Err(Error::Svg(format!(
+                    "more than {MAX_TEXT_BYTES} bytes of text (line {})",
+                    line_of(svg, at + len)
+                )));
+            }
+        }
+        if self.sheet.is_some() {
+            check_sheet(svg, at, &svg[at..at + len])?;
+        }
+        Ok(())
+    }
+
+    /// The end tag at `at`.
+    fn end_tag(&mut self, at: usize) {
+        if let Some((_, start)) = self.pattern.filter(|&(open, _)| open == self.depth) {
+            self.scan.patterns.push(start..at);
+            self.pattern = None;
+        }
+        if self.text == Some(self.depth) {
+            self.text = None;
+        }
+        if self.sheet == Some(self.depth) {
+            self.sheet = None;
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// The start tag at `at`: its length, `None` when it is not terminated.
+    fn start_tag(&mut self, svg: &[u8], at: usize) -> Result<Option<usize>> {
+        let rest = &svg[at..];
+        let end = tag_end(rest);
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(Error::Svg(format!("more than {MAX_ELEMENTS} elements")));
+        }
+        let mut name: &[u8] = &[];
+        if let Some(e) = end {
+            let (name_end, has_id) = check_attributes(svg, at, &rest[..e])?;
+            if !has_id {
+                self.scan.untagged.push(at + name_end);
+            }
+            // Without a namespace prefix, as usvg reads it.
+            name = &rest[1..name_end];
+            name = name.iter().rposition(|&c| c == b':').map_or(name, |colon| &name[colon + 1..]);
+        }
+        if end.is_some_and(|e| e >= 2 && rest[e - 2] == b'/') {
+            return Ok(end);
+        }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Error::Svg(format!(
+                "elements are nested more than {MAX_DEPTH} deep (line {})",
+                line_of(svg, at)
+            )));
+        }
+        if let Some(e) = end {
+            let depth = Some(self.depth);
+            match name {
+                b"pattern" if self.pattern.is_none() => self.pattern = Some((self.depth, at + e)),
+                b"text" if self.text.is_none() => self.text = depth,
+                b"style" if self.sheet.is_none() => self.sheet = depth,
+                _ => {}
+            }
+        }
+        Ok(end)
+    }
 }
 
 /// Refuses a number beyond [`MAX_PATH_NUMBER`] in `css`, part of a `<style>` sheet at `at`:
@@ -173,6 +195,18 @@ fn check_sheet(svg: &[u8], at: usize, css: &[u8]) -> Result<()> {
         ))),
         None => Ok(()),
     }
+}
+
+/// [`check`], and where the scan found patterns, the bytes with their content emptied
+/// ([`empty_patterns`]) and scanned again.
+pub(crate) fn checked(svg: &[u8]) -> Result<(Option<Vec<u8>>, Scan)> {
+    let scan = check(svg)?;
+    if scan.patterns.is_empty() {
+        return Ok((None, scan));
+    }
+    let emptied = empty_patterns(svg, &scan.patterns);
+    let scan = check(&emptied)?;
+    Ok((Some(emptied), scan))
 }
 
 /// What [`check`] found on the way.

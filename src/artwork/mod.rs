@@ -117,15 +117,8 @@ pub struct ArtShape {
 /// [`Error::Svg`] when the bytes are not an SVG document, [`Error::BadSize`] for an unusable
 /// size, and [`Error::NothingToEngrave`] when no shape is filled.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
-    let mut scan = limits::check(svg)?;
-    let emptied;
-    let svg = if scan.patterns.is_empty() {
-        svg
-    } else {
-        emptied = limits::empty_patterns(svg, &scan.patterns);
-        scan = limits::check(&emptied)?;
-        &emptied
-    };
+    let (emptied, scan) = limits::checked(svg)?;
+    let svg = emptied.as_deref().unwrap_or(svg);
     let text = std::str::from_utf8(svg).map_err(|_| Error::Svg("the file is not UTF-8 text".into()))?;
     let (tagged, prefix) = elements::tag(text, &scan.untagged);
     // DTDs are allowed, as usvg allows them (Illustrator writes one); entities never reach
@@ -141,10 +134,6 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
             return Err(Error::Svg(xml(text).err().unwrap_or(tagged_error).to_string()));
         }
     };
-    if let Some(id) = pattern_painting_itself(&doc) {
-        // usvg 0.49 recurses without end on it: a stack overflow cannot be caught.
-        return Err(Error::Svg(format!("pattern `{id}` is painted with itself by an enclosing element")));
-    }
     let elements = Elements::read(&doc, &prefix);
     let missing_fonts = Arc::new(Mutex::new(Vec::new()));
     let usvg_options = crate::fonts::usvg_options(Arc::clone(&missing_fonts), &options.fonts);
@@ -244,21 +233,6 @@ fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     QUIET.with(|q| q.set(was));
     result
-}
-
-/// A `<pattern>` whose enclosing element names it in a fill or stroke it would inherit
-/// (found by fuzzing: `<defs fill="url(#p)"><pattern id="p">`).
-fn pattern_painting_itself(doc: &usvg::roxmltree::Document<'_>) -> Option<String> {
-    doc.descendants().filter(|n| n.has_tag_name("pattern")).find_map(|p| {
-        let id = p.attribute("id")?;
-        let link = format!("#{id}");
-        p.ancestors()
-            .skip(1)
-            .any(|a| {
-                a.attributes().any(|at| matches!(at.name(), "fill" | "stroke" | "style") && at.value().contains(&link))
-            })
-            .then(|| id.to_string())
-    })
 }
 
 #[cfg(test)]

@@ -43,7 +43,43 @@ pub struct ProgramInfo {
     pub target: Target,
 }
 
-/// Writes the program.
+/// `seconds` as `H:MM:SS`.
+#[must_use]
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `program` with its estimated cycle time in the header: one comment per tool (`tools`, each
+/// number with its seconds, in the order they run) and one for the program, after the header's
+/// other comments. Comments only: the motion is the same.
+#[must_use]
+pub fn with_cycle_times(program: &str, tools: &[(u32, f64)], total_s: f64, machine: &Machine) -> String {
+    let file = machine.file();
+    let comment = |text: String| {
+        let mut text = sanitize_comment(&text, file.comment_uppercase);
+        text.truncate(file.max_line_length.saturating_sub(2));
+        format!("({text})\n")
+    };
+    let mut lines: String = tools.iter().map(|&(n, s)| comment(format!("T{n} TIME {} ESTIMATED", clock(s)))).collect();
+    lines += &comment(format!("PROGRAM TIME {} ESTIMATED", clock(total_s)));
+    // After the `%`, the O-number and the header's comments: before the first block.
+    let mut at = 0;
+    for line in program.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if !(trimmed.starts_with('(') || trimmed.starts_with('%') || trimmed.starts_with('O')) {
+            break;
+        }
+        at += line.len();
+    }
+    let mut out = String::with_capacity(program.len() + lines.len());
+    out.push_str(&program[..at]);
+    out.push_str(&lines);
+    out.push_str(&program[at..]);
+    out
+}
+
+/// Writes the program./// Writes the program.
 ///
 /// Each path's cutting moves are fitted with arcs and written in parallel, from the state
 /// the control is in after the path's approach. That state is known in advance but where the

@@ -47,11 +47,13 @@ mod cutter;
 mod guard;
 mod heightmap;
 mod program;
+mod time;
 
 use cutter::{Profile, Segment, RIM};
 pub use guard::{guard, Collision, Hazard, GRAZE_MM};
 pub use heightmap::{DepthCheck, Heightmap};
 use program::{parse, Move};
+pub use time::{cycle_time, CycleTime, ToolTime};
 
 /// Stock height above which nothing is cut: the die face.
 const STOCK_TOP: f64 = 0.0;

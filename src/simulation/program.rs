@@ -182,6 +182,14 @@ const REACH_SLACK_MM: f64 = 1e-6;
 
 /// Splits an XY arc (helical in Z) into chords within 0.5 um of the arc.
 fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, tool: usize, out: &mut Vec<Move>) {
+    let mut points = vec![from];
+    arc_chords(from, to, center, clockwise, &mut points);
+    out.extend(points.windows(2).map(|pair| Move::new(pair[0], pair[1], tool, false)));
+}
+
+/// Appends to `out` the ends of the chords of an XY arc (helical in Z) from `from` to `to`
+/// about `center`, each within [`ARC_CHORD_SAG_MM`] of the arc; the last is `to`.
+pub(super) fn arc_chords(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, out: &mut Vec<[f64; 3]>) {
     let r = (from[0] - center[0]).hypot(from[1] - center[1]);
     let a0 = (from[1] - center[1]).atan2(from[0] - center[0]);
     let a1 = (to[1] - center[1]).atan2(to[0] - center[0]);
@@ -193,17 +201,14 @@ fn arc_moves(from: [f64; 3], to: [f64; 3], center: [f64; 2], clockwise: bool, to
     }
     let step = 2.0 * (1.0 - ARC_CHORD_SAG_MM / r.max(ARC_CHORD_SAG_MM)).clamp(-1.0, 1.0).acos();
     let n = (sweep.abs() / step.max(LEAST_ARC_STEP)).ceil().max(1.0) as usize;
-    let mut previous = from;
     for k in 1..=n {
         let t = k as f64 / n as f64;
         let a = a0 + sweep * t;
-        let p = if k == n {
+        out.push(if k == n {
             to
         } else {
             [center[0] + r * a.cos(), center[1] + r * a.sin(), from[2] + (to[2] - from[2]) * t]
-        };
-        out.push(Move::new(previous, p, tool, false));
-        previous = p;
+        });
     }
 }
 
@@ -256,14 +261,14 @@ fn words(compact: &str, out: &mut Vec<(char, f64)>) -> Result<(), String> {
 /// The words of a run of blocks: block `k` holds `words[ends[k - 1]..ends[k]]` (from 0 for
 /// the first), up to the first block that cannot be read, if any.
 #[derive(Default)]
-struct Blocks {
-    words: Vec<(char, f64)>,
-    ends: Vec<usize>,
-    error: Option<String>,
+pub(super) struct Blocks {
+    pub(super) words: Vec<(char, f64)>,
+    pub(super) ends: Vec<usize>,
+    pub(super) error: Option<String>,
 }
 
 impl Blocks {
-    fn read(lines: &[&str]) -> Self {
+    pub(super) fn read(lines: &[&str]) -> Self {
         let mut blocks = Self::default();
         let mut buffer = String::new();
         for line in lines {

@@ -131,6 +131,15 @@ fn writes_program_and_report_beside_the_art() {
     // The report names its program: a report left beside another run's program shows it.
     assert_eq!(report["program"]["crc32"], format!("{:08x}", crc32fast::hash(program.as_bytes())));
     assert_eq!(report["tools"][0]["kind"], "flat");
+    // The cycle time: per tool, adding up to the program's, said in the header and on stderr.
+    let total = report["program"]["cycle_time_s"].as_f64().unwrap();
+    let tools: f64 = report["tools"].as_array().unwrap().iter().map(|t| t["cycle_time_s"].as_f64().unwrap()).sum();
+    assert!(total > 60.0 && (tools - total).abs() < 1e-6 * total, "{tools} s by tool, {total} s in all");
+    assert!(report["program"]["cutting_mm"].as_f64().unwrap() > 100.0);
+    assert!(report["tools"][0]["retracts"].as_u64().unwrap() > 0);
+    let clock = medalcam::gcode::clock(total);
+    assert!(program.contains(&format!("(PROGRAM TIME {clock} ESTIMATED)")), "{clock}");
+    assert!(stderr(&output).contains(&format!("art.svg: cycle time {clock} on haas")), "{}", stderr(&output));
     assert_eq!(report["placement"].as_array().unwrap().len(), 6);
     assert!(report["placement"][0].as_f64().unwrap() < 0.0, "a die is mirrored in X");
     // Without rules every shape is cut by its luminance: the black rim and R at 0.3 mm,
@@ -388,4 +397,18 @@ fn a_font_collection_claiming_billions_of_faces_is_refused() {
     let noise: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     std::fs::write(dir.path().join("fonts/noise.ttf"), noise).unwrap();
     assert!(medalcam(&["inspect", "art.svg", "--font-dir", "fonts"], dir.path()).status.success());
+}
+
+#[test]
+fn quiet_says_nothing_on_success() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "linuxcnc", "-q"], dir.path());
+    assert!(output.status.success());
+    assert_eq!(stderr(&output), "", "no warnings, no bar, no cycle time");
+    let output = medalcam(&["engrave", "art.svg", "--machine", "linuxcnc"], dir.path());
+    assert!(
+        stderr(&output).lines().last().is_some_and(|l| l.starts_with("art.svg: cycle time ")),
+        "{}",
+        stderr(&output)
+    );
 }
