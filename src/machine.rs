@@ -547,17 +547,18 @@ mod tests {
         for (from, to, key) in [
             ("clearance-z-mm = 5.0", "clearance-z-mm = 0.0001", "clearance-z-mm"),
             ("clearance-z-mm = 5.0", "clearance-z-mm = 0.9", "clearance-z-mm"),
-            ("approach-mm = 0.5", "approach-mm = 0.0001", "approach-mm"),
-            ("approach-mm = 0.5", "approach-mm = 6.0", "approach-mm"),
+            ("approach-mm = 0.1\n", "approach-mm = 0.0001\n", "approach-mm"),
+            ("approach-mm = 0.1\n", "approach-mm = 6.0\n", "approach-mm"),
         ] {
             for (_, text) in BUILT_IN {
+                assert!(text.contains(from), "{from}");
                 let text = text.replace(from, to);
                 let err = Machine::from_toml("x", &text).unwrap_err().to_string();
                 assert!(err.contains(key), "{to}: {err}");
             }
         }
-        let text = BUILT_IN[0].1.replace("approach-mm = 0.5", "approach-mm = 0.1");
-        Machine::from_toml("x", &text).unwrap();
+        let text = BUILT_IN[0].1.replace("approach-mm = 0.1\n", "approach-mm = 0.5\n");
+        assert_eq!(Machine::from_toml("x", &text).unwrap().file().approach_mm, 0.5);
     }
 
     #[test]

@@ -186,18 +186,23 @@ impl<'a> Blocks<'a> {
         self.retract()
     }
 
-    /// Takes the tool to the first point of `path`: from the clearance height, down to the
-    /// approach height and in at the plunge feed where `path.retract`, else straight there
-    /// at the cutting feed.
-    pub(super) fn approach(&mut self, path: &Path, tool: &Tool) -> Result<()> {
+    /// Takes the tool to the first point of `path`: where `path.retract`, up to `hop_mm` above
+    /// the face (or from higher), across, down to the approach height and in at the plunge
+    /// feed; else straight there at the cutting feed.
+    pub(super) fn approach(&mut self, path: &Path, tool: &Tool, hop_mm: f64) -> Result<()> {
         let Some(&first) = path.points.first() else { return Ok(()) };
         let file = self.file;
-        let (clearance, approach) = (file.clearance_z_mm, file.approach_mm);
+        let hop = hop_mm.min(file.clearance_z_mm);
         if path.retract {
-            self.retract()?;
+            // Up to the hop height above the face (not down from the clearance after a tool
+            // change), across, and down to the approach height.
+            let z = self.state.xyz[2].map(Rounded::value);
+            if z.is_none_or(|z| z < hop) {
+                self.rapid([None, None, Some(hop)])?;
+            }
             self.rapid([Some(first[0]), Some(first[1]), None])?;
-            let above = first[2] + approach;
-            if above < clearance {
+            let above = first[2] + file.approach_mm;
+            if z.is_none_or(|z| above < z.max(hop)) {
                 self.rapid([None, None, Some(above)])?;
             }
             self.feed_to([None, None, Some(first[2])], tool.plunge_mm_per_min)

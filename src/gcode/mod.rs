@@ -97,7 +97,11 @@ pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Res
         .operations
         .par_iter()
         .map(|operation| {
-            operation.paths.par_iter().map(|path| Written::new(path, &operation.tool, machine.file(), arcs)).collect()
+            operation
+                .paths
+                .par_iter()
+                .map(|path| Written::new(path, &operation.tool, machine.file(), arcs, toolpaths.hop_mm))
+                .collect()
         })
         .collect();
     let length: usize =
@@ -105,14 +109,15 @@ pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Res
     let mut w = Blocks::new(machine.file(), arcs, String::with_capacity(length + (length >> 4)), Modal::default());
     w.header(toolpaths, info)?;
     let mut current_tool: Option<u32> = None;
-    for (operation, written) in toolpaths.operations.iter().zip(written) {
+    let next_tools = toolpaths.operations.iter().skip(1).map(|o| Some(o.tool.number)).chain([None]);
+    for ((operation, written), next_tool) in toolpaths.operations.iter().zip(written).zip(next_tools) {
         if current_tool != Some(operation.tool.number) {
             w.tool_change(&operation.tool)?;
             current_tool = Some(operation.tool.number);
         }
         w.comment(&format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), operation.tool.number))?;
         for (path, written) in operation.paths.iter().zip(written) {
-            w.approach(path, &operation.tool)?;
+            w.approach(path, &operation.tool, toolpaths.hop_mm)?;
             match written {
                 Some(written) if written.from == w.state => {
                     let (text, end) = written.result?;
@@ -122,7 +127,12 @@ pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Res
                 _ => w.pieces(&path.points, &fit(&path.points, arcs), &operation.tool)?,
             }
         }
-        w.retract()?;
+        if next_tool == current_tool {
+            // The same tool on the next level: a hop is enough.
+            w.rapid([None, None, Some(toolpaths.hop_mm.min(machine.file().clearance_z_mm))])?;
+        } else {
+            w.retract()?;
+        }
     }
     w.footer()?;
     Ok(w.out)
@@ -148,12 +158,12 @@ struct Written {
 impl Written {
     /// `None` for an empty path, or one whose approach cannot be written (it then fails, in
     /// order).
-    fn new(path: &Path, tool: &Tool, file: &MachineFile, arcs: Option<ArcLimits>) -> Option<Self> {
+    fn new(path: &Path, tool: &Tool, file: &MachineFile, arcs: Option<ArcLimits>, hop_mm: f64) -> Option<Self> {
         path.points.first()?;
         // From a control that has been told nothing, the approach writes every word: the
         // state it leaves is the one it leaves wherever it writes at least one block.
         let mut w = Blocks::new(file, arcs, String::new(), Modal::default());
-        w.approach(path, tool).ok()?;
+        w.approach(path, tool, hop_mm).ok()?;
         w.out.clear();
         let from = w.state;
         let result = w.pieces(&path.points, &fit(&path.points, arcs), tool).map(|()| (w.out, w.state));
@@ -267,7 +277,7 @@ mod tests {
     fn program(paths: Vec<Path>, machine: &Machine) -> String {
         let operations = vec![Operation { tool: Tool::flat(1, 1.0), depth_mm: 0.2, paths }];
         let info = ProgramInfo { title: "test".into(), target: Target::Die };
-        emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new() }, machine, &info).unwrap()
+        emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new(), hop_mm: 0.5 }, machine, &info).unwrap()
     }
 
     #[test]
@@ -280,7 +290,7 @@ mod tests {
             let rpm = if tool.spindle_rpm > 8000.0 { 8000.0 } else { tool.spindle_rpm };
             let tool = Tool { spindle_rpm: rpm, ..tool };
             let operations = vec![Operation { tool, depth_mm: 0.1, paths: paths.clone() }];
-            emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new() }, &machine, &info)
+            emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new(), hop_mm: 0.5 }, &machine, &info)
         };
         assert!(with(Tool::flat(1, 1.0)).is_ok());
         for (tool, why) in [

@@ -40,6 +40,9 @@ pub struct JobFile {
     pub rest_thicker_than_mm: Option<f64>,
     /// Largest deviation of the cut from the artwork, in mm (default 0.005).
     pub tolerance_mm: Option<f64>,
+    /// Height above the die face that the tool hops at between the paths of one tool, in mm
+    /// (default 0.5; the machine's clearance at tool changes). Nothing stands above the face.
+    pub hop_mm: Option<f64>,
     /// The tools.
     #[serde(default)]
     pub tool: Vec<ToolFile>,
@@ -105,7 +108,7 @@ pub struct ToolFile {
     pub spindle_rpm: Option<f64>,
     /// Cutting feed (default: chip load x flutes x rpm).
     pub feed_mm_per_min: Option<f64>,
-    /// Plunge and ramp feed (default: half the cutting feed).
+    /// Ramp and helix feed (default: the cutting feed).
     pub plunge_mm_per_min: Option<f64>,
 }
 

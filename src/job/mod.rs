@@ -143,6 +143,17 @@ impl Job {
         let floor_allowance_mm = non_negative("floor-allowance-mm", file.floor_allowance_mm, 0.01)?;
         let rest_thicker_than_mm = non_negative("rest-thicker-than-mm", file.rest_thicker_than_mm, 0.01)?;
         let tolerance = Tolerance::new(file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM))?;
+        let clearance = machine.file().clearance_z_mm;
+        let hop_mm = file.hop_mm.unwrap_or(DEFAULT_HOP_MM.min(clearance));
+        if !(hop_mm >= crate::machine::MIN_APPROACH_MM && hop_mm <= clearance) {
+            return Err(setting(
+                "hop-mm",
+                &format!(
+                    "must be from {} mm to the machine's clearance-z-mm ({clearance} mm)",
+                    crate::machine::MIN_APPROACH_MM
+                ),
+            ));
+        }
         Ok(Job {
             import: ImportOptions {
                 diameter_mm,
@@ -161,12 +172,17 @@ impl Job {
                 rest_thicker_than_mm,
                 tolerance_mm: tolerance.total_mm(),
                 measure_reach: overrides.measure_reach,
+                hop_mm,
             },
             machine,
             min_wall_mm,
         })
     }
 }
+
+/// The default height of hops between the paths of one tool above the die face, in mm: above
+/// everything that stands there (nothing), with room for a tool-length error.
+pub const DEFAULT_HOP_MM: f64 = 0.5;
 
 /// Parses `--layer SELECTOR=MM`: `#d4af37=0.4`, `fill:#d4af37=0.4`, `id:rim=0.3`,
 /// `class:text=0.2`, `layer:Raised=0.5`.
@@ -341,6 +357,18 @@ mod tests {
         refused(&tool("spindle-rpm = 0.4\n"), "tool 1: spindle-rpm");
         let fine = JobFile::from_toml(&tool("feed-mm-per-min = 0.1\nplunge-mm-per-min = 0.1\n")).unwrap();
         assert!(Job::resolve(&fine, &Overrides::default(), haas()).is_ok());
+    }
+
+    #[test]
+    fn hops_stay_between_the_least_approach_and_the_clearance() {
+        let machine = || Machine::built_in("haas").unwrap().unwrap();
+        let hop = |text: &str| Job::resolve(&JobFile::from_toml(text).unwrap(), &Overrides::default(), machine());
+        assert_eq!(hop("").unwrap().toolpath.hop_mm, DEFAULT_HOP_MM);
+        assert_eq!(hop("hop-mm = 2.0\n").unwrap().toolpath.hop_mm, 2.0);
+        for bad in ["hop-mm = 0.05\n", "hop-mm = 6.0\n", "hop-mm = nan\n"] {
+            let err = hop(bad).unwrap_err().to_string();
+            assert!(err.contains("hop-mm"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -200,7 +200,8 @@ pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f6
     let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(0.002, 0.05));
     let feed =
         t.feed_mm_per_min.unwrap_or(chip_load * f64::from(tool.flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
-    let plunge = t.plunge_mm_per_min.unwrap_or(feed / 2.0).min(max.max_feed_mm_per_min);
+    // Ramps and helices descend at the ramp angle (a few degrees): the cutting feed suits them.
+    let plunge = t.plunge_mm_per_min.unwrap_or(feed).min(max.max_feed_mm_per_min);
     // A feed that rounds to F0 at the machine's feed decimals would stop the control.
     let least = 10f64.powi(-i32::try_from(max.feed_decimals).unwrap_or(0));
     for (name, value) in [("feed-mm-per-min", feed), ("plunge-mm-per-min", plunge)] {

@@ -89,6 +89,8 @@ pub struct ToolpathOptions {
     /// Whether to work out [`Toolpaths::reached`], which the report gives and the program
     /// does not need: a dilation and a union per region.
     pub measure_reach: bool,
+    /// Height above the die face of the hops between the paths of one tool, in mm.
+    pub hop_mm: f64,
 }
 
 impl ToolpathOptions {
@@ -104,6 +106,7 @@ impl ToolpathOptions {
             rest_thicker_than_mm: 0.01,
             tolerance_mm: 0.005,
             measure_reach: false,
+            hop_mm: 0.5,
         }
     }
 
@@ -135,6 +138,9 @@ pub struct Toolpaths {
     /// the rest is where no tool of the job fits. Empty unless
     /// [`ToolpathOptions::measure_reach`].
     pub reached: Vec<Shapes>,
+    /// Height above the die face of the hops between paths ([`ToolpathOptions::hop_mm`]):
+    /// a path that retracts rises only that high, at least to cross the die.
+    pub hop_mm: f64,
 }
 
 impl Toolpaths {
@@ -236,7 +242,7 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     if operations.is_empty() {
         return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
     }
-    Ok(Toolpaths { operations, warnings, reached })
+    Ok(Toolpaths { operations, warnings, reached, hop_mm: options.hop_mm })
 }
 
 /// The error of a boolean or an offset the polygon engine refused while planning `unit`.

@@ -21,10 +21,13 @@ const TOLERANCE_MM: f64 = 0.005;
 fn profile(name: &str, approach_mm: f64, clearance_mm: f64) -> Machine {
     let text = std::fs::read_to_string(crate::util::root().join("machines").join(format!("{name}.toml")))
         .expect("built-in profile");
-    let text = text
-        .replace("approach-mm = 0.5", &format!("approach-mm = {approach_mm}"))
-        .replace("clearance-z-mm = 5.0", &format!("clearance-z-mm = {clearance_mm}"));
-    Machine::from_toml(name, &text).expect("valid profile")
+    let set = text
+        .replace("approach-mm = 0.1\n", &format!("approach-mm = {approach_mm}\n"))
+        .replace("clearance-z-mm = 5.0\n", &format!("clearance-z-mm = {clearance_mm}\n"));
+    // Both keys are where the test expects them: a default that moved must not go untested.
+    assert_eq!(set.matches(&format!("approach-mm = {approach_mm}\n")).count(), 1, "approach-mm in {name}");
+    assert_eq!(set.matches(&format!("clearance-z-mm = {clearance_mm}\n")).count(), 1, "clearance-z-mm in {name}");
+    Machine::from_toml(name, &set).expect("valid profile")
 }
 
 /// Engraves `svg` with `flags`' size and depth on `machine` (the guard runs inside), then
@@ -111,7 +114,8 @@ fn tool(kind: usize, number: u32, stepdown_mm: f64) -> Tool {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
     /// Whatever the relief (one to three nested levels, 0.05 to 2 mm deep), the tools and
-    /// their step-downs, the profile and its approach and clearance heights: the guard finds
+    /// their step-downs, the profile and its approach and clearance heights, the hop height:
+    /// the guard finds
     /// nothing, and the replay on the whole grid agrees.
     #[test]
     fn no_rapid_and_no_plunge_into_stock(
@@ -122,6 +126,7 @@ proptest! {
         stepdown_mm in prop_oneof![Just(0.02), Just(0.1), Just(0.25), Just(0.6)],
         draft_deg in prop_oneof![Just(0.0), Just(10.0)],
         heights in (prop_oneof![Just(0.1f64), Just(0.5), Just(2.0)], prop_oneof![Just(1.0f64), Just(5.0)]),
+        hop_mm in prop_oneof![Just(0.1f64), Just(0.5), Just(3.0)],
         dialect in prop_oneof![Just("haas"), Just("linuxcnc")],
     ) {
         let top = geom::union(&outer).unwrap();
@@ -138,12 +143,14 @@ proptest! {
         }
         let relief = crate::util::die(levels);
         let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1, stepdown_mm)).collect();
+        let clearance = heights.1.max(heights.0);
         let mut options = ToolpathOptions::new(tools.clone());
         options.draft_deg = draft_deg;
+        options.hop_mm = hop_mm.min(clearance);
         let Some(toolpaths) = crate::util::plan(&relief, &options)? else {
             return Ok(()); // no tool fits anywhere
         };
-        let machine = profile(dialect, heights.0, heights.1.max(heights.0));
+        let machine = profile(dialect, heights.0, clearance);
         let info = medalcam::gcode::ProgramInfo { title: "safety".into(), target: Target::Die };
         let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits");
         let found = guard(&program, &tools, TOLERANCE_MM).expect("reads");
