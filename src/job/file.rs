@@ -102,7 +102,8 @@ pub struct ToolFile {
     pub stepover: Option<f64>,
     /// Axial depth of one pass (default 0.1 x diameter; tapered kinds 0.3 x tip diameter).
     pub stepdown_mm: Option<f64>,
-    /// Feed per tooth (default 0.01 x effective diameter, for annealed die steel).
+    /// Feed per tooth (default 0.01 x effective diameter, for annealed die steel; at least
+    /// 0.002 mm, 0.004 mm for a vee or tapered tool).
     pub chip_load_mm: Option<f64>,
     /// Spindle speed (default: the machine's maximum).
     pub spindle_rpm: Option<f64>,
