@@ -100,7 +100,8 @@ pub struct ToolFile {
     pub flute_length_mm: Option<f64>,
     /// Radial step as a fraction of the effective diameter at the step-down (default 0.4).
     pub stepover: Option<f64>,
-    /// Axial depth of one pass (default 0.1 x diameter; tapered kinds 0.3 x tip diameter).
+    /// Axial depth of one pass (default 0.1 x diameter, 0.15 below 1 mm; tapered kinds 0.4 x
+    /// tip diameter).
     pub stepdown_mm: Option<f64>,
     /// Feed per tooth (default 0.01 x effective diameter, for annealed die steel; at least
     /// 0.002 mm, 0.004 mm for a vee or tapered tool).
