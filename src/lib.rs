@@ -107,10 +107,12 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         };
         return Err(Error::Unsafe(format!("{first}{more}")));
     }
+    let merged = relief::shades_merged(&artwork, &job.relief);
     let warnings = job
         .warnings()
         .into_iter()
         .chain(artwork.warnings)
+        .chain(merged)
         .chain(design.into_iter().map(Warning::from))
         .chain(toolpaths.warnings.iter().cloned())
         .collect();
@@ -138,8 +140,14 @@ pub fn design(svg: &[u8], job: &job::Job) -> Result<Design> {
     let artwork = artwork::import(svg, &job.import)?;
     let relief = relief::build(&artwork, &job.relief)?;
     let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm)?;
-    let warnings =
-        job.warnings().into_iter().chain(artwork.warnings).chain(design.into_iter().map(Warning::from)).collect();
+    let merged = relief::shades_merged(&artwork, &job.relief);
+    let warnings = job
+        .warnings()
+        .into_iter()
+        .chain(artwork.warnings)
+        .chain(merged)
+        .chain(design.into_iter().map(Warning::from))
+        .collect();
     Ok(Design { relief, warnings })
 }
 

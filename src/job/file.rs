@@ -16,6 +16,9 @@ pub struct JobFile {
     pub max_depth_mm: Option<f64>,
     /// Depth of shapes no rule matches: a number of mm, `"luminance"` (default) or `"uncut"`.
     pub default_depth: Option<DepthSetting>,
+    /// Luminance depths are whole multiples of this, in mm (default 0.01): shades closer
+    /// than it share a level.
+    pub level_step_mm: Option<f64>,
     /// Depth rules, tried in order.
     #[serde(default)]
     pub layer: Vec<LayerFile>,

@@ -304,7 +304,11 @@ fn relief_options(file: &JobFile, overrides: &Overrides) -> Result<ReliefOptions
         .fold(0.3, f64::max);
     let max_depth_mm = file.max_depth_mm.unwrap_or(deepest_given);
     positive("max-depth-mm", max_depth_mm)?;
-    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules })
+    let level_step_mm = file.level_step_mm.unwrap_or(crate::relief::DEFAULT_LEVEL_STEP_MM);
+    if !(0.001..=max_depth_mm).contains(&level_step_mm) {
+        return Err(setting("level-step-mm", &format!("must be from 0.001 mm to max-depth-mm ({max_depth_mm} mm)")));
+    }
+    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules, level_step_mm })
 }
 
 /// The artwork's size: diameter, width and height, each from its flag or else the job file.

@@ -30,7 +30,7 @@ mod rules;
 
 pub use design::{check_design, Finding};
 use rules::{check_depths, depth_of};
-pub use rules::{lightness, DefaultDepth, ReliefOptions, Rule, Selector};
+pub use rules::{lightness, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, DEFAULT_LEVEL_STEP_MM};
 
 /// The die as depth levels.
 #[derive(Debug, Clone)]
@@ -348,6 +348,40 @@ mod tests {
         // 0.2 x 6 mm, less the ends the opening rounds where the wall meets the wide stock.
         assert!((thin[0].area_mm2 - 1.2).abs() < 0.02 && (thin[0].at_mm[0] - 1.9).abs() < 1e-3, "{:?}", thin[0]);
         assert!(thin[0].message.contains("luminance"), "{}", thin[0].message);
+    }
+
+    #[test]
+    fn a_hundred_near_shades_make_a_few_levels() {
+        // Shaded clip-art: 100 stripes, each a shade of red a step of 1 apart. Luminance gave
+        // each its own level, 2 um apart.
+        let stripes: String = (0..100)
+            .map(|k| {
+                format!(r##"<rect x="{}" width="0.4" height="40" fill="#{:02x}2020"/>"##, f64::from(k) * 0.4, 100 + k)
+            })
+            .collect();
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="40mm" height="40mm" viewBox="0 0 40 40">{stripes}</svg>"#
+        );
+        let artwork = art(&svg);
+        let luminance = ReliefOptions::default();
+        let relief = build(&artwork, &luminance).unwrap();
+        assert!(relief.levels.len() <= 10, "{} levels", relief.levels.len());
+        for level in &relief.levels {
+            let steps = level.depth_mm / luminance.level_step_mm;
+            assert!((steps - steps.round()).abs() < 1e-9, "{} mm is not a whole step", level.depth_mm);
+        }
+        let warning = shades_merged(&artwork, &luminance).expect("a warning");
+        assert!(
+            warning.message.contains(&format!("100 shades make {} depths", relief.levels.len())),
+            "{}",
+            warning.message
+        );
+        // A finer step keeps more levels; explicit depths are never quantised.
+        let fine = ReliefOptions { level_step_mm: 0.001, ..ReliefOptions::default() };
+        assert!(build(&artwork, &fine).unwrap().levels.len() > relief.levels.len());
+        let given = options(vec![], DefaultDepth::Depth(0.123));
+        assert_eq!(build(&artwork, &given).unwrap().levels[0].depth_mm, 0.123);
+        assert!(shades_merged(&artwork, &given).is_none());
     }
 
     #[test]

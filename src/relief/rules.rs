@@ -72,11 +72,24 @@ pub struct ReliefOptions {
     pub default_depth: DefaultDepth,
     /// Rules, tried in order; the first match wins.
     pub rules: Vec<Rule>,
+    /// Luminance depths are whole multiples of this, in mm: shades closer than it share a
+    /// level (a hundred near-identical shades made a hundred terraces 2 um apart).
+    pub level_step_mm: f64,
 }
+
+/// The default [`ReliefOptions::level_step_mm`]: 10 um, a step an eye sees on a struck medal
+/// and a tool cuts.
+pub const DEFAULT_LEVEL_STEP_MM: f64 = 0.01;
 
 impl Default for ReliefOptions {
     fn default() -> Self {
-        Self { target: Target::Die, max_depth_mm: 0.3, default_depth: DefaultDepth::Luminance, rules: Vec::new() }
+        Self {
+            target: Target::Die,
+            max_depth_mm: 0.3,
+            default_depth: DefaultDepth::Luminance,
+            rules: Vec::new(),
+            level_step_mm: DEFAULT_LEVEL_STEP_MM,
+        }
     }
 }
 
@@ -101,13 +114,54 @@ pub(super) fn check_depths(options: &ReliefOptions) -> Result<()> {
     Ok(())
 }
 
+/// The depth luminance gives `color`: `max_depth_mm * (1 - L*/100)` to the nearest whole
+/// level step (at most `max_depth_mm`).
+pub(super) fn luminance_depth(color: &str, options: &ReliefOptions) -> f64 {
+    let depth = options.max_depth_mm * (1.0 - lightness(color) / 100.0);
+    let step = options.level_step_mm;
+    ((depth / step).round() * step).min(options.max_depth_mm)
+}
+
+/// Where luminance sets the depth of more shades than it makes levels: a warning that says
+/// how many became how many.
+#[must_use]
+pub fn shades_merged(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Option<crate::Warning> {
+    if options.default_depth != DefaultDepth::Luminance {
+        return None;
+    }
+    let mut shades: Vec<&str> = Vec::new();
+    let mut depths: Vec<i64> = Vec::new();
+    for shape in &artwork.shapes {
+        if options.rules.iter().any(|r| r.selector.matches(shape)) || shades.contains(&shape.color.as_str()) {
+            continue;
+        }
+        shades.push(&shape.color);
+        let key = (luminance_depth(&shape.color, options) * 1e3).round() as i64;
+        if !depths.contains(&key) {
+            depths.push(key);
+        }
+    }
+    (depths.len() < shades.len()).then(|| {
+        crate::Warning::new(
+            crate::WarningKind::Approximated,
+            "",
+            &format!(
+                "luminance: {} shades make {} depths, {} mm apart (level-step-mm)",
+                shades.len(),
+                depths.len(),
+                options.level_step_mm
+            ),
+        )
+    })
+}
+
 /// The depth of one shape and what decided it.
 pub(super) fn depth_of(shape: &ArtShape, options: &ReliefOptions) -> (f64, String) {
     if let Some(rule) = options.rules.iter().find(|r| r.selector.matches(shape)) {
         return (rule.depth_mm, rule.selector.describe());
     }
     match options.default_depth {
-        DefaultDepth::Luminance => (options.max_depth_mm * (1.0 - lightness(&shape.color) / 100.0), "luminance".into()),
+        DefaultDepth::Luminance => (luminance_depth(&shape.color, options), "luminance".into()),
         DefaultDepth::Depth(d) => (d, "default-depth".into()),
         DefaultDepth::Uncut => (0.0, "default-depth".into()),
     }
