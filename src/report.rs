@@ -18,6 +18,8 @@ pub struct ReliefReport {
     pub levels: Vec<ReportLevel>,
     /// The regions, as in the report.
     pub regions: Vec<ReportRegion>,
+    /// The colours whose depth luminance set, as in the report.
+    pub shades: Vec<crate::relief::Shade>,
     /// The warnings, as in the report.
     pub warnings: Vec<crate::Warning>,
 }
@@ -32,6 +34,7 @@ impl ReliefReport {
             mirrored: relief.target.mirrored(),
             levels: levels(relief),
             regions: regions(relief),
+            shades: relief.shades.clone(),
             warnings: design.warnings.clone(),
         }
     }
@@ -57,6 +60,8 @@ pub struct Report {
     pub levels: Vec<ReportLevel>,
     /// The disjoint regions, one per depth, with what gave them their depth.
     pub regions: Vec<ReportRegion>,
+    /// The colours whose depth luminance set, each with its depth (`color`, `depth_mm`).
+    pub shades: Vec<crate::relief::Shade>,
     /// The program's size.
     pub program: ReportProgram,
     /// Everything skipped or left uncut.
@@ -214,6 +219,7 @@ impl Report {
                 })
                 .collect(),
             regions: regions(&engraving.relief),
+            shades: engraving.relief.shades.clone(),
             program: ReportProgram {
                 bytes: engraving.program.len(),
                 lines: engraving.program.lines().count(),

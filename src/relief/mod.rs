@@ -30,7 +30,9 @@ mod rules;
 
 pub use design::{check_design, Finding};
 use rules::{check_depths, depth_of};
-pub use rules::{lightness, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, DEFAULT_LEVEL_STEP_MM};
+pub use rules::{
+    lightness, shades, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, Shade, DEFAULT_LEVEL_STEP_MM,
+};
 
 /// The die as depth levels.
 #[derive(Debug, Clone)]
@@ -45,6 +47,8 @@ pub struct Relief {
     pub levels: Vec<Level>,
     /// The blank around the design (the artwork's viewport), in machine mm.
     pub blank: Shapes,
+    /// The colours whose depth luminance set, with their depths.
+    pub shades: Vec<Shade>,
 }
 
 impl Relief {
@@ -106,7 +110,8 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
         return Err(Error::NothingToEngrave);
     }
     let levels = nest(&regions)?;
-    Ok(Relief { target: options.target, placement: mirror * artwork.placement, regions, levels, blank })
+    let shades = shades(artwork, options);
+    Ok(Relief { target: options.target, placement: mirror * artwork.placement, regions, levels, blank, shades })
 }
 
 /// Depths are kept in whole 1 um steps, so equal depths compare equal.

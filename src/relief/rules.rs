@@ -122,25 +122,39 @@ pub(super) fn luminance_depth(color: &str, options: &ReliefOptions) -> f64 {
     ((depth / step).round() * step).min(options.max_depth_mm)
 }
 
+/// A colour whose depth luminance set, and the depth.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Shade {
+    /// `#rrggbb`.
+    pub color: String,
+    /// Its depth below the die face, in mm (0: uncut).
+    pub depth_mm: f64,
+}
+
+/// Every colour of `artwork` whose depth luminance sets (no rule matches it), once each, in
+/// paint order, with its depth.
+#[must_use]
+pub fn shades(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Vec<Shade> {
+    if options.default_depth != DefaultDepth::Luminance {
+        return Vec::new();
+    }
+    let mut shades: Vec<Shade> = Vec::new();
+    for shape in &artwork.shapes {
+        if !options.rules.iter().any(|r| r.selector.matches(shape)) && shades.iter().all(|s| s.color != shape.color) {
+            shades.push(Shade { color: shape.color.clone(), depth_mm: luminance_depth(&shape.color, options) });
+        }
+    }
+    shades
+}
+
 /// Where luminance sets the depth of more shades than it makes levels: a warning that says
 /// how many became how many.
 #[must_use]
 pub fn shades_merged(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Option<crate::Warning> {
-    if options.default_depth != DefaultDepth::Luminance {
-        return None;
-    }
-    let mut shades: Vec<&str> = Vec::new();
-    let mut depths: Vec<i64> = Vec::new();
-    for shape in &artwork.shapes {
-        if options.rules.iter().any(|r| r.selector.matches(shape)) || shades.contains(&shape.color.as_str()) {
-            continue;
-        }
-        shades.push(&shape.color);
-        let key = (luminance_depth(&shape.color, options) * 1e3).round() as i64;
-        if !depths.contains(&key) {
-            depths.push(key);
-        }
-    }
+    let shades = shades(artwork, options);
+    let mut depths: Vec<i64> = shades.iter().map(|s| (s.depth_mm * 1e3).round() as i64).collect();
+    depths.sort_unstable();
+    depths.dedup();
     (depths.len() < shades.len()).then(|| {
         crate::Warning::new(
             crate::WarningKind::Approximated,

@@ -440,6 +440,7 @@ mod tests {
             regions: Vec::new(),
             levels: levels.into_iter().map(|(depth_mm, area)| Level { depth_mm, area }).collect(),
             blank: vec![square(-20.0, -20.0, 20.0, 20.0)],
+            shades: Vec::new(),
         }
     }
 

@@ -153,6 +153,13 @@ fn writes_program_and_report_beside_the_art() {
         assert!(reached > 0.0 && reached <= area * 1.001, "{level:?}");
     }
     assert_eq!(report["regions"][0]["sources"][0], "luminance");
+    // Each colour luminance set, with its depth, a whole level step: black at 0.3 mm.
+    let shades = report["shades"].as_array().unwrap();
+    assert!(shades.iter().any(|s| s["color"] == "#000000" && s["depth_mm"] == 0.3), "{shades:?}");
+    for shade in shades {
+        let steps = shade["depth_mm"].as_f64().unwrap() / 0.01;
+        assert!((steps - steps.round()).abs() < 1e-9, "{shade:?}");
+    }
 }
 
 #[test]

@@ -122,6 +122,7 @@ pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
         regions: Vec::new(),
         levels,
         blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
+        shades: Vec::new(),
     }
 }
 
