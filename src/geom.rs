@@ -553,7 +553,7 @@ pub fn inscribed_circle(shape: &[Contour], precision: f64, max_probes: usize) ->
         potential: f64,
     }
     let cell = |centre: Point, half: f64| {
-        let d = boundary_distance(std::slice::from_ref(&shape.to_vec()), centre);
+        let d = shape.iter().map(|c| contour_distance(c, centre)).fold(f64::INFINITY, f64::min);
         let distance = if shape_contains(shape, centre) { d } else { -d };
         Cell { centre, half, distance, potential: distance + half * std::f64::consts::SQRT_2 }
     };

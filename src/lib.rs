@@ -107,15 +107,8 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         };
         return Err(Error::Unsafe(format!("{first}{more}")));
     }
-    let merged = relief::shades_merged(&artwork, &job.relief);
-    let warnings = job
-        .warnings()
-        .into_iter()
-        .chain(artwork.warnings)
-        .chain(merged)
-        .chain(design.into_iter().map(Warning::from))
-        .chain(toolpaths.warnings.iter().cloned())
-        .collect();
+    let mut warnings = design_warnings(job, artwork.warnings, &relief, design);
+    warnings.extend(toolpaths.warnings.iter().cloned());
     Ok(Engraving { relief, toolpaths, program, cycle_time, warnings })
 }
 
@@ -140,15 +133,20 @@ pub fn design(svg: &[u8], job: &job::Job) -> Result<Design> {
     let artwork = artwork::import(svg, &job.import)?;
     let relief = relief::build(&artwork, &job.relief)?;
     let design = relief::check_design(&relief, job.toolpath.smallest_tool_mm(), job.min_wall_mm)?;
-    let merged = relief::shades_merged(&artwork, &job.relief);
-    let warnings = job
-        .warnings()
-        .into_iter()
-        .chain(artwork.warnings)
-        .chain(merged)
-        .chain(design.into_iter().map(Warning::from))
-        .collect();
+    let warnings = design_warnings(job, artwork.warnings, &relief, design);
     Ok(Design { relief, warnings })
+}
+
+/// The warnings of the stages before planning, in order: the job's, the import's, the shades
+/// luminance merged and the design check's findings.
+fn design_warnings(
+    job: &job::Job,
+    imported: Vec<Warning>,
+    relief: &relief::Relief,
+    design: Vec<relief::Finding>,
+) -> Vec<Warning> {
+    let merged = relief::shades_merged(&relief.shades, job.relief.level_step_mm);
+    job.warnings().into_iter().chain(imported).chain(merged).chain(design.into_iter().map(Warning::from)).collect()
 }
 
 /// Something the pipeline could not take or could not cut, with the SVG element it concerns.

@@ -292,38 +292,33 @@ impl<'a> Importer<'a> {
     /// go past what is left of [`MAX_DASHES`]; `None` once the outlines go past
     /// [`MAX_POINTS`] (the import then stops, naming the element).
     fn within_budget(&mut self, id: &str, geometry: Geometry<'a>) -> Option<Geometry<'a>> {
+        let mut dash_count = 0.0;
         let geometry = match geometry {
-            Geometry::Stroke { local, mut style, clip_miters, transform }
-                if dash_gaps_closed(&style, transform, self.tolerance_mm) =>
-            {
-                self.warn(
-                    WarningKind::Approximated,
-                    id,
-                    "the dash gaps are narrower than the tolerance once capped: stroked solid",
-                );
-                style.dash_pattern.clear();
-                Geometry::Stroke { local, style, clip_miters, transform }
-            }
-            Geometry::Stroke { local, mut style, clip_miters, transform }
-                if dashes(local, &style) > self.budget.dashes =>
-            {
-                self.warn(
-                    WarningKind::Approximated,
-                    id,
-                    "the dash patterns would make over 10,000 dashes in all: stroked solid",
-                );
-                style.dash_pattern.clear();
+            Geometry::Stroke { local, mut style, clip_miters, transform } if !style.dash_pattern.is_empty() => {
+                let count = dashes(local, &style);
+                let solid = if dash_gaps_closed(&style, transform, self.tolerance_mm) {
+                    Some("the dash gaps are narrower than the tolerance once capped: stroked solid")
+                } else if count > self.budget.dashes {
+                    Some("the dash patterns would make over 10,000 dashes in all: stroked solid")
+                } else {
+                    None
+                };
+                match solid {
+                    Some(reason) => {
+                        self.warn(WarningKind::Approximated, id, reason);
+                        style.dash_pattern.clear();
+                    }
+                    None => dash_count = count,
+                }
                 Geometry::Stroke { local, style, clip_miters, transform }
             }
             other => other,
         };
-        if let Geometry::Stroke { local, style, .. } = &geometry {
-            self.budget.dashes -= dashes(local, style);
-        }
+        self.budget.dashes -= dash_count;
         if self.too_many_points.is_some() {
             return None;
         }
-        match points(&geometry, self.tolerance_mm, self.budget.points) {
+        match points(&geometry, self.tolerance_mm, self.budget.points, dash_count) {
             Some(n) => self.budget.points -= n,
             None => {
                 self.too_many_points = Some(self.elements.name(id));
@@ -495,15 +490,15 @@ pub(super) fn dashes(path: &usvg::tiny_skia_path::Path, style: &kurbo::Stroke) -
     }
 }
 
-/// How many points `geometry` is flattened into at `tolerance_mm`, or `None` past `limit`
-/// (counted segment by segment, so the count stops there). A stroke counts both sides of
-/// its path, and four points a dash for the caps.
-pub(super) fn points(geometry: &Geometry, tolerance_mm: f64, limit: usize) -> Option<usize> {
-    let (local, transform, sides, extra) = match geometry {
-        Geometry::Fill { local, transform, .. } => (*local, *transform, 1, 0.0),
-        Geometry::Stroke { local, style, transform, .. } => (*local, *transform, 2, 4.0 * dashes(local, style)),
+/// How many points `geometry`, cut into `dashes` dashes, is flattened into at
+/// `tolerance_mm`, or `None` past `limit` (counted segment by segment, so the count stops
+/// there). A stroke counts both sides of its path, and four points a dash for the caps.
+pub(super) fn points(geometry: &Geometry, tolerance_mm: f64, limit: usize, dashes: f64) -> Option<usize> {
+    let (local, transform, sides) = match geometry {
+        Geometry::Fill { local, transform, .. } => (*local, *transform, 1),
+        Geometry::Stroke { local, transform, .. } => (*local, *transform, 2),
     };
-    let mut count = extra;
+    let mut count = 4.0 * dashes;
     if count > limit as f64 {
         return None;
     }

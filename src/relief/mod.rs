@@ -29,10 +29,8 @@ mod design;
 mod rules;
 
 pub use design::{check_design, Finding};
-use rules::{check_depths, depth_of};
-pub use rules::{
-    lightness, shades, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, Shade, DEFAULT_LEVEL_STEP_MM,
-};
+use rules::{check_depths, depth_of, shades};
+pub use rules::{lightness, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, Shade, DEFAULT_LEVEL_STEP_MM};
 
 /// The die as depth levels.
 #[derive(Debug, Clone)]
@@ -375,7 +373,7 @@ mod tests {
             let steps = level.depth_mm / luminance.level_step_mm;
             assert!((steps - steps.round()).abs() < 1e-9, "{} mm is not a whole step", level.depth_mm);
         }
-        let warning = shades_merged(&artwork, &luminance).expect("a warning");
+        let warning = shades_merged(&relief.shades, luminance.level_step_mm).expect("a warning");
         assert!(
             warning.message.contains(&format!("100 shades make {} depths", relief.levels.len())),
             "{}",
@@ -386,7 +384,7 @@ mod tests {
         assert!(build(&artwork, &fine).unwrap().levels.len() > relief.levels.len());
         let given = options(vec![], DefaultDepth::Depth(0.123));
         assert_eq!(build(&artwork, &given).unwrap().levels[0].depth_mm, 0.123);
-        assert!(shades_merged(&artwork, &given).is_none());
+        assert!(shades_merged(&build(&artwork, &given).unwrap().shades, given.level_step_mm).is_none());
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub struct Shade {
 /// Every colour of `artwork` whose depth luminance sets (no rule matches it), once each, in
 /// paint order, with its depth.
 #[must_use]
-pub fn shades(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Vec<Shade> {
+pub(super) fn shades(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Vec<Shade> {
     if options.default_depth != DefaultDepth::Luminance {
         return Vec::new();
     }
@@ -147,11 +147,10 @@ pub fn shades(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Vec
     shades
 }
 
-/// Where luminance sets the depth of more shades than it makes levels: a warning that says
-/// how many became how many.
+/// Where luminance set the depths of more `shades` (a relief's) than it made levels
+/// `level_step_mm` apart: a warning that says how many became how many.
 #[must_use]
-pub fn shades_merged(artwork: &crate::artwork::Artwork, options: &ReliefOptions) -> Option<crate::Warning> {
-    let shades = shades(artwork, options);
+pub fn shades_merged(shades: &[Shade], level_step_mm: f64) -> Option<crate::Warning> {
     let mut depths: Vec<i64> = shades.iter().map(|s| (s.depth_mm * 1e3).round() as i64).collect();
     depths.sort_unstable();
     depths.dedup();
@@ -163,7 +162,7 @@ pub fn shades_merged(artwork: &crate::artwork::Artwork, options: &ReliefOptions)
                 "luminance: {} shades make {} depths, {} mm apart (level-step-mm)",
                 shades.len(),
                 depths.len(),
-                options.level_step_mm
+                level_step_mm
             ),
         )
     })

@@ -437,6 +437,21 @@ fn out_of_time(started: Instant) -> bool {
         .is_some_and(|secs| started.elapsed() > Duration::from_secs(secs))
 }
 
+/// The proptest configuration of the fuzz test `name`: `MEDALCAM_FUZZ_CASES` cases (default
+/// [`DEFAULT_CASES`]) from [`run_seed`], which it returns too.
+fn run_config(name: &'static str) -> (Config, u64) {
+    let cases = std::env::var("MEDALCAM_FUZZ_CASES").ok().map_or(DEFAULT_CASES, |v| v.parse().expect("a number"));
+    let seed = run_seed();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
+        test_name: Some(name),
+        ..Config::default()
+    };
+    (config, seed)
+}
+
 /// The seed of this run: `MEDALCAM_FUZZ_SEED`, else fixed for the default run, else random.
 fn run_seed() -> u64 {
     if let Some(seed) = std::env::var("MEDALCAM_FUZZ_SEED").ok().and_then(|s| s.parse().ok()) {
@@ -451,15 +466,7 @@ fn run_seed() -> u64 {
 
 #[test]
 fn mutated_seeds_never_panic() {
-    let cases = std::env::var("MEDALCAM_FUZZ_CASES").ok().map_or(DEFAULT_CASES, |v| v.parse().expect("a number"));
-    let seed = run_seed();
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        test_name: Some(concat!(module_path!(), "::mutated_seeds_never_panic")),
-        ..Config::default()
-    };
+    let (config, seed) = run_config(concat!(module_path!(), "::mutated_seeds_never_panic"));
     let slowest: Mutex<(Duration, Vec<u8>)> = Mutex::new((Duration::ZERO, Vec::new()));
     let outcomes: Mutex<std::collections::BTreeMap<String, usize>> = Mutex::default();
     let started = Instant::now();
@@ -685,15 +692,7 @@ fn mutate_toml(text: &str, picks: &[(u8, Index, usize)]) -> String {
 /// `MEDALCAM_FUZZ_SEED` as for the SVG fuzzer.
 #[test]
 fn mutated_profiles_and_jobs_never_panic() {
-    let cases = std::env::var("MEDALCAM_FUZZ_CASES").ok().map_or(DEFAULT_CASES, |v| v.parse().expect("a number"));
-    let seed = run_seed();
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        test_name: Some(concat!(module_path!(), "::mutated_profiles_and_jobs_never_panic")),
-        ..Config::default()
-    };
+    let (config, seed) = run_config(concat!(module_path!(), "::mutated_profiles_and_jobs_never_panic"));
     let jobs: Vec<String> = ["challenge-coin", "race-medal", "rim-legend"]
         .iter()
         .map(|name| std::fs::read_to_string(root().join(format!("samples/{name}.toml"))).expect("sample job"))
