@@ -37,8 +37,13 @@ pub struct JobFile {
     pub draft_deg: Option<f64>,
     /// Stock left on the walls by roughing passes, for the finishing pass (default 0.02 mm).
     pub wall_allowance_mm: Option<f64>,
-    /// Stock left on the floor by roughing passes, for the finishing pass (default 0.01 mm).
+    /// Stock left on the floor by roughing passes, for the floor skim (default 0.01 mm with
+    /// `floor-finish = "skim"`).
     pub floor_allowance_mm: Option<f64>,
+    /// `"none"`: the last step-down lands on the floor; `"skim"`: roughing leaves
+    /// `floor-allowance-mm` and a finishing pass skims the floor (default: skim when the job
+    /// gives a floor allowance, else none).
+    pub floor_finish: Option<String>,
     /// Rest machining cuts only what earlier tools left thicker than this (default 0.01 mm).
     pub rest_thicker_than_mm: Option<f64>,
     /// Largest deviation of the cut from the artwork, in mm (default 0.005).

@@ -140,7 +140,14 @@ impl Job {
             None => Ok(default),
         };
         let wall_allowance_mm = non_negative("wall-allowance-mm", file.wall_allowance_mm, 0.02)?;
+        let floor_skim = match file.floor_finish.as_deref() {
+            Some("skim") => true,
+            Some("none") => false,
+            Some(_) => return Err(setting("floor-finish", "must be \"none\" or \"skim\"")),
+            None => file.floor_allowance_mm.is_some_and(|a| a > 0.0),
+        };
         let floor_allowance_mm = non_negative("floor-allowance-mm", file.floor_allowance_mm, 0.01)?;
+        let floor_allowance_mm = if floor_skim { floor_allowance_mm } else { 0.0 };
         let rest_thicker_than_mm = non_negative("rest-thicker-than-mm", file.rest_thicker_than_mm, 0.01)?;
         let tolerance = Tolerance::new(file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM))?;
         let clearance = machine.file().clearance_z_mm;
@@ -169,6 +176,7 @@ impl Job {
                 draft_deg,
                 wall_allowance_mm,
                 floor_allowance_mm,
+                floor_skim,
                 rest_thicker_than_mm,
                 tolerance_mm: tolerance.total_mm(),
                 measure_reach: overrides.measure_reach,
@@ -373,6 +381,22 @@ mod tests {
             let err = hop(bad).unwrap_err().to_string();
             assert!(err.contains("hop-mm"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_floor_allowance_is_skimmed_only_when_asked_for() {
+        let machine = || Machine::built_in("haas").unwrap().unwrap();
+        let floor = |text: &str| {
+            let job = Job::resolve(&JobFile::from_toml(text).unwrap(), &Overrides::default(), machine()).unwrap();
+            (job.toolpath.floor_skim, job.toolpath.floor_allowance_mm)
+        };
+        assert_eq!(floor(""), (false, 0.0));
+        assert_eq!(floor("floor-finish = \"skim\"\n"), (true, 0.01));
+        // A job that gives a floor allowance asked for the pass that takes it.
+        assert_eq!(floor("floor-allowance-mm = 0.02\n"), (true, 0.02));
+        assert_eq!(floor("floor-allowance-mm = 0.02\nfloor-finish = \"none\"\n"), (false, 0.0));
+        assert_eq!(floor("floor-allowance-mm = 0\n"), (false, 0.0));
+        refused("floor-finish = \"polish\"\n", "floor-finish");
     }
 
     #[test]

@@ -77,10 +77,13 @@ pub struct ToolpathOptions {
     pub ramp_angle_deg: f64,
     /// Draft of the pocket walls, in degrees from vertical.
     pub draft_deg: f64,
-    /// Stock roughing passes leave on walls for the finishing pass, in mm.
+    /// Stock roughing passes leave on walls for the wall contour, in mm.
     pub wall_allowance_mm: f64,
-    /// Stock roughing passes leave on floors for the finishing pass, in mm.
+    /// Stock roughing passes leave on floors for the floor skim, in mm (with `floor_skim`).
     pub floor_allowance_mm: f64,
+    /// Whether a finishing pass skims every floor after roughing to the floor allowance;
+    /// otherwise the last step-down lands on the floor and only the walls are finished.
+    pub floor_skim: bool,
     /// Rest machining leaves what earlier tools left thinner than this, in mm.
     pub rest_thicker_than_mm: f64,
     /// The job tolerance, in mm: how far the cut may stray from the target (the budget is in
@@ -102,7 +105,8 @@ impl ToolpathOptions {
             ramp_angle_deg: 2.0,
             draft_deg: 0.0,
             wall_allowance_mm: 0.02,
-            floor_allowance_mm: 0.01,
+            floor_allowance_mm: 0.0,
+            floor_skim: false,
             rest_thicker_than_mm: 0.01,
             tolerance_mm: 0.005,
             measure_reach: false,
@@ -463,6 +467,49 @@ mod tests {
             .filter(|op| op.tool.number == number)
             .flat_map(|op| op.paths.iter().flat_map(|p| p.points.iter().copied()))
             .collect()
+    }
+
+    /// The depths at which the tool runs along the contour of its whole domain, and how many
+    /// points of the paths lie on it.
+    fn depths_on_the_wall(toolpaths: &Toolpaths, wall: &Shape) -> BTreeMap<i64, usize> {
+        let mut depths = BTreeMap::new();
+        for p in cutting_points(toolpaths, 1) {
+            if geom::boundary_distance(std::slice::from_ref(wall), [p[0], p[1]]) < 1e-6 {
+                *depths.entry((p[2] * 1e4).round() as i64).or_default() += 1;
+            }
+        }
+        depths
+    }
+
+    #[test]
+    fn the_last_step_down_lands_on_the_floor_and_the_wall_is_finished_once() {
+        let relief = relief(vec![(0.3, vec![square(-2.0, -2.0, 2.0, 2.0)])]);
+        let mut tool = Tool::flat(1, 1.0);
+        tool.stepdown_mm = 0.1;
+        let options = ToolpathOptions::new(vec![tool]);
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        let levels: BTreeSet<i64> = cutting_points(&toolpaths, 1).iter().map(|p| (p[2] * 1e4).round() as i64).collect();
+        // Ramps run between the passes; the passes themselves are at the step-downs only.
+        for z in [-1000, -2000, -3000] {
+            assert!(levels.contains(&z), "no pass at {z}: {levels:?}");
+        }
+        assert!(!levels.contains(&-2900), "a pass 0.01 mm above the floor: {levels:?}");
+        // The wall, the tool-centre contour 0.5 mm in, is cut at the floor only, in one lap.
+        let wall = square(-1.5, -1.5, 1.5, 1.5);
+        let on_wall = depths_on_the_wall(&toolpaths, &wall);
+        assert_eq!(on_wall.keys().copied().collect::<Vec<_>>(), vec![-3000], "{on_wall:?}");
+
+        // A floor skim: roughing stops 0.01 mm above the floor and a pass over the whole
+        // pocket takes the rest.
+        let skim = ToolpathOptions { floor_skim: true, floor_allowance_mm: 0.01, ..options };
+        let skimmed = plan(&relief, &skim, &Progress::hidden()).unwrap();
+        let levels: BTreeSet<i64> = cutting_points(&skimmed, 1).iter().map(|p| (p[2] * 1e4).round() as i64).collect();
+        assert!(levels.contains(&-2900) && levels.contains(&-3000), "{levels:?}");
+        let length = |t: &Toolpaths| -> f64 {
+            let points = cutting_points(t, 1);
+            points.windows(2).map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1])).sum()
+        };
+        assert!(length(&skimmed) > 1.2 * length(&toolpaths), "{} vs {}", length(&skimmed), length(&toolpaths));
     }
 
     #[test]

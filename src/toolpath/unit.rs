@@ -181,8 +181,9 @@ impl Unit<'_> {
     /// where the earlier tools left material thicker than the rest threshold, looked for in
     /// `inner`, the cavity at the floor less the band within half the threshold of its walls
     /// (whatever is left in that band is thinner than the threshold). Roughing passes
-    /// step down to the floor allowance, keeping the wall allowance; one finishing pass cuts
-    /// the floor and walls to size; a tapered tool's finishing pass ends with the contour of
+    /// step down to the floor, keeping the wall allowance, and one contour at the floor
+    /// finishes the walls (with a floor skim, roughing stops at the floor allowance and one
+    /// pass over every ring finishes floor and walls); a tapered tool's finishing pass ends with the contour of
     /// its whole domain, where its cone finishes the drafted walls.
     pub(super) fn plan(
         &self,
@@ -297,16 +298,22 @@ impl Unit<'_> {
         // The stock there stands at most up to the die face: the cutter's radius that high.
         let over = tool.radius_at(floor + options.rest_thicker_than_mm + options.tolerance_mm);
         let mut blocked = under_stock(&rings, &stock, over);
-        let rough_bottom = floor - options.floor_allowance_mm.min(floor - top);
+        let allowance = if options.floor_skim { options.floor_allowance_mm } else { 0.0 };
+        let rough_bottom = floor - allowance.min(floor - top);
         let mut cut = BTreeMap::new();
         // A level no deeper than its floor allowance (to 1 um) has its finishing pass only; a
         // depth within rounding of a whole number of step-downs takes that many passes.
+        // Without a floor skim the last step-down is on the floor, and it is the finishing
+        // pass: the walls, whose allowance the step-downs above left, are cut once, at full
+        // height, each right after the rings it encloses.
+        let mut passes = 0;
         if rough_bottom - top > 1e3 * SAME_MM && !rough_order.is_empty() {
-            let passes = ((rough_bottom - top) / tool.stepdown_mm - SAME_MM).ceil().max(1.0);
-            for p in 1..=passes as usize {
-                let z = -(top + (rough_bottom - top) * p as f64 / passes);
-                cutter.pass(&rings, &rough_order, -top, z, ramp_slope, &mut blocked, &mut cut);
-            }
+            passes = ((rough_bottom - top) / tool.stepdown_mm - SAME_MM).ceil().max(1.0) as usize;
+        }
+        let roughing = if options.floor_skim { passes } else { passes.saturating_sub(1) };
+        for p in 1..=roughing {
+            let z = -(top + (rough_bottom - top) * p as f64 / passes as f64);
+            cutter.pass(&rings, &rough_order, -top, z, ramp_slope, &mut blocked, &mut cut);
         }
         cutter.pass(&rings, &finish_order, -top, -floor, ramp_slope, &mut blocked, &mut cut);
         let mut blocked_count = blocked.len();
