@@ -513,6 +513,36 @@ mod tests {
     }
 
     #[test]
+    fn thin_stock_in_the_corners_is_taken_by_the_cone_in_one_contour() {
+        // A 0.3 mm flat tool leaves a cusp in each corner, 0.06 mm deep on the diagonal: the
+        // vee's contour at the floor, whose cone lies on the drafted walls, takes it whole
+        // rather than pocketing it at each step-down.
+        let relief = relief(vec![(0.2, vec![square(-2.0, -2.0, 2.0, 2.0)])]);
+        let mut options = ToolpathOptions::new(vec![Tool::flat(1, 0.3), vee()]);
+        options.draft_deg = 10.0;
+        options.measure_reach = true;
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        // The length cut level at each depth (ramps descend, passes stay on their depth).
+        let mut at_depth: BTreeMap<i64, f64> = BTreeMap::new();
+        for op in toolpaths.operations.iter().filter(|op| op.tool.number == 3) {
+            for w in op.paths.iter().flat_map(|p| p.points.windows(2)) {
+                if w[0][2] == w[1][2] {
+                    *at_depth.entry((w[0][2] * 1e4).round() as i64).or_default() +=
+                        (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
+                }
+            }
+        }
+        let passes: Vec<i64> = at_depth.iter().filter(|(_, &mm)| mm > 1.0).map(|(&z, _)| z).collect();
+        assert_eq!(passes, vec![-2000], "{at_depth:?}");
+        // And the corners count as reached: the floor is the square 0.2 x tan 10 degrees in
+        // from the wall's top edge, less the vee tip's corners and the edge within half the
+        // rest threshold, which is not looked for.
+        let side = 4.0 - 2.0 * 0.2 * 10f64.to_radians().tan();
+        let reached = geom::shapes_area(&toolpaths.reached[0]);
+        assert!(reached > side * side - 4.0 * side * 0.005 - 0.01, "reached {reached} of {}", side * side);
+    }
+
+    #[test]
     fn a_smaller_tool_cuts_only_what_the_larger_left() {
         let relief = relief(vec![(0.2, vec![square(-2.0, -2.0, 2.0, 2.0)])]);
         let mut options = ToolpathOptions::new(vec![Tool::flat(2, 0.3), Tool::flat(1, 1.0)]);

@@ -213,6 +213,16 @@ impl Unit<'_> {
                 continue;
             }
             let reach = tool.floor_radius(tol);
+            // A tapered tool ends with the contour of its whole domain, whose cone takes the
+            // thin stock along the walls at full height: only the rest beyond is pocketed.
+            let by_contour = if j > 0 && tool.kind.is_tapered() && !left.is_empty() {
+                by_wall_contour(&left, domain, tool, reach, thin)?
+            } else {
+                Vec::new()
+            };
+            if !by_contour.is_empty() {
+                left = geom::difference(&left, &by_contour)?;
+            }
             let centres = if j == 0 {
                 domain.clone()
             } else {
@@ -256,6 +266,9 @@ impl Unit<'_> {
             }
             if options.measure_reach && !grown.is_empty() {
                 grown_by.push(grown);
+            }
+            if options.measure_reach && !by_contour.is_empty() {
+                grown_by.push(geom::intersect(&by_contour, &geom::offset(domain, reach)?)?);
             }
             plans.push(plan);
         }
@@ -331,6 +344,35 @@ impl Unit<'_> {
             missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat())? };
         }
         Ok(RegionPlan { paths: cutter.paths, blocked_count, missed })
+    }
+}
+
+/// The widest stock a tapered tool's wall contour takes at full height, as a share of its tip
+/// diameter: the wedge a drafted wall leaves after the flat tools, and their corners (the
+/// published starting rule is the whole wedge in one contour up to about 0.05 mm for a
+/// 0.1 mm tip, machine-time.md).
+const WALL_CONTOUR_STOCK_SHARE_OF_TIP: f64 = 0.5;
+
+/// The part of `left` (what the tools before left on the floor) that the contour of `domain`
+/// cuts: stock thinner than the tool takes at full height (see
+/// [`WALL_CONTOUR_STOCK_SHARE_OF_TIP`]) that lies within `reach` of the contour or beyond it
+/// (less a quarter of the rest threshold `thin`, which keeps what the contour may miss
+/// thinner than that).
+fn by_wall_contour(left: &Shapes, domain: &Shapes, tool: &Tool, reach: f64, thin: f64) -> geom::Result<Shapes> {
+    let w = WALL_CONTOUR_STOCK_SHARE_OF_TIP * tool.tip_diameter_mm / 2.0;
+    if w <= 0.0 {
+        return Ok(Vec::new());
+    }
+    let opened = geom::offset(&geom::offset(left, -w)?, w)?;
+    let thin_stock = if opened.is_empty() { left.clone() } else { geom::difference(left, &opened)? };
+    if thin_stock.is_empty() {
+        return Ok(thin_stock);
+    }
+    let inside = geom::offset(domain, -(reach - thin / 4.0).max(0.0))?;
+    if inside.is_empty() {
+        Ok(thin_stock)
+    } else {
+        geom::difference(&thin_stock, &inside)
     }
 }
 
