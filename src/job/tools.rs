@@ -9,7 +9,10 @@ use crate::tool::{Tool, ToolKind};
 
 /// The tools when the job names none: the set domain.md §1.7 describes for a multi-level die,
 /// a 1 mm flat end mill to clear, a 0.3 mm flat end mill for what it leaves, and a 20 degree
-/// V-bit with a 0.1 mm tip for the corners and the drafted walls.
+/// V-bit with a 0.1 mm tip for the corners and the drafted walls; and between the 1 mm and the
+/// 0.3 mm, a 0.6 mm flat end mill (T4, so that T1 to T3 keep their numbers), which cuts most of
+/// what the 1 mm tool leaves at twice the 0.3 mm tool's feed, stepover and step-down: on `haas` the medal sample's
+/// program runs 6.2 h with a 0.5 mm tool there, 5.8 h with a 0.6 mm tool and 8.1 h without.
 pub(super) const DEFAULT_TOOLS: &str = r#"
 [[tool]]
 number = 1
@@ -25,6 +28,10 @@ kind = "vee"
 diameter-mm = 3.175
 tip-diameter-mm = 0.1
 included-angle-deg = 20
+[[tool]]
+number = 4
+kind = "flat"
+diameter-mm = 0.6
 "#;
 
 /// The job's tools (the default set when it names none), each number once.
