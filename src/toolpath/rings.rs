@@ -22,11 +22,17 @@ pub(super) struct Ring {
 /// level after level (deps.md section 4.3), and its error, at most k x 1 um after k rings, is
 /// far below the k x stepover that separates ring k from the first ring; between neighbouring
 /// rings it changes the stepover by at most 2 um.
+///
+/// A stepover wider than the tool's `reach` (a ball's or a bull's, whose floor is flat only
+/// near the axis) leaves the floor inside the innermost ring, or in a neck where the next
+/// ring parts, farther than `reach` from every ring: there a leaf ring [`GAP_RING_SHARE`] of
+/// the reach inside the ring around it is added, whose inside is within reach of it.
 pub(super) fn offset_rings(
     centres: Shapes,
     first_step: f64,
     stepover: f64,
     simplify_mm: f64,
+    reach: f64,
 ) -> geom::Result<(Vec<Ring>, Vec<usize>)> {
     let mut rings: Vec<Ring> = Vec::new();
     let mut roots = Vec::new();
@@ -64,9 +70,39 @@ pub(super) fn offset_rings(
         let last: Shapes = current.iter().map(|&i| rings[i].shape.clone()).collect();
         let step_mm = if step == 0 && first_step > 0.0 { first_step } else { stepover };
         shapes = geom::simplify_contours(&geom::offset(&last, -step_mm)?, simplify_mm);
+        if step_mm > reach {
+            for gap in gap_rings(&last, &shapes, reach)? {
+                let probe = gap[0][0];
+                let parent = current.iter().copied().find(|&p| geom::shape_contains(&rings[p].shape, probe));
+                let parent = parent.unwrap_or(current[0]);
+                let index = rings.len();
+                rings[parent].children.push(index);
+                rings.push(Ring { shape: gap, children: Vec::new() });
+            }
+        }
         previous = current;
     }
     Ok((rings, roots))
+}
+
+/// A gap ring lies this share of the reach inside the ring around it.
+pub(super) const GAP_RING_SHARE: f64 = 0.95;
+
+/// The leaf rings `last` needs besides `next` (the rings one stepover in): the pieces of
+/// `last` eroded by [`GAP_RING_SHARE`] of `reach` that hold floor farther than `reach` from
+/// `last` and from all `next` holds. Their inside is within reach of them: that floor is
+/// less than a stepover (at most 1.9 reach) from `last`, or `next` would be there.
+fn gap_rings(last: &Shapes, next: &Shapes, reach: f64) -> geom::Result<Shapes> {
+    let deep = geom::offset(last, -reach)?;
+    if deep.is_empty() {
+        return Ok(Vec::new());
+    }
+    let gap = if next.is_empty() { deep } else { geom::difference(&deep, &geom::offset(next, reach)?)? };
+    if gap.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inner = geom::offset(last, -GAP_RING_SHARE * reach)?;
+    Ok(inner.into_iter().filter(|piece| gap.iter().any(|g| geom::shape_contains(piece, g[0][0]))).collect())
 }
 
 /// The floor within `reach` of the `blocked` contours of `rings` (ring index, contour index),

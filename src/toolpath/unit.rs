@@ -295,7 +295,7 @@ impl Unit<'_> {
         // Neighbouring rings at most 2 x reach apart, so the floor is cut within tolerance.
         let stepover = tool.stepover_mm.min(1.9 * reach);
         let simplify_mm = crate::tolerance::SIMPLIFICATION_SHARE * options.tolerance_mm;
-        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm)?;
+        let (rings, roots) = offset_rings(centres.clone(), allowance, stepover, simplify_mm, reach)?;
         let finish_order = cutting_order(&rings, &roots);
         let rough_order = cutting_order(&rings, &rough_roots(&rings, roots, allowance));
         let ramp_slope = options.ramp_angle_deg.to_radians().tan();

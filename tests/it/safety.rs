@@ -92,6 +92,34 @@ fn a_program_edited_to_rapid_into_stock_is_refused() {
     assert!(found[0].to == [found[0].to[0], found[0].to[1], -0.1]);
 }
 
+#[test]
+fn a_bull_nose_tool_leaves_no_ridge_in_the_middle_of_a_slot() {
+    // A 1 mm bull nose tool (0.2 mm corners) is flat 0.34 mm from its axis within the
+    // tolerance, and steps over 0.4 mm. In a slot 2.58 mm wide its innermost ring is 0.74 mm
+    // wide: the middle line, 0.37 mm from it, stood 0.013 mm proud of the floor (a level
+    // below was entered from just above the floor straight into such a ridge).
+    let slot = crate::util::rect([0.0, 0.0], 3.0, 1.29);
+    let relief = crate::util::die(vec![Level { depth_mm: 0.3, area: vec![slot] }]);
+    let bull = Tool { kind: ToolKind::Bull, corner_radius_mm: 0.2, stepdown_mm: 0.3, ..Tool::flat(1, 1.0) };
+    let toolpaths = crate::util::plan(&relief, &ToolpathOptions::new(vec![bull.clone()])).unwrap().expect("fits");
+    let machine = profile("linuxcnc", 0.1, 5.0);
+    let info = medalcam::gcode::ProgramInfo { title: "bull".into(), target: Target::Die };
+    let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits");
+    let sim = simulate_checked(&program, &[bull], [-4.0, -2.0, 4.0, 2.0], 0.01, Some(TOLERANCE_MM)).expect("simulates");
+    let hm = &sim.heightmap;
+    // Every cell within 0.7 mm of the middle (where the tool's flat reaches) is at the floor.
+    let mut highest = f64::NEG_INFINITY;
+    for iy in 0..hm.ny {
+        for ix in 0..hm.nx {
+            let c = hm.cell_center(ix, iy);
+            if c[0].abs() < 2.0 && c[1].abs() < 0.7 {
+                highest = highest.max(hm.z[iy * hm.nx + ix]);
+            }
+        }
+    }
+    assert!(highest < -0.3 + TOLERANCE_MM, "the slot's middle stands at {highest}");
+}
+
 fn tool(kind: usize, number: u32, stepdown_mm: f64) -> Tool {
     let base = Tool { stepdown_mm, spindle_rpm: 8000.0, ..Tool::flat(number, 1.0) };
     match kind {
