@@ -7,7 +7,11 @@
 //! from the cavity's section at the level's floor, itself eroded level by level from the
 //! levels above within each step's distance (see `Sections` in this module): the section is
 //! never nearer a wall than the draft allows and misses by at most 0.25 um a level. Each
-//! level is cut in equal step-downs no deeper than the tool's step-down. Within a step-down the
+//! region of a level is cut from the level's top to its floor in equal step-downs no deeper
+//! than the tool's step-down, the last on the floor; a region that goes on unchanged from
+//! shallower levels is cut from the shallowest one's top at once, and its copies on those
+//! levels cut nothing (their reach is the deepest one's, widened by the draft between them).
+//! Within a step-down the
 //! rings are cut inside-out (each ring after the rings it encloses), so a pass ends on the
 //! wall; rings run clockwise around material outside and counter-clockwise around islands,
 //! which is climb milling with a clockwise (M3) spindle. A ring entered from above is entered
@@ -29,6 +33,7 @@
 //! offset rings of a pocket; `cutter` the passes over them, entries and links; this file the
 //! options, the output and the plan that runs the rest. The cutters are [`crate::tool`]'s.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -227,7 +232,13 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let domains = Domains::new(relief, &tools, options.draft_deg.to_radians(), options.rest_thicker_than_mm);
     // Where each tool's centre may go at each region's floor, then what each tool cuts there,
     // given what the tools before it could reach: in parallel over the regions.
+    // A region cut deeper unchanged is cut there, from its wall's top: its shallower copies
+    // cut nothing.
+    let continued: BTreeSet<(usize, usize)> = units.iter().flat_map(|u| u.copies.iter().copied()).collect();
     let plan_unit = |unit: &Unit, above: &[Shapes]| -> Result<UnitPlan> {
+        if continued.contains(&(unit.level, unit.index)) {
+            return Ok(UnitPlan { plans: vec![RegionPlan::default(); tools.len()], reached: Vec::new() });
+        }
         let (eroded, inner) = domains.of(unit).map_err(|source| unit_error(relief, unit, source))?;
         unit.plan(relief, options, &tools, &eroded, &inner, above).map_err(|source| unit_error(relief, unit, source))
     };
@@ -238,7 +249,22 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let mut reached: Vec<Shapes> = Vec::new();
     if options.measure_reach {
         reached = relief.levels.iter().map(|_| Vec::new()).collect();
+        let slope = options.draft_deg.to_radians().tan();
         for (unit, plan) in units.iter().zip(planned) {
+            // On the copies above, the cut reaches as far as below and the draft more.
+            for &(m, i) in &unit.copies {
+                let grow = (relief.levels[unit.level].depth_mm - relief.levels[m].depth_mm) * slope;
+                let grown = if grow > 0.0 && !plan.reached.is_empty() {
+                    geom::intersect(
+                        &geom::offset(&plan.reached, grow).map_err(|e| unit_error(relief, unit, e))?,
+                        &vec![relief.levels[m].area[i].clone()],
+                    )
+                    .map_err(|e| unit_error(relief, unit, e))?
+                } else {
+                    plan.reached.clone()
+                };
+                reached[m].extend(grown);
+            }
             reached[unit.level].extend(plan.reached);
         }
     }
@@ -332,11 +358,12 @@ fn plan_again_under_missed(
     for (u, unit) in units.iter().enumerate() {
         unit_of[unit.level][unit.index] = u;
     }
-    for k in 1..relief.levels.len() {
-        let again: Vec<(usize, Vec<Shapes>)> = by_level[k]
+    for level in by_level.iter().skip(1) {
+        let again: Vec<(usize, Vec<Shapes>)> = level
             .iter()
             .filter_map(|&u| {
-                let holder = unit_of[k - 1][units[u].above?];
+                let (m, i) = units[u].above?;
+                let holder = unit_of[m][i];
                 let missed: Vec<Shapes> = planned[holder].plans.iter().map(|p| p.missed.clone()).collect();
                 missed.iter().any(|m| !m.is_empty()).then_some((u, missed))
             })
@@ -510,6 +537,33 @@ mod tests {
             points.windows(2).map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1])).sum()
         };
         assert!(length(&skimmed) > 1.2 * length(&toolpaths), "{} vs {}", length(&skimmed), length(&toolpaths));
+    }
+
+    #[test]
+    fn a_region_that_goes_on_unchanged_is_cut_to_its_deepest_floor_at_once() {
+        // Square B is on both levels: 0.3 mm deep in two step-downs of 0.15 mm from the face,
+        // not 0.1 mm in one and 0.2 mm more in two.
+        let a = square(-5.0, -2.0, -1.0, 2.0);
+        let b = square(1.0, -2.0, 5.0, 2.0);
+        let relief = relief(vec![(0.1, vec![a, b.clone()]), (0.3, vec![b])]);
+        let mut tool = Tool::flat(1, 1.0);
+        tool.stepdown_mm = 0.15;
+        let mut options = ToolpathOptions::new(vec![tool]);
+        options.measure_reach = true;
+        let toolpaths = plan(&relief, &options, &Progress::hidden()).unwrap();
+        let mut depths_in_b = BTreeSet::new();
+        for op in &toolpaths.operations {
+            for w in op.paths.iter().flat_map(|p| p.points.windows(2)) {
+                if w[0][0] > 0.0 && w[0][2] == w[1][2] {
+                    depths_in_b.insert((w[0][2] * 1e4).round() as i64);
+                }
+            }
+        }
+        assert_eq!(depths_in_b.into_iter().collect::<Vec<_>>(), vec![-3000, -1500]);
+        // B's floor counts as reached on both levels (less the 0.5 mm radius in its corners).
+        let in_b =
+            |shapes: &Shapes| geom::shapes_area(&geom::intersect(shapes, &vec![square(0.0, -3.0, 6.0, 3.0)]).unwrap());
+        assert!(in_b(&toolpaths.reached[0]) > 15.78 && in_b(&toolpaths.reached[1]) > 15.78);
     }
 
     #[test]

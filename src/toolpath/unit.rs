@@ -28,8 +28,13 @@ pub(super) struct Unit<'a> {
     pub(super) holders: Vec<Option<&'a Shape>>,
     /// The shallowest level with this very region: where the region's own wall starts.
     pub(super) wall_level: usize,
-    /// The region of the level just above that holds this one (its index in that level).
-    pub(super) above: Option<usize>,
+    /// The region of the level just above the wall level that holds this one (that level and
+    /// the region's index in it).
+    pub(super) above: Option<(usize, usize)>,
+    /// This very region on the levels from the wall level down to the one before this (level
+    /// and index): when this unit is the deepest of them, it cuts them all, from the wall
+    /// level's top in its own step-downs, and they cut nothing.
+    pub(super) copies: Vec<(usize, usize)>,
 }
 
 impl<'a> Unit<'a> {
@@ -58,8 +63,9 @@ impl<'a> Unit<'a> {
                 (m < wall_level && !taller).then(|| &relief.levels[m].area[h])
             })
             .collect();
-        let above = k.checked_sub(1).and_then(|m| found[m]);
-        Self { level: k, index: i, region, holders, wall_level, above }
+        let above = wall_level.checked_sub(1).and_then(|m| found[m].map(|h| (m, h)));
+        let copies = (wall_level..k).filter_map(|m| found[m].map(|h| (m, h))).collect();
+        Self { level: k, index: i, region, holders, wall_level, above, copies }
     }
 }
 
@@ -120,9 +126,11 @@ pub(super) fn holder(regions: &[Shape], boxes: &[Option<[f64; 4]>], shape: &Shap
 }
 
 impl Unit<'_> {
-    /// The top of this unit's level: the floor of the level above, or the die face.
+    /// Where this unit's cut starts: the top of its wall level (the floor of the level above
+    /// it, or the die face). A region that goes on unchanged through several levels is cut
+    /// from there to its deepest floor at once.
     pub(super) fn top(&self, relief: &Relief) -> f64 {
-        level_top(relief, self.level)
+        level_top(relief, self.wall_level)
     }
 
     /// The points at least `clearance(h)` inside every wall around the unit at depth `z`,
