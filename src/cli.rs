@@ -85,6 +85,10 @@ struct JobArgs {
     /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
     #[arg(long = "layer", value_name = "SELECTOR=MM")]
     layers: Vec<String>,
+    /// Stock material, which sets the cutting data: c45 (default), p20, h13, d2,
+    /// hardened-steel, brass, zinc, copper, aluminium (aliases in the README).
+    #[arg(long, value_name = "NAME")]
+    material: Option<String>,
 }
 
 /// How to read the artwork: its size and extra fonts (every command that reads one).
@@ -122,6 +126,7 @@ impl JobArgs {
             layers: self.layers.clone(),
             fonts: read_font_dir(self.artwork.font_dir.as_deref())?,
             measure_reach,
+            material: self.material.clone(),
         };
         Job::resolve(&job_file, &overrides, machine)
             .with_context(|| self.job.as_ref().map_or_else(|| "settings".to_string(), |p| p.display().to_string()))
@@ -283,7 +288,7 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
         }
     }
     let report = args.report.as_ref().map(|path| {
-        let report = Report::new(&args.art.display().to_string(), &args.machine, &engraving);
+        let report = Report::new(&args.art.display().to_string(), &args.machine, job.material.name, &engraving);
         let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
         json.push('\n');
         (path.clone(), json)

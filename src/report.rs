@@ -47,6 +47,8 @@ pub struct Report {
     pub input: String,
     /// The machine profile (built-in name or path as given).
     pub machine: String,
+    /// The stock material whose cutting data the tools took (where the job gave none).
+    pub material: &'static str,
     /// `"die"` or `"hub"`.
     pub target: &'static str,
     /// Whether X is mirrored (true for a die).
@@ -90,6 +92,9 @@ pub struct ReportTool {
     pub spindle_rpm: f64,
     /// Cutting feed.
     pub feed_mm_per_min: f64,
+    /// What the machine's limits clamped of its cutting data: the key, the value kept and
+    /// what asked for more, one note each.
+    pub limits: Vec<String>,
     /// Estimated seconds of this tool's part of the program, its tool changes included
     /// ([`crate::simulation::cycle_time`]).
     pub cycle_time_s: f64,
@@ -174,7 +179,7 @@ pub fn regions(relief: &Relief) -> Vec<ReportRegion> {
 impl Report {
     /// Builds the report of an engraving.
     #[must_use]
-    pub fn new(input: &str, machine: &str, engraving: &Engraving) -> Self {
+    pub fn new(input: &str, machine: &str, material: &'static str, engraving: &Engraving) -> Self {
         let mut tools: Vec<ReportTool> = Vec::new();
         for op in &engraving.toolpaths.operations {
             if tools.iter().all(|t| t.number != op.tool.number) {
@@ -187,6 +192,7 @@ impl Report {
                     corner_radius_mm: (op.tool.corner_radius_mm > 0.0).then_some(op.tool.corner_radius_mm),
                     spindle_rpm: op.tool.spindle_rpm,
                     feed_mm_per_min: op.tool.feed_mm_per_min,
+                    limits: op.tool.limits.clone(),
                     cycle_time_s: 0.0,
                     cutting_mm: 0.0,
                     rapid_mm: 0.0,
@@ -206,6 +212,7 @@ impl Report {
         Self {
             input: input.to_string(),
             machine: machine.to_string(),
+            material,
             target: engraving.relief.target.name(),
             mirrored: engraving.relief.target.mirrored(),
             placement: engraving.relief.placement.as_coeffs(),

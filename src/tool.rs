@@ -86,6 +86,9 @@ pub struct Tool {
     pub feed_mm_per_min: f64,
     /// Feed for plunges and ramps.
     pub plunge_mm_per_min: f64,
+    /// What the machine's limits clamped of the cutting data, one note each (the key, the
+    /// value kept, what asked for more): for the report and the program's header.
+    pub limits: Vec<String>,
 }
 
 impl Tool {
@@ -107,6 +110,7 @@ impl Tool {
             spindle_rpm: 10_000.0,
             feed_mm_per_min: 200.0,
             plunge_mm_per_min: 100.0,
+            limits: Vec::new(),
         }
     }
 

@@ -148,6 +148,9 @@ impl<'a> Blocks<'a> {
                 rpm(t.spindle_rpm),
                 number(t.feed_mm_per_min, file.feed_decimals)
             ))?;
+            for limit in &t.limits {
+                self.comment(&format!("T{} {}", t.number, limit.to_ascii_uppercase()))?;
+            }
         }
         for line in &file.program_start {
             self.line(line)?;

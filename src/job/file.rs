@@ -51,6 +51,9 @@ pub struct JobFile {
     /// Height above the die face that the tool hops at between the paths of one tool, in mm
     /// (default 0.5; the machine's clearance at tool changes). Nothing stands above the face.
     pub hop_mm: Option<f64>,
+    /// The stock material, which sets the cutting data of every tool (default `c45`, see
+    /// [`super::material::MATERIALS`]).
+    pub material: Option<String>,
     /// The tools.
     #[serde(default)]
     pub tool: Vec<ToolFile>,

@@ -12,9 +12,11 @@ use crate::toolpath::ToolpathOptions;
 use crate::{Warning, WarningKind};
 
 mod file;
+mod material;
 mod tools;
 
 pub use file::{DepthSetting, JobFile, LayerFile, ToolFile};
+pub use material::{Material, DEFAULT_MATERIAL, MATERIALS};
 use tools::tools;
 
 /// What is being cut.
@@ -64,6 +66,8 @@ pub struct Overrides {
     pub fonts: Vec<std::sync::Arc<Vec<u8>>>,
     /// Whether to measure the floor the tools reach (`--report` asks for it).
     pub measure_reach: bool,
+    /// `--material`: sets `material`.
+    pub material: Option<String>,
 }
 
 /// Everything one engraving needs, validated.
@@ -79,6 +83,8 @@ pub struct Job {
     pub machine: Machine,
     /// Walls between pockets thinner than this are reported, in mm.
     pub min_wall_mm: f64,
+    /// The stock material, which set the tools' cutting data.
+    pub material: &'static Material,
 }
 
 impl Job {
@@ -117,11 +123,12 @@ impl Job {
         let [diameter_mm, width_mm, height_mm] = sizes(file, overrides)?;
         let min_wall_mm = file.min_wall_mm.unwrap_or(0.3);
         positive("min-wall-mm", min_wall_mm)?;
-        let ramp_angle_deg = file.ramp_angle_deg.unwrap_or(2.0);
+        let material = material(file, overrides)?;
+        let ramp_angle_deg = file.ramp_angle_deg.unwrap_or(material.ramp_angle_deg);
         if !(ramp_angle_deg > 0.0 && ramp_angle_deg <= 45.0) {
             return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
         }
-        let tools = tools(file, &machine, relief.max_depth_mm)?;
+        let tools = tools(file, &machine, relief.max_depth_mm, material)?;
         let draft_deg = match file.draft_deg {
             Some(d) if !(0.0..45.0).contains(&d) => {
                 return Err(setting("draft-deg", "must be at least 0 and below 45"))
@@ -184,8 +191,22 @@ impl Job {
             },
             machine,
             min_wall_mm,
+            material,
         })
     }
+}
+
+/// The job's material: `--material`, else the job's `material`, else [`DEFAULT_MATERIAL`].
+fn material(file: &JobFile, overrides: &Overrides) -> Result<&'static Material> {
+    let (name, key) = match (&overrides.material, &file.material) {
+        (Some(name), _) => (name.as_str(), "--material"),
+        (None, Some(name)) => (name.as_str(), "material"),
+        (None, None) => (DEFAULT_MATERIAL, "material"),
+    };
+    material::find(name).ok_or_else(|| {
+        let known: Vec<&str> = MATERIALS.iter().map(|m| m.name).collect();
+        setting(key, &format!("unknown material `{name}`: one of {} (or an alias the README lists)", known.join(", ")))
+    })
 }
 
 /// The default height of hops between the paths of one tool above the die face, in mm: above
@@ -397,6 +418,41 @@ mod tests {
         assert_eq!(floor("floor-allowance-mm = 0.02\nfloor-finish = \"none\"\n"), (false, 0.0));
         assert_eq!(floor("floor-allowance-mm = 0\n"), (false, 0.0));
         refused("floor-finish = \"polish\"\n", "floor-finish");
+    }
+
+    #[test]
+    fn the_material_sets_the_cutting_data_and_the_machine_clamps_it() {
+        let machine = || Machine::built_in("haas").unwrap().unwrap();
+        let job = |text: &str, material: Option<&str>| {
+            let overrides = Overrides { material: material.map(str::to_string), ..Overrides::default() };
+            Job::resolve(&JobFile::from_toml(text).unwrap(), &overrides, machine())
+        };
+        let c45 = job("", None).unwrap();
+        assert_eq!(c45.material.name, DEFAULT_MATERIAL);
+        let brass = job("material = \"brass\"\n", None).unwrap();
+        let hard = job("", Some("hardened-steel")).unwrap();
+        // The flag wins over the job file; names are matched in any case, aliases too.
+        assert_eq!(job("material = \"brass\"\n", Some("45#")).unwrap().material.name, "c45");
+        assert_eq!(job("material = \"CuZn37\"\n", None).unwrap().material.name, "brass");
+        let t1 = |j: &Job| j.toolpath.tools.iter().find(|t| t.number == 1).unwrap().clone();
+        // Brass: a bigger chip and twice the step-down; hardened steel: less of both.
+        assert!(t1(&brass).feed_mm_per_min > 1.3 * t1(&c45).feed_mm_per_min);
+        assert!((t1(&brass).stepdown_mm - 2.0 * t1(&c45).stepdown_mm).abs() < 1e-12);
+        assert!(t1(&hard).feed_mm_per_min < t1(&c45).feed_mm_per_min && t1(&hard).stepdown_mm < t1(&c45).stepdown_mm);
+        assert_eq!((brass.toolpath.ramp_angle_deg, hard.toolpath.ramp_angle_deg), (3.0, 1.0));
+        // A 1 mm tool in C45 asks 47,746 rpm of a Haas that turns 8,100: noted, with both.
+        assert_eq!(t1(&c45).spindle_rpm, 8100.0);
+        assert_eq!(t1(&c45).limits, ["spindle-rpm 8100 = machine max-rpm, 150 m/min in c45 asks 47746"]);
+        // A 6 mm tool in hardened steel turns at the surface speed, under the maximum.
+        let big = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 6.0\n";
+        let six = t1(&job(big, Some("hardened-steel")).unwrap());
+        assert!((six.spindle_rpm - 60_000.0 / (std::f64::consts::PI * 6.0)).abs() < 1e-9 && six.limits.is_empty());
+        // A feed the job gives over the machine's maximum is clamped and noted.
+        let fast = t1(&job(&format!("{big}feed-mm-per-min = 90000\n"), None).unwrap());
+        assert!(fast.limits.iter().any(|l| l.starts_with("feed-mm-per-min") && l.contains("the job asks 90000")));
+        let err = job("material = \"unobtainium\"\n", None).unwrap_err().to_string();
+        assert!(err.contains("material") && err.contains("unobtainium") && err.contains("brass"), "{err}");
+        assert!(job("", Some("cheese")).unwrap_err().to_string().contains("--material"));
     }
 
     #[test]

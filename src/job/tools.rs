@@ -2,6 +2,7 @@
 //! turned into a [`Tool`], or the default set when the job names none.
 
 use super::file::{JobFile, ToolFile};
+use super::material::Material;
 use super::{positive, setting};
 use crate::error::Result;
 use crate::machine::Machine;
@@ -35,10 +36,11 @@ diameter-mm = 0.6
 "#;
 
 /// The job's tools (the default set when it names none), each number once.
-pub(super) fn tools(file: &JobFile, machine: &Machine, max_depth_mm: f64) -> Result<Vec<Tool>> {
+pub(super) fn tools(file: &JobFile, machine: &Machine, max_depth_mm: f64, material: &Material) -> Result<Vec<Tool>> {
     let default_tools = JobFile::from_toml(DEFAULT_TOOLS)?.tool;
     let tool_files = if file.tool.is_empty() { &default_tools[..] } else { &file.tool[..] };
-    let tools = tool_files.iter().map(|t| resolve_tool(t, machine, max_depth_mm)).collect::<Result<Vec<_>>>()?;
+    let tools =
+        tool_files.iter().map(|t| resolve_tool(t, machine, max_depth_mm, material)).collect::<Result<Vec<_>>>()?;
     for (i, t) in tools.iter().enumerate() {
         if tools[..i].iter().any(|u| u.number == t.number) {
             return Err(setting(&format!("tool {}: number", t.number), "is given to two tools"));
@@ -47,9 +49,9 @@ pub(super) fn tools(file: &JobFile, machine: &Machine, max_depth_mm: f64) -> Res
     Ok(tools)
 }
 
-/// Resolves the cutter's shape and cutting data: rpm clamped to the machine, feed from chip
-/// load, clamped to the machine's maximum feed.
-pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Result<Tool> {
+/// Resolves the cutter's shape and cutting data: rpm from the material's surface speed, feed
+/// from its chip load, both clamped to the machine.
+pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64, material: &Material) -> Result<Tool> {
     let key = |k: &str| format!("tool {}: {k}", t.number);
     let shape = tool_shape(t)?;
     let max_number = machine.file().max_tool_number;
@@ -81,13 +83,15 @@ pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Re
     }
     // Starting values for annealed die steel (machine-time.md, from ISCAR's and ATA's data):
     // 0.1 to 0.2 D for flat tools of 1 mm and more, 0.15 to 0.2 D below, where a thin cut
-    // only rubs; 0.3 to 0.5 of the tip for a tapered tool, whose cone takes the wedge above.
+    // only rubs; 0.3 to 0.5 of the tip for a tapered tool, whose cone takes the wedge above;
+    // scaled by the material (brass and zinc alloy take about twice).
+    let share = material.stepdown_share;
     let default_stepdown = if shape.kind.is_tapered() {
-        (0.4 * shape.tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
+        (0.4 * share * shape.tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
     } else if t.diameter_mm < 1.0 {
-        0.15 * t.diameter_mm
+        0.15 * share * t.diameter_mm
     } else {
-        0.1 * t.diameter_mm
+        0.1 * share * t.diameter_mm
     };
     let stepdown_mm = t.stepdown_mm.unwrap_or(default_stepdown);
     positive(&key("stepdown-mm"), stepdown_mm)?;
@@ -106,12 +110,13 @@ pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64) -> Re
         spindle_rpm: 0.0,
         feed_mm_per_min: 0.0,
         plunge_mm_per_min: 0.0,
+        limits: Vec::new(),
     };
     // What engages at one step-down: the whole diameter for flat and bull tools, the
     // section at the step-down height for the others.
     let effective_diameter = 2.0 * tool.radius_at(stepdown_mm);
     tool.stepover_mm = stepover * effective_diameter;
-    cutting_data(t, &mut tool, effective_diameter, machine)?;
+    cutting_data(t, &mut tool, effective_diameter, machine, material)?;
     Ok(tool)
 }
 
@@ -201,8 +206,15 @@ fn least_chip_load(kind: ToolKind) -> f64 {
 }
 
 /// The spindle speed, feed and plunge feed of `tool` (whose section at one step-down is
-/// `effective_diameter` wide), from its table or from the chip load, clamped to the machine.
-pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f64, machine: &Machine) -> Result<()> {
+/// `effective_diameter` wide), from its table or from the material, clamped to the machine;
+/// each clamp noted in the tool's `limits`.
+pub(super) fn cutting_data(
+    t: &ToolFile,
+    tool: &mut Tool,
+    effective_diameter: f64,
+    machine: &Machine,
+    material: &Material,
+) -> Result<()> {
     let key = |k: &str| format!("tool {}: {k}", t.number);
     let max = machine.file();
     // A value given is checked as given: NaN.min(max) would be the maximum.
@@ -216,17 +228,39 @@ pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f6
             positive(&key(name), value)?;
         }
     }
+    let mut limits = Vec::new();
+    let mut clamp = |name: &str, asked: f64, by: &str, limit: f64, machine_key: &str| {
+        if asked > limit {
+            limits.push(format!("{name} {} = machine {machine_key}, {by} asks {}", round(limit), round(asked)));
+        }
+        asked.min(limit)
+    };
     // From values that are positive (given and checked, defaults, or the machine's maxima):
     // positive; only rounding to zero is left to check.
-    let spindle_rpm = t.spindle_rpm.unwrap_or(max.max_rpm).min(max.max_rpm);
+    let (asked_rpm, by) = match t.spindle_rpm {
+        Some(rpm) => (rpm, "the job".to_string()),
+        None => (
+            material.rpm(effective_diameter),
+            format!("{} m/min in {}", material.surface_speed_m_per_min, material.name),
+        ),
+    };
+    let spindle_rpm = clamp("spindle-rpm", asked_rpm, &by, max.max_rpm, "max-rpm");
     if spindle_rpm < 1.0 {
         return Err(setting(&key("spindle-rpm"), "must be at least 1 rpm"));
     }
-    let chip_load = t.chip_load_mm.unwrap_or((0.01 * effective_diameter).clamp(least_chip_load(tool.kind), 0.05));
-    let feed =
-        t.feed_mm_per_min.unwrap_or(chip_load * f64::from(tool.flutes) * spindle_rpm).min(max.max_feed_mm_per_min);
+    let chip_load = t.chip_load_mm.unwrap_or(
+        material.chip_load(tool.kind.is_tapered(), effective_diameter).clamp(least_chip_load(tool.kind), 0.05),
+    );
+    let (asked_feed, by) = match t.feed_mm_per_min {
+        Some(feed) => (feed, "the job"),
+        None => (chip_load * f64::from(tool.flutes) * spindle_rpm, "the chip load"),
+    };
+    let feed = clamp("feed-mm-per-min", asked_feed, by, max.max_feed_mm_per_min, "max-feed-mm-per-min");
     // Ramps and helices descend at the ramp angle (a few degrees): the cutting feed suits them.
-    let plunge = t.plunge_mm_per_min.unwrap_or(feed).min(max.max_feed_mm_per_min);
+    let plunge = match t.plunge_mm_per_min {
+        Some(plunge) => clamp("plunge-mm-per-min", plunge, "the job", max.max_feed_mm_per_min, "max-feed-mm-per-min"),
+        None => feed,
+    };
     // A feed that rounds to F0 at the machine's feed decimals would stop the control.
     let least = 10f64.powi(-i32::try_from(max.feed_decimals).unwrap_or(0));
     for (name, value) in [("feed-mm-per-min", feed), ("plunge-mm-per-min", plunge)] {
@@ -237,5 +271,16 @@ pub(super) fn cutting_data(t: &ToolFile, tool: &mut Tool, effective_diameter: f6
     tool.spindle_rpm = spindle_rpm;
     tool.feed_mm_per_min = feed;
     tool.plunge_mm_per_min = plunge;
+    tool.limits = limits;
     Ok(())
+}
+
+/// `value` to three significant digits or whole units, whichever is finer, for the limits'
+/// notes.
+fn round(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{}", (value * 1000.0).round() / 1000.0)
+    }
 }

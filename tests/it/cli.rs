@@ -419,3 +419,26 @@ fn quiet_says_nothing_on_success() {
         stderr(&output)
     );
 }
+
+#[test]
+fn the_material_flag_sets_the_cutting_data_and_the_report_names_it() {
+    let dir = workspace();
+    let out = medalcam(
+        &["engrave", "art.svg", "--machine", "haas", "--material", "Zamak", "--report", "r.json", "-q"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["material"], "zinc");
+    // A 1 mm tool at 0.0135 mm a tooth, 2 teeth, the Haas's 8,100 rpm; the rpm clamp noted.
+    let t1 = report["tools"].as_array().unwrap().iter().find(|t| t["number"] == 1).unwrap();
+    assert!((t1["feed_mm_per_min"].as_f64().unwrap() - 0.0135 * 2.0 * 8100.0).abs() < 1e-6, "{t1}");
+    assert!(t1["limits"][0].as_str().unwrap().contains("max-rpm"), "{t1}");
+    let program = std::fs::read_to_string(dir.path().join("art.nc")).unwrap();
+    assert!(program.contains("(T1 SPINDLE-RPM 8100 = MACHINE MAX-RPM, 300 M/MIN IN ZINC ASKS 95493)"));
+
+    let bad =
+        medalcam(&["engrave", "art.svg", "--machine", "haas", "--material", "cheese", "-o", "bad.nc"], dir.path());
+    assert_error(&bad, &["--material", "cheese", "brass"]);
+    assert!(!dir.path().join("bad.nc").exists());
+}
