@@ -534,8 +534,13 @@ mod tests {
     fn the_default_tool_set_drafts_walls_with_its_vee() {
         let job = resolve("").unwrap();
         let kinds: Vec<_> = job.toolpath.tools.iter().map(|t| (t.number, t.kind, t.diameter_mm)).collect();
-        let set =
-            [(1, ToolKind::Flat, 1.0), (2, ToolKind::Flat, 0.3), (3, ToolKind::Vee, 3.175), (4, ToolKind::Flat, 0.6)];
+        let set = [
+            (1, ToolKind::Flat, 1.0),
+            (2, ToolKind::Flat, 0.3),
+            (3, ToolKind::Vee, 3.175),
+            (4, ToolKind::Flat, 0.6),
+            (5, ToolKind::Flat, 3.0),
+        ];
         assert_eq!(kinds, set);
         assert_eq!(job.toolpath.draft_deg, 10.0);
         assert_eq!(resolve("draft-deg = 0\n").unwrap().toolpath.draft_deg, 0.0);

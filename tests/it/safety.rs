@@ -88,7 +88,8 @@ fn a_program_edited_to_rapid_into_stock_is_refused() {
     edited[at] = "G0 Z-0.1".to_string();
     let found = guard(&edited.join("\n"), &tools, TOLERANCE_MM).expect("reads");
     assert!(!found.is_empty(), "the edited rapid is not found");
-    assert_eq!((found[0].line, found[0].hazard, found[0].tool), (at + 1, Hazard::Rapid, 1), "{}", found[0]);
+    let first_tool = engraving.toolpaths.operations[0].tool.number;
+    assert_eq!((found[0].line, found[0].hazard, found[0].tool), (at + 1, Hazard::Rapid, first_tool), "{}", found[0]);
     assert!(found[0].to == [found[0].to[0], found[0].to[1], -0.1]);
 }
 
