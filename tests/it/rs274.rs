@@ -3,7 +3,11 @@
 
 use std::process::Command;
 
-use crate::util::{engrave, CASES};
+use crate::util::{engrave, Case, CASES};
+
+/// Parsed and timed besides [`CASES`]: every other sample, at the size a shop would cut it.
+const MORE: &[Case] =
+    &[Case { sample: "medal-40mm", diameter_mm: None }, Case { sample: "noto_u1fa99", diameter_mm: Some(40.0) }];
 
 /// Whether LinuxCNC's interpreter is on this machine.
 fn have_rs274() -> bool {
@@ -24,7 +28,7 @@ fn linuxcnc_programs_parse_in_rs274() {
     let dir = tempfile::tempdir().expect("temp dir");
     let table = dir.path().join("tool.tbl");
     let mut arcs = 0;
-    for case in CASES {
+    for case in CASES.iter().chain(MORE) {
         let engraving = engrave(case, "linuxcnc");
         let tools: String = engraving
             .toolpaths
@@ -66,6 +70,14 @@ fn linuxcnc_programs_parse_in_rs274() {
             case.sample,
             time.cutting_mm
         );
+        // The time, against a model of its own on LinuxCNC's reading of the program
+        // (`canon_time`: each move on its own, where the estimate plans chains of moves): the
+        // two agree within a tenth.
+        let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built in").expect("valid");
+        let model = canon_time(&text, machine.file());
+        let ratio = time.cycle_time_s / model;
+        eprintln!("{}: estimate {:.0} s, model {model:.0} s, ratio {ratio:.3}", case.sample, time.cycle_time_s);
+        assert!((ratio - 1.0).abs() <= 0.1, "{}: estimate {} s, model {model} s", case.sample, time.cycle_time_s);
         // rs274 runs the final G53 move to machine Z0 (its work offsets are 0): the estimate
         // counts that one as a retract, not a length.
         assert!(
@@ -118,4 +130,108 @@ fn canon_lengths(canon: &str) -> (f64, f64) {
         }
     }
     (feed, traverse)
+}
+
+/// One move of rs274's canonical output: rapid or not, where it starts and ends, its length
+/// and its feed in mm/min.
+struct Move {
+    rapid: bool,
+    from: [f64; 3],
+    to: [f64; 3],
+    length: f64,
+    feed: f64,
+}
+
+/// The moves of `canon`, and the seconds of its dwells and tool changes (`tool_change_s`
+/// each).
+fn canon_moves(canon: &str, tool_change_s: f64) -> (Vec<Move>, f64) {
+    let mut at = [0.0f64; 3];
+    let (mut feed, mut seconds, mut moves) = (0.0, 0.0, Vec::new());
+    for line in canon.lines() {
+        let Some((name, args)) = line.split_once('(') else { continue };
+        let name = name.split_whitespace().last().unwrap_or_default();
+        let v: Vec<f64> = args.trim_end_matches(')').split(',').filter_map(|a| a.trim().parse().ok()).collect();
+        let to = match name {
+            "SET_FEED_RATE" if !v.is_empty() => {
+                feed = v[0];
+                continue;
+            }
+            "DWELL" if !v.is_empty() => {
+                seconds += v[0];
+                continue;
+            }
+            "START_CHANGE" => {
+                seconds += tool_change_s;
+                continue;
+            }
+            "STRAIGHT_FEED" | "STRAIGHT_TRAVERSE" if v.len() >= 3 => [v[0], v[1], v[2]],
+            "ARC_FEED" if v.len() >= 6 => [v[0], v[1], v[5]],
+            _ => continue,
+        };
+        // The length as `canon_lengths` measures it (arcs along the arc), from `at`.
+        let here = format!("STRAIGHT_TRAVERSE({}, {}, {})\n", at[0], at[1], at[2]);
+        let (fed, _) = canon_lengths(&(here + line));
+        let rapid = name == "STRAIGHT_TRAVERSE";
+        let length = if rapid { (0..3).map(|k| (to[k] - at[k]).powi(2)).sum::<f64>().sqrt() } else { fed };
+        moves.push(Move { rapid, from: at, to, length, feed });
+        at = to;
+    }
+    (moves, seconds)
+}
+
+/// Seconds of the program rs274 read (`canon`) by a model of its own: each feed move a
+/// trapezoid (or triangle) of speed at the profile's acceleration, from and to the speed its
+/// corners allow (full feed below `corner-full-speed-deg` of turn, stopped from
+/// `corner-stop-deg`, in proportion between), and at least one block period long; each rapid
+/// at the slower of its axis groups; dwells and tool changes as they come; times the time
+/// scale.
+fn canon_time(canon: &str, profile: &medalcam::machine::MachineFile) -> f64 {
+    let (moves, mut seconds) = canon_moves(canon, profile.tool_change_s);
+    let a = profile.acceleration_mm_per_s2;
+    let direction = |m: &Move| {
+        let d: Vec<f64> = (0..3).map(|k| m.to[k] - m.from[k]).collect();
+        let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt().max(1e-12);
+        [d[0] / n, d[1] / n, d[2] / n]
+    };
+    // The speed (mm/s) carried between moves i and i + 1.
+    let carried = |i: usize| -> f64 {
+        let (Some(m), Some(n)) = (moves.get(i), moves.get(i + 1)) else { return 0.0 };
+        if m.rapid || n.rapid {
+            return 0.0;
+        }
+        let (p, q) = (direction(m), direction(n));
+        let turn = (p[0] * q[0] + p[1] * q[1] + p[2] * q[2]).clamp(-1.0, 1.0).acos().to_degrees();
+        let (full, stop) = (profile.corner_full_speed_deg, profile.corner_stop_deg);
+        let share = if turn <= full {
+            1.0
+        } else if turn >= stop {
+            0.0
+        } else {
+            (stop - turn) / (stop - full)
+        };
+        share * m.feed.min(n.feed) / 60.0
+    };
+    for (i, m) in moves.iter().enumerate() {
+        if m.rapid {
+            let xy = (m.to[0] - m.from[0]).hypot(m.to[1] - m.from[1]) / profile.rapid_xy_mm_per_min;
+            let z = (m.to[2] - m.from[2]).abs() / profile.rapid_z_mm_per_min;
+            seconds += 60.0 * xy.max(z);
+            continue;
+        }
+        if m.feed <= 0.0 || m.length <= 0.0 {
+            continue;
+        }
+        let f = m.feed / 60.0;
+        let v0 = if i == 0 { 0.0 } else { carried(i - 1).min(f) };
+        let v1 = carried(i).min(f);
+        let ramps = (f * f - v0 * v0) / (2.0 * a) + (f * f - v1 * v1) / (2.0 * a);
+        let t = if m.length >= ramps {
+            m.length / f + (f - v0).powi(2) / (2.0 * a * f) + (f - v1).powi(2) / (2.0 * a * f)
+        } else {
+            let peak = ((2.0 * a * m.length + v0 * v0 + v1 * v1) / 2.0).sqrt();
+            (peak - v0) / a + (peak - v1) / a
+        };
+        seconds += t.max(1.0 / profile.block_rate_per_s);
+    }
+    seconds * profile.time_scale
 }
