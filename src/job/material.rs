@@ -31,8 +31,10 @@ pub struct Material {
     pub ramp_angle_deg: f64,
 }
 
-/// Every built-in material. The steels' and the brass's and zinc alloy's chip loads are
-/// machine-time.md's (annealed C45/P20, annealed H13/D2, brass/zinc alloy); copper,
+/// Every built-in material. The steels' and the brass's and zinc alloy's chip loads are the
+/// middles of machine-time.md's ranges (annealed C45/P20, annealed H13/D2, brass/zinc alloy),
+/// but C45's flat tools', which keep medalcam's earlier die-steel defaults (1 % of the
+/// diameter, the top of the C45 range); copper,
 /// aluminium and hardened die steel are scaled from them by the usual ratios (copper and
 /// aluminium as soft non-ferrous metals, hardened steel at about half annealed H13): check
 /// them against the tool maker's chart.
@@ -44,7 +46,7 @@ pub const MATERIALS: &[Material] = &[
         surface_speed_m_per_min: 150.0,
         chip_load_03_mm: 0.003,
         chip_load_1_mm: 0.01,
-        chip_load_tapered_mm: 0.004,
+        chip_load_tapered_mm: 0.005,
         stepdown_share: 1.0,
         ramp_angle_deg: 2.0,
     },
@@ -55,7 +57,7 @@ pub const MATERIALS: &[Material] = &[
         surface_speed_m_per_min: 120.0,
         chip_load_03_mm: 0.003,
         chip_load_1_mm: 0.008,
-        chip_load_tapered_mm: 0.004,
+        chip_load_tapered_mm: 0.005,
         stepdown_share: 1.0,
         ramp_angle_deg: 2.0,
     },
