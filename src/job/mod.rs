@@ -468,7 +468,8 @@ mod tests {
         assert_eq!(vee.plunge_mm_per_min, vee.feed_mm_per_min);
         for material in MATERIALS {
             let overrides = Overrides { material: Some(material.name.to_string()), ..Overrides::default() };
-            let job = Job::resolve(&JobFile::default(), &overrides, Machine::built_in("haas").unwrap().unwrap()).unwrap();
+            let job =
+                Job::resolve(&JobFile::default(), &overrides, Machine::built_in("haas").unwrap().unwrap()).unwrap();
             let vee = job.toolpath.tools.iter().find(|t| t.kind == ToolKind::Vee).unwrap();
             let chip = vee.feed_mm_per_min / (f64::from(vee.flutes) * vee.spindle_rpm);
             assert!(chip >= 0.004 - 1e-12, "{}: {chip} mm a tooth", material.name);
