@@ -122,9 +122,10 @@ pub(super) fn hazard(m: &Move) -> Option<Hazard> {
 
 /// The moves that reach below the face, by the buckets their sweep's box covers: bucket `b`
 /// holds `items[start[b]..start[b + 1]]`, in program order.
-struct Index {
-    /// The box each move sweeps below the face, `None` above it.
-    boxes: Vec<Option<[f64; 4]>>,
+struct Index<'a> {
+    /// The moves, whose sweeps' boxes ([`sweep_box`]) are worked out when needed: a large
+    /// program has millions.
+    moves: &'a [Move],
     origin: [f64; 2],
     size: f64,
     nx: usize,
@@ -133,34 +134,27 @@ struct Index {
     items: Vec<u32>,
 }
 
-impl Index {
-    fn new(moves: &[Move]) -> Self {
-        let boxes: Vec<Option<[f64; 4]>> = moves.iter().map(sweep_box).collect();
+impl<'a> Index<'a> {
+    fn new(moves: &'a [Move]) -> Self {
+        let boxes = || moves.iter().map(sweep_box);
         let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-        for r in boxes.iter().flatten() {
+        for r in boxes().flatten() {
             b = [b[0].min(r[0]), b[1].min(r[1]), b[2].max(r[2]), b[3].max(r[3])];
         }
         if b[0] > b[2] {
-            return Self { boxes, origin: [0.0; 2], size: 1.0, nx: 0, ny: 0, start: vec![0], items: Vec::new() };
+            return Self { moves, origin: [0.0; 2], size: 1.0, nx: 0, ny: 0, start: vec![0], items: Vec::new() };
         }
         let extent = (b[2] - b[0]).max(b[3] - b[1]);
         let size = BUCKET_MM.max(extent / 1024.0);
         let nx = ((b[2] - b[0]) / size) as usize + 1;
         let ny = ((b[3] - b[1]) / size) as usize + 1;
-        let mut index = Self {
-            boxes: Vec::new(),
-            origin: [b[0], b[1]],
-            size,
-            nx,
-            ny,
-            start: vec![0; nx * ny + 1],
-            items: Vec::new(),
-        };
-        let spans: Vec<Option<[usize; 4]>> = boxes.iter().map(|r| r.map(|r| index.span(r))).collect();
-        index.boxes = boxes;
-        for [c0, r0, c1, r1] in spans.iter().flatten() {
-            for row in *r0..=*r1 {
-                for col in *c0..=*c1 {
+        let mut index =
+            Self { moves, origin: [b[0], b[1]], size, nx, ny, start: vec![0; nx * ny + 1], items: Vec::new() };
+        // The buckets of each box are worked out twice, to count and to fill, rather than held.
+        for r in boxes().flatten() {
+            let [c0, r0, c1, r1] = index.span(r);
+            for row in r0..=r1 {
+                for col in c0..=c1 {
                     index.start[row * nx + col + 1] += 1;
                 }
             }
@@ -170,8 +164,8 @@ impl Index {
         }
         let mut next = index.start.clone();
         index.items = vec![0; index.start[nx * ny] as usize];
-        for (m, span) in spans.iter().enumerate() {
-            let Some([c0, r0, c1, r1]) = *span else { continue };
+        for (m, r) in boxes().enumerate() {
+            let Some([c0, r0, c1, r1]) = r.map(|r| index.span(r)) else { continue };
             for row in r0..=r1 {
                 for col in c0..=c1 {
                     let slot = &mut next[row * nx + col];
@@ -216,7 +210,8 @@ impl Index {
                 let items = &self.items[self.start[b] as usize..self.start[b + 1] as usize];
                 let end = items.partition_point(|&m| (m as usize) < before);
                 out.extend(items[..end].iter().map(|&m| m as usize).filter(|&m| {
-                    self.boxes[m].is_some_and(|s| s[0] <= r[2] && s[2] >= r[0] && s[1] <= r[3] && s[3] >= r[1])
+                    sweep_box(&self.moves[m])
+                        .is_some_and(|s| s[0] <= r[2] && s[2] >= r[0] && s[1] <= r[3] && s[3] >= r[1])
                 }));
             }
         }
@@ -245,7 +240,7 @@ struct Replay<'a> {
     moves: &'a [Move],
     tools: &'a [Tool],
     profiles: &'a [Profile],
-    index: &'a Index,
+    index: &'a Index<'a>,
     tolerance_mm: f64,
 }
 

@@ -40,9 +40,14 @@ pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Resu
     // the error.
     let lines: Vec<&str> = program.lines().collect();
     let chunks: Vec<Blocks> = lines.par_chunks(BLOCKS_PER_CHUNK).map(Blocks::read).collect();
+    drop(lines);
     let mut reader = Reader { at: [0.0, 0.0, 50.0], motion: 0, tool: None, pending_tool: None, steps: Vec::new() };
     let mut number = 0;
-    for chunk in &chunks {
+    let mut moves = Vec::new();
+    // Each chunk's words are freed once read, and the steps turned into moves every
+    // [`STEPS_PER_BATCH`]: on a large program the words, the steps and the moves are tens of
+    // MB each, and are never all held at once.
+    for chunk in chunks {
         let mut from = 0;
         for &end in &chunk.ends {
             reader.block(&chunk.words[from..end], number, tools, profiles)?;
@@ -52,8 +57,19 @@ pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Resu
         if let Some(why) = &chunk.error {
             return Err(Error::Program(format!("line {}: {why}", number + 1)));
         }
+        if reader.steps.len() >= STEPS_PER_BATCH {
+            moves.extend(into_moves(&std::mem::take(&mut reader.steps), tools, profiles));
+        }
     }
-    let steps = reader.steps; // Arcs into chords, and each move's reach, in parallel (in order).
+    moves.extend(into_moves(&reader.steps, tools, profiles));
+    Ok(moves)
+}
+
+/// Steps turned into moves at once, at most (a few MB of them).
+const STEPS_PER_BATCH: usize = 16 * BLOCKS_PER_CHUNK;
+
+/// The moves of `steps`, in order: arcs into chords, and each move's reach, in parallel.
+fn into_moves(steps: &[Step], tools: &[Tool], profiles: &[Profile]) -> Vec<Move> {
     let chunks: Vec<Vec<Move>> = steps
         .par_chunks(BLOCKS_PER_CHUNK)
         .map(|steps| {
@@ -75,8 +91,7 @@ pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Resu
             out
         })
         .collect();
-    let moves = chunks.concat();
-    Ok(moves)
+    chunks.concat()
 }
 
 /// The control's state while a program is read, and the motion blocks read so far.
