@@ -45,8 +45,11 @@ pub const CELL_MM: f64 = 0.01;
 const TOUCH_MM: f64 = 1e-4;
 
 /// Side of a bucket of the index, at least; more on a large die, so the index stays under
-/// about a million buckets.
-const BUCKET_MM: f64 = 0.25;
+/// about a million buckets. Each move is listed in every bucket its sweep's box meets: a
+/// 1 mm tool's short move in about 9 of 0.5 mm, 25 of 0.25 mm. Measured on the medal's
+/// guard (criterion) and a 1.36-million-move program's peak memory: 0.25 mm 122 ms and
+/// 328 MB, 0.5 mm 117 ms and 290 MB, 1 mm 122 ms and 282 MB.
+const BUCKET_MM: f64 = 0.5;
 
 /// What a move would do wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
