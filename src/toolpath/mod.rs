@@ -22,7 +22,9 @@
 //! [`MAX_RAMP_LAPS`] laps is cut after the ring around it, linked to at depth, and when that
 //! is not possible either it is left uncut (with a warning), its floor not counted as
 //! reached, so rest machining and the report see it. A region under a floor that a tool
-//! missed on the level above is planned again knowing it: that tool does not enter there. A
+//! missed on the level above, or left with rest for the smaller tools (which cut every level
+//! only after it has cut them all), is planned again knowing it: that tool does not enter
+//! there, and leaves that floor to the tools after it. A
 //! link stays down only when the straight move keeps the tool centre inside the level's
 //! tool-centre area and crosses either cleared floor or at most one tool diameter of
 //! material; otherwise the path retracts. Regions are computed in parallel and merged in
@@ -359,15 +361,34 @@ fn plan_again_under_missed(
         unit_of[unit.level][unit.index] = u;
     }
     for level in by_level.iter().skip(1) {
-        let again: Vec<(usize, Vec<Shapes>)> = level
+        #[allow(clippy::type_complexity)]
+        let again: Vec<(usize, Vec<(Shapes, Shapes)>)> = level
             .iter()
             .filter_map(|&u| {
                 let (m, i) = units[u].above?;
                 let holder = unit_of[m][i];
-                let missed: Vec<Shapes> = planned[holder].plans.iter().map(|p| p.missed.clone()).collect();
-                missed.iter().any(|m| !m.is_empty()).then_some((u, missed))
+                // Stock stands over this unit where a tool missed the floor above, and where it
+                // left rest for the smaller tools after it, which cut it only later.
+                let missed: Vec<(Shapes, Shapes)> =
+                    planned[holder].plans.iter().map(|p| (p.missed.clone(), p.standing.clone())).collect();
+                missed.iter().any(|(m, s)| !m.is_empty() || !s.is_empty()).then_some((u, missed))
             })
             .collect();
+        let again: Vec<(usize, Vec<Shapes>)> = again
+            .into_par_iter()
+            .map(|(u, missed)| {
+                let above = missed
+                    .into_iter()
+                    .map(|(m, s)| match (m.is_empty(), s.is_empty()) {
+                        (_, true) => Ok(m),
+                        (true, false) => Ok(s),
+                        (false, false) => geom::union(&[m, s].concat()),
+                    })
+                    .collect::<geom::Result<Vec<Shapes>>>()
+                    .map_err(|source| unit_error(relief, &units[u], source))?;
+                Ok((u, above))
+            })
+            .collect::<Result<_>>()?;
         let redone: Vec<(usize, UnitPlan)> =
             again.into_par_iter().map(|(u, missed)| Ok((u, plan_unit(&units[u], &missed)?))).collect::<Result<_>>()?;
         for (u, plan) in redone {

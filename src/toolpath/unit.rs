@@ -173,6 +173,9 @@ pub(super) struct RegionPlan {
     pub(super) blocked_count: usize,
     /// The floor only those contours would have reached: missed.
     pub(super) missed: Shapes,
+    /// The stock this tool and the ones before left on the floor for the tools after it,
+    /// which stands there while this tool cuts the levels below.
+    pub(super) standing: Shapes,
 }
 
 /// What all the tools cut in one unit.
@@ -272,6 +275,13 @@ impl Unit<'_> {
             if j + 1 < tools.len() && !grown.is_empty() {
                 left = geom::difference(&left, &grown)?;
             }
+            // What stands on this floor while the tool cuts the levels below (the tools after
+            // it come later): what all the tools so far left, less slivers thinner than the
+            // rest threshold.
+            let mut plan = plan;
+            if j + 1 < tools.len() && !left.is_empty() {
+                plan.standing = geom::offset(&geom::offset(&left, -thin / 2.0)?, thin / 2.0)?;
+            }
             if options.measure_reach && !grown.is_empty() {
                 grown_by.push(grown);
             }
@@ -351,7 +361,7 @@ impl Unit<'_> {
             let below = geom::intersect(above, &vec![self.region.clone()])?;
             missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat())? };
         }
-        Ok(RegionPlan { paths: cutter.paths, blocked_count, missed })
+        Ok(RegionPlan { paths: cutter.paths, blocked_count, missed, standing: Vec::new() })
     }
 }
 

@@ -188,3 +188,38 @@ proptest! {
         prop_assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0));
     }
 }
+
+/// Issue 16's emblem of many shades (the bench's `emblem_shades`): 999 circles in a hundred
+/// near-identical greys, 14 levels at 40 mm.
+fn emblem_shades() -> String {
+    use std::fmt::Write as _;
+    let mut svg = String::from(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><rect width="100" height="100" fill="#e8e8e8"/>"##,
+    );
+    let mut state: u64 = 7;
+    let mut next = |lo: f64, hi: f64| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        lo + (hi - lo) * ((state >> 11) as f64 / (1u64 << 53) as f64)
+    };
+    for i in 0..999 {
+        let (x, y, r) = (next(3.0, 97.0), next(3.0, 97.0), next(0.4, 3.0));
+        let g = 40 + i % 100;
+        write!(svg, r#"<circle cx="{x:.3}" cy="{y:.3}" r="{r:.3}" fill="rgb({g},{g},{})"/>"#, g + 10).expect("string");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[test]
+fn a_deeper_level_is_not_entered_under_the_rest_a_smaller_tool_cuts_later() {
+    // Was: the 0.6 mm tool (T4) entered a level 0.14 mm deep from just above its top, next to
+    // a cusp of the level above that the 0.3 mm tool was to cut, later: 0.095 mm of stock,
+    // and the guard refused the program. Tools cut level after level, each tool before the
+    // next: the rest a tool leaves stands while it cuts the levels below.
+    let machine = Machine::built_in("haas").expect("built-in").expect("valid");
+    let overrides = Overrides { diameter_mm: Some(40.0), ..Default::default() };
+    let job = Job::resolve(&JobFile::default(), &overrides, machine).expect("job");
+    let svg = emblem_shades();
+    let engraving = medalcam::engrave(svg.as_bytes(), "emblem.svg", &job, &Progress::hidden());
+    assert!(engraving.is_ok(), "{:?}", engraving.err());
+}
