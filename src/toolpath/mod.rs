@@ -35,7 +35,7 @@
 //! offset rings of a pocket; `cutter` the passes over them, entries and links; this file the
 //! options, the output and the plan that runs the rest. The cutters are [`crate::tool`]'s.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -347,8 +347,9 @@ fn plan_levels(
 }
 
 /// Each unit was planned as if the level above were cut wherever its tools fit. Where a tool
-/// found no way into part of the region above, stock stands over this one: the units below
-/// such a part are planned again, level after level, knowing it.
+/// found no way into part of the region above, or left rest there for the tools after it,
+/// stock stands over this one ([`stock_over`]): the units below such a part are planned
+/// again, level after level, knowing it.
 fn plan_again_under_missed(
     relief: &Relief,
     units: &[Unit],
@@ -361,41 +362,42 @@ fn plan_again_under_missed(
         unit_of[unit.level][unit.index] = u;
     }
     for level in by_level.iter().skip(1) {
-        #[allow(clippy::type_complexity)]
-        let again: Vec<(usize, Vec<(Shapes, Shapes)>)> = level
-            .iter()
-            .filter_map(|&u| {
-                let (m, i) = units[u].above?;
-                let holder = unit_of[m][i];
-                // Stock stands over this unit where a tool missed the floor above, and where it
-                // left rest for the smaller tools after it, which cut it only later.
-                let missed: Vec<(Shapes, Shapes)> =
-                    planned[holder].plans.iter().map(|p| (p.missed.clone(), p.standing.clone())).collect();
-                missed.iter().any(|(m, s)| !m.is_empty() || !s.is_empty()).then_some((u, missed))
-            })
-            .collect();
-        let again: Vec<(usize, Vec<Shapes>)> = again
+        let holders: Vec<Option<usize>> = level.iter().map(|&u| units[u].above.map(|(m, i)| unit_of[m][i])).collect();
+        let mut distinct: Vec<usize> = holders.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // What stands over each holder's floor, per tool, worked out once for all the units
+        // under it: only where some tool left something.
+        let standing: BTreeMap<usize, Vec<Shapes>> = distinct
             .into_par_iter()
-            .map(|(u, missed)| {
-                let above = missed
-                    .into_iter()
-                    .map(|(m, s)| match (m.is_empty(), s.is_empty()) {
-                        (_, true) => Ok(m),
-                        (true, false) => Ok(s),
-                        (false, false) => geom::union(&[m, s].concat()),
-                    })
-                    .collect::<geom::Result<Vec<Shapes>>>()
-                    .map_err(|source| unit_error(relief, &units[u], source))?;
-                Ok((u, above))
-            })
+            .filter(|&h| planned[h].plans.iter().any(|p| !p.missed.is_empty() || !p.standing.is_empty()))
+            .map(|h| Ok((h, stock_over(&planned[h]).map_err(|source| unit_error(relief, &units[h], source))?)))
             .collect::<Result<_>>()?;
-        let redone: Vec<(usize, UnitPlan)> =
-            again.into_par_iter().map(|(u, missed)| Ok((u, plan_unit(&units[u], &missed)?))).collect::<Result<_>>()?;
+        let redone: Vec<(usize, UnitPlan)> = level
+            .par_iter()
+            .zip(holders)
+            .filter_map(|(&u, holder)| Some((u, standing.get(&holder?)?)))
+            .map(|(u, above)| Ok((u, plan_unit(&units[u], above)?)))
+            .collect::<Result<_>>()?;
         for (u, plan) in redone {
             planned[u] = plan;
         }
     }
     Ok(())
+}
+
+/// The stock standing over a unit's floor while each tool cuts the levels below: where the
+/// tool missed the floor, and the rest it left for the smaller tools after it, which cut it
+/// only later.
+fn stock_over(plan: &UnitPlan) -> geom::Result<Vec<Shapes>> {
+    plan.plans
+        .iter()
+        .map(|p| match (p.missed.is_empty(), p.standing.is_empty()) {
+            (_, true) => Ok(p.missed.clone()),
+            (true, false) => Ok(p.standing.clone()),
+            (false, false) => geom::union(&[p.missed.clone(), p.standing.clone()].concat()),
+        })
+        .collect()
 }
 
 /// The operations, tool by tool and level by level, taken out of the units' plans, and a

@@ -93,43 +93,36 @@ fn linuxcnc_programs_parse_in_rs274() {
 /// The lengths of the feed moves (`STRAIGHT_FEED`, `ARC_FEED`) and of the rapids
 /// (`STRAIGHT_TRAVERSE`) in rs274's canonical output.
 fn canon_lengths(canon: &str) -> (f64, f64) {
-    let mut at = [0.0f64; 3];
-    let (mut feed, mut traverse) = (0.0, 0.0);
-    for line in canon.lines() {
-        let Some((name, args)) = line.split_once('(') else { continue };
-        let name = name.split_whitespace().last().unwrap_or_default();
-        let v: Vec<f64> = args.trim_end_matches(')').split(',').filter_map(|a| a.trim().parse().ok()).collect();
-        match name {
-            "STRAIGHT_FEED" | "STRAIGHT_TRAVERSE" if v.len() >= 3 => {
-                let to = [v[0], v[1], v[2]];
-                let d = ((to[0] - at[0]).powi(2) + (to[1] - at[1]).powi(2) + (to[2] - at[2]).powi(2)).sqrt();
-                if name == "STRAIGHT_FEED" {
-                    feed += d;
-                } else {
-                    traverse += d;
-                }
-                at = to;
-            }
-            // ARC_FEED(end x, end y, centre x, centre y, rotation, end z, ...): rotation > 0
-            // counter-clockwise.
-            "ARC_FEED" if v.len() >= 6 => {
-                let (to, centre, ccw) = ([v[0], v[1], v[5]], [v[2], v[3]], v[4] > 0.0);
-                let r = (at[0] - centre[0]).hypot(at[1] - centre[1]);
-                let a0 = (at[1] - centre[1]).atan2(at[0] - centre[0]);
-                let a1 = (to[1] - centre[1]).atan2(to[0] - centre[0]);
-                let mut sweep = a1 - a0;
-                if ccw && sweep <= 0.0 {
-                    sweep += std::f64::consts::TAU;
-                } else if !ccw && sweep >= 0.0 {
-                    sweep -= std::f64::consts::TAU;
-                }
-                feed += (r * sweep).hypot(to[2] - at[2]);
-                at = to;
-            }
-            _ => {}
+    let (moves, _) = canon_moves(canon, 0.0);
+    let sum = |rapid: bool| moves.iter().filter(|m| m.rapid == rapid).map(|m| m.length).sum();
+    (sum(false), sum(true))
+}
+
+/// Where the canonical move `name(v)` from `at` ends, and its length (an arc's along the
+/// arc); `None` for a call that is not a move.
+fn canon_move(name: &str, v: &[f64], at: [f64; 3]) -> Option<([f64; 3], f64)> {
+    match name {
+        "STRAIGHT_FEED" | "STRAIGHT_TRAVERSE" if v.len() >= 3 => {
+            let to = [v[0], v[1], v[2]];
+            Some((to, ((to[0] - at[0]).powi(2) + (to[1] - at[1]).powi(2) + (to[2] - at[2]).powi(2)).sqrt()))
         }
+        // ARC_FEED(end x, end y, centre x, centre y, rotation, end z, ...): rotation > 0
+        // counter-clockwise.
+        "ARC_FEED" if v.len() >= 6 => {
+            let (to, centre, ccw) = ([v[0], v[1], v[5]], [v[2], v[3]], v[4] > 0.0);
+            let r = (at[0] - centre[0]).hypot(at[1] - centre[1]);
+            let a0 = (at[1] - centre[1]).atan2(at[0] - centre[0]);
+            let a1 = (to[1] - centre[1]).atan2(to[0] - centre[0]);
+            let mut sweep = a1 - a0;
+            if ccw && sweep <= 0.0 {
+                sweep += std::f64::consts::TAU;
+            } else if !ccw && sweep >= 0.0 {
+                sweep -= std::f64::consts::TAU;
+            }
+            Some((to, (r * sweep).hypot(to[2] - at[2])))
+        }
+        _ => None,
     }
-    (feed, traverse)
 }
 
 /// One move of rs274's canonical output: rapid or not, where it starts and ends, its length
@@ -151,30 +144,17 @@ fn canon_moves(canon: &str, tool_change_s: f64) -> (Vec<Move>, f64) {
         let Some((name, args)) = line.split_once('(') else { continue };
         let name = name.split_whitespace().last().unwrap_or_default();
         let v: Vec<f64> = args.trim_end_matches(')').split(',').filter_map(|a| a.trim().parse().ok()).collect();
-        let to = match name {
-            "SET_FEED_RATE" if !v.is_empty() => {
-                feed = v[0];
-                continue;
+        match name {
+            "SET_FEED_RATE" if !v.is_empty() => feed = v[0],
+            "DWELL" if !v.is_empty() => seconds += v[0],
+            "START_CHANGE" => seconds += tool_change_s,
+            _ => {
+                if let Some((to, length)) = canon_move(name, &v, at) {
+                    moves.push(Move { rapid: name == "STRAIGHT_TRAVERSE", from: at, to, length, feed });
+                    at = to;
+                }
             }
-            "DWELL" if !v.is_empty() => {
-                seconds += v[0];
-                continue;
-            }
-            "START_CHANGE" => {
-                seconds += tool_change_s;
-                continue;
-            }
-            "STRAIGHT_FEED" | "STRAIGHT_TRAVERSE" if v.len() >= 3 => [v[0], v[1], v[2]],
-            "ARC_FEED" if v.len() >= 6 => [v[0], v[1], v[5]],
-            _ => continue,
-        };
-        // The length as `canon_lengths` measures it (arcs along the arc), from `at`.
-        let here = format!("STRAIGHT_TRAVERSE({}, {}, {})\n", at[0], at[1], at[2]);
-        let (fed, _) = canon_lengths(&(here + line));
-        let rapid = name == "STRAIGHT_TRAVERSE";
-        let length = if rapid { (0..3).map(|k| (to[k] - at[k]).powi(2)).sum::<f64>().sqrt() } else { fed };
-        moves.push(Move { rapid, from: at, to, length, feed });
-        at = to;
+        }
     }
     (moves, seconds)
 }

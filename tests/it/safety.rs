@@ -14,6 +14,7 @@ use medalcam::toolpath::ToolpathOptions;
 use medalcam::Progress;
 use proptest::prelude::*;
 
+use crate::emblem::emblem_shades;
 use crate::util::shape;
 
 const TOLERANCE_MM: f64 = 0.005;
@@ -142,8 +143,9 @@ fn tool(kind: usize, number: u32, stepdown_mm: f64) -> Tool {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
-    /// Whatever the relief (one to three nested levels, 0.05 to 2 mm deep), the tools and
-    /// their step-downs, the profile and its approach and clearance heights, the hop height:
+    /// Whatever the relief (one to three nested levels, 0.05 to 2 mm deep, the deepest
+    /// region perhaps going on unchanged one level more), the tools and their step-downs, the
+    /// floor finish, the profile and its approach and clearance heights, the hop height:
     /// the guard finds
     /// nothing, and the replay on the whole grid agrees.
     #[test]
@@ -157,6 +159,8 @@ proptest! {
         heights in (prop_oneof![Just(0.1f64), Just(0.5), Just(2.0)], prop_oneof![Just(1.0f64), Just(5.0)]),
         hop_mm in prop_oneof![Just(0.1f64), Just(0.5), Just(3.0)],
         dialect in prop_oneof![Just("haas"), Just("linuxcnc")],
+        floor_skim in any::<bool>(),
+        copied in any::<bool>(),
     ) {
         let top = geom::union(&outer).unwrap();
         let mut levels = vec![Level { depth_mm: depths.0, area: top.clone() }];
@@ -170,12 +174,20 @@ proptest! {
             depth += step;
             levels.push(Level { depth_mm: depth, area });
         }
+        // A region that goes on unchanged one level deeper (cut to that floor at once).
+        if copied {
+            let last = levels.last().expect("a level").clone();
+            levels.push(Level { depth_mm: last.depth_mm + 0.03, area: last.area });
+        }
         let relief = crate::util::die(levels);
         let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1, stepdown_mm)).collect();
         let clearance = heights.1.max(heights.0);
         let mut options = ToolpathOptions::new(tools.clone());
         options.draft_deg = draft_deg;
         options.hop_mm = hop_mm.min(clearance);
+        if floor_skim {
+            (options.floor_skim, options.floor_allowance_mm) = (true, 0.01);
+        }
         let Some(toolpaths) = crate::util::plan(&relief, &options)? else {
             return Ok(()); // no tool fits anywhere
         };
@@ -187,27 +199,6 @@ proptest! {
         let sim = simulate_checked(&program, &tools, [-6.0, -6.0, 6.0, 6.0], 0.02, Some(TOLERANCE_MM)).expect("simulates");
         prop_assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0));
     }
-}
-
-/// Issue 16's emblem of many shades (the bench's `emblem_shades`): 999 circles in a hundred
-/// near-identical greys, 14 levels at 40 mm.
-fn emblem_shades() -> String {
-    use std::fmt::Write as _;
-    let mut svg = String::from(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><rect width="100" height="100" fill="#e8e8e8"/>"##,
-    );
-    let mut state: u64 = 7;
-    let mut next = |lo: f64, hi: f64| {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        lo + (hi - lo) * ((state >> 11) as f64 / (1u64 << 53) as f64)
-    };
-    for i in 0..999 {
-        let (x, y, r) = (next(3.0, 97.0), next(3.0, 97.0), next(0.4, 3.0));
-        let g = 40 + i % 100;
-        write!(svg, r#"<circle cx="{x:.3}" cy="{y:.3}" r="{r:.3}" fill="rgb({g},{g},{})"/>"#, g + 10).expect("string");
-    }
-    svg.push_str("</svg>");
-    svg
 }
 
 #[test]
