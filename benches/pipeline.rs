@@ -220,13 +220,18 @@ fn toolpath(c: &mut Criterion) {
                 });
             });
             if name == "default-job" {
-                let info = medalcam::gcode::ProgramInfo { title: "medal-40mm.svg".into(), target: relief.target };
+                let info = medalcam::gcode::ProgramInfo {
+                    name: "medal-40mm.svg".into(),
+                    source: "medal-40mm.svg".into(),
+                    target: relief.target,
+                    material: "c45".into(),
+                };
                 group.bench_function(format!("medal-40mm/default-job-gcode/{n}-threads"), |b| {
                     b.iter(|| {
                         pool.install(|| {
                             let toolpaths =
                                 medalcam::toolpath::plan(&relief, &job.toolpath, &Progress::hidden()).expect("plans");
-                            medalcam::gcode::emit(&toolpaths, &job.machine, &info).expect("writes")
+                            medalcam::gcode::emit(&toolpaths, &job.machine, &info).expect("writes").remove(0).text
                         })
                     });
                 });

@@ -28,6 +28,18 @@ enum Command {
     Inspect(InspectArgs),
     /// Show the die's depth levels: text, `--json`, or a colour-coded `--png` depth map.
     Relief(ReliefArgs),
+    /// List the built-in machine profiles with their limits, or print one to copy and edit.
+    Machines(MachinesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MachinesArgs {
+    /// Print this built-in profile, commented: `medalcam machines haas > my-haas.toml`, edit,
+    /// then `--machine my-haas.toml`.
+    name: Option<String>,
+    /// List every built-in profile with all its keys as JSON.
+    #[arg(long, conflicts_with = "name")]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +60,7 @@ struct InspectArgs {
 struct EngraveArgs {
     /// The artwork (SVG).
     art: PathBuf,
-    /// Built-in machine profile (haas, linuxcnc) or the path of a profile TOML.
+    /// Built-in machine profile (`medalcam machines` lists them) or the path of a profile TOML.
     #[arg(long, value_name = "NAME|PATH")]
     machine: String,
     /// Output program; `-` writes to stdout. Default: ART with the extension `.nc`.
@@ -191,7 +203,60 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Engrave(args) => engrave(&args),
         Command::Inspect(args) => inspect(&args),
         Command::Relief(args) => relief(&args),
+        Command::Machines(args) => machines(&args),
     }
+}
+
+fn machines(args: &MachinesArgs) -> anyhow::Result<()> {
+    let text = if let Some(name) = &args.name {
+        let Some((_, text)) = machine::BUILT_IN.iter().find(|(n, _)| n == name) else {
+            bail!("unknown machine `{}`: the built-in profiles are {}", name.escape_debug(), built_in_names());
+        };
+        format!(
+            "# medalcam's built-in profile `{name}`. Edit a copy and use it with `--machine FILE.toml`, or keep\n\
+             # only the keys you change under `extends = \"{name}\"`. Every key: machines/README.md.\n{text}"
+        )
+    } else {
+        let profiles: Vec<Machine> = machine::BUILT_IN
+            .iter()
+            .map(|(name, _)| Machine::built_in(name).expect("listed").with_context(|| format!("built-in `{name}`")))
+            .collect::<anyhow::Result<_>>()?;
+        if args.json {
+            let list: Vec<serde_json::Value> =
+                profiles.iter().map(|m| serde_json::json!({ "id": m.id(), "profile": m.file() })).collect();
+            serde_json::to_string_pretty(&list).expect("profiles serialise") + "\n"
+        } else {
+            profiles.iter().map(describe_machine).collect()
+        }
+    };
+    std::io::stdout().lock().write_all(text.as_bytes()).context("stdout")?;
+    Ok(())
+}
+
+/// One built-in profile and its limits, on two lines.
+fn describe_machine(m: &Machine) -> String {
+    let f = m.file();
+    let range = |[min, max]: [f64; 2]| format!("{min}..{max}");
+    let arcs = if f.arcs { format!("arcs up to {} deg", f.arc_max_sweep_deg) } else { "no arcs".to_string() };
+    let tools =
+        if f.tool_changer { format!("tools T1-T{}", f.max_tool_number) } else { "one file per tool".to_string() };
+    format!(
+        "{:<10} {}\n{:<10} {} rpm, F{} mm/min, X {} Y {} Z {} mm, lines of {} characters, {arcs}, {tools}\n",
+        m.id(),
+        f.name,
+        "",
+        f.max_rpm,
+        f.max_feed_mm_per_min,
+        range(f.travel_x_mm),
+        range(f.travel_y_mm),
+        range(f.travel_z_mm),
+        f.max_line_length
+    )
+}
+
+/// The built-in profiles' names, comma separated.
+fn built_in_names() -> String {
+    machine::BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
@@ -299,8 +364,18 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
         None => Some(args.art.with_extension("nc")),
     };
     let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
+    let program_files = engraving.files();
     if let Some(path) = &output {
-        files.push((path.clone(), engraving.program.as_bytes()));
+        for (tool, text) in &program_files {
+            files.push((tool.map_or_else(|| path.clone(), |n| per_tool(path, n)), text.as_bytes()));
+        }
+    } else if program_files.len() > 1 {
+        bail!(
+            "{}: the machine `{}` has no tool changer, so the program is one file per tool: give `-o OUT.nc` \
+             (OUT.T1.nc, OUT.T2.nc, ... are written), not `-o -`",
+            args.art.display(),
+            job.machine.id()
+        );
     }
     if let Some((path, json)) = &report {
         files.push((path.clone(), json.as_bytes()));
@@ -324,14 +399,30 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The file of tool `n` beside `path`: `OUT.nc` gives `OUT.T2.nc`.
+fn per_tool(path: &Path, n: u32) -> PathBuf {
+    let stem = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.T{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.T{n}"),
+    };
+    path.with_file_name(name)
+}
+
 fn load_machine(name: &str) -> anyhow::Result<Machine> {
     if let Some(machine) = Machine::built_in(name) {
         return machine.with_context(|| format!("built-in machine `{name}`"));
     }
     let path = Path::new(name);
     if !path.exists() {
-        let names: Vec<&str> = machine::BUILT_IN.iter().map(|(n, _)| *n).collect();
-        bail!("unknown machine `{name}`: not a built-in profile ({}) nor a profile file", names.join(", "));
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if path.extension().is_some() && Machine::built_in(&stem).is_some() {
+            bail!(
+                "{name}: no such profile file. `{stem}` is a built-in profile: use `--machine {stem}`, or make \
+                 a copy to edit with `medalcam machines {stem} > {name}`"
+            );
+        }
+        bail!("unknown machine `{name}`: not a built-in profile ({}) nor a profile file", built_in_names());
     }
     let text = read_text(path)?;
     let id = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());

@@ -69,12 +69,31 @@ pub struct Engraving {
     pub relief: relief::Relief,
     /// The toolpaths the program was written from.
     pub toolpaths: toolpath::Toolpaths,
-    /// The G-code program.
+    /// The G-code program: every file of it, one after the other.
     pub program: String,
+    /// The files of the program: one, or where the machine has no tool changer, one per tool.
+    pub files: Vec<ProgramFile>,
     /// How long the program runs on the job's machine, tool by tool (an estimate).
     pub cycle_time: simulation::CycleTime,
     /// Everything that was skipped or left uncut, in pipeline order.
     pub warnings: Vec<Warning>,
+}
+
+/// One file of a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramFile {
+    /// The tool of a file that holds one tool's work; `None` for the whole program.
+    pub tool: Option<u32>,
+    /// Where the file's text lies in [`Engraving::program`].
+    pub bytes: std::ops::Range<usize>,
+}
+
+impl Engraving {
+    /// The program's files: the tool of each (`None` for the whole program) and its text.
+    #[must_use]
+    pub fn files(&self) -> Vec<(Option<u32>, &str)> {
+        self.files.iter().map(|f| (f.tool, &self.program[f.bytes.clone()])).collect()
+    }
 }
 
 /// Runs the whole pipeline on SVG bytes; `title` (usually the file name) goes into the
@@ -94,12 +113,22 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
         || toolpath::plan(&relief, &job.toolpath, progress),
     );
     let (design, toolpaths) = (design?, toolpaths?);
-    let info = gcode::ProgramInfo { title: title.to_string(), target: relief.target };
-    let program = gcode::emit(&toolpaths, &job.machine, &info)?;
-    let cycle_time = simulation::cycle_time(&program, job.machine.file())?;
-    let tool_times: Vec<(u32, f64)> = cycle_time.tools.iter().map(|t| (t.tool, t.cycle_time_s)).collect();
-    let program = gcode::with_cycle_times(&program, &tool_times, cycle_time.program.cycle_time_s, &job.machine);
-    let collisions = simulation::guard(&program, &toolpaths.tools(), job.toolpath.tolerance_mm)?;
+    let info = gcode::ProgramInfo {
+        name: job.name.clone().unwrap_or_else(|| title.to_string()),
+        source: title.to_string(),
+        target: relief.target,
+        material: job.material.name.to_string(),
+    };
+    let parts = gcode::emit(&toolpaths, &job.machine, &info)?;
+    // What the machine runs: the files in order, each tool loaded before its own file.
+    let run: std::borrow::Cow<'_, str> = match parts.as_slice() {
+        [only] if only.tool.is_none() => only.text.as_str().into(),
+        _ => parts.iter().map(|p| format!("T{} M6\n{}", p.tool.unwrap_or(0), p.text)).collect::<String>().into(),
+    };
+    let cycle_time = simulation::cycle_time(&run, job.machine.file())?;
+    let collisions = simulation::guard(&run, &toolpaths.tools(), job.toolpath.tolerance_mm)?;
+    drop(run);
+    let (program, files) = with_cycle_times(parts, &cycle_time, &job.machine)?;
     if let Some(first) = collisions.first() {
         let more = match collisions.len() {
             1 => String::new(),
@@ -109,7 +138,42 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     }
     let mut warnings = design_warnings(job, artwork.warnings, &relief, design);
     warnings.extend(toolpaths.warnings.iter().cloned());
-    Ok(Engraving { relief, toolpaths, program, cycle_time, warnings })
+    Ok(Engraving { relief, toolpaths, program, files, cycle_time, warnings })
+}
+
+/// The files of `parts` one after the other, each with its tools' estimated times in its
+/// header, and where each lies; refused where a file is larger than the control holds.
+fn with_cycle_times(
+    parts: Vec<gcode::Part>,
+    time: &simulation::CycleTime,
+    machine: &machine::Machine,
+) -> Result<(String, Vec<ProgramFile>)> {
+    let (mut program, mut files) = (String::new(), Vec::new());
+    for part in parts {
+        let text = match part.tool {
+            None => {
+                let tools: Vec<(u32, f64)> = time.tools.iter().map(|t| (t.tool, t.cycle_time_s)).collect();
+                gcode::with_cycle_times(&part.text, &tools, time.program.cycle_time_s, machine)
+            }
+            Some(n) => {
+                let s = time.tools.iter().filter(|t| t.tool == n).map(|t| t.cycle_time_s).sum();
+                gcode::with_cycle_times(&part.text, &[(n, s)], s, machine)
+            }
+        };
+        if let Some(max) = machine.file().max_program_bytes {
+            if text.len() as u64 > max {
+                let which = part.tool.map_or_else(|| "the program".to_string(), |n| format!("the file of T{n}"));
+                return Err(Error::Limit(format!(
+                    "{which} is {} bytes, more than the control's max-program-bytes {max}",
+                    text.len()
+                )));
+            }
+        }
+        let start = program.len();
+        program.push_str(&text);
+        files.push(ProgramFile { tool: part.tool, bytes: start..program.len() });
+    }
+    Ok((program, files))
 }
 
 /// The die's levels and what the import and the design check found: what `medalcam relief`

@@ -3,18 +3,27 @@
 //! A profile is read into [`MachineFile`] (mirrors the TOML, unknown keys rejected) and
 //! validated into [`Machine`]. The built-in profiles are compiled into the binary.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 /// Built-in profiles: name and TOML text.
-pub const BUILT_IN: &[(&str, &str)] =
-    &[("haas", include_str!("../machines/haas.toml")), ("linuxcnc", include_str!("../machines/linuxcnc.toml"))];
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("haas", include_str!("../machines/haas.toml")),
+    ("linuxcnc", include_str!("../machines/linuxcnc.toml")),
+    ("fanuc", include_str!("../machines/fanuc.toml")),
+    ("mach3", include_str!("../machines/mach3.toml")),
+    ("grbl", include_str!("../machines/grbl.toml")),
+    ("engraver", include_str!("../machines/engraver.toml")),
+];
 
 /// A machine profile exactly as written in TOML.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MachineFile {
+    /// A user profile's base: the built-in profile whose keys it takes where it gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
     /// Human-readable name, written into the program header.
     pub name: String,
     /// Output units; only `"mm"` is supported.
@@ -59,6 +68,25 @@ pub struct MachineFile {
     pub tool_change: Vec<String>,
     /// Lines at the end of the program.
     pub program_end: Vec<String>,
+    /// Lines after each tool's last cut, before the next tool change or the program end.
+    #[serde(default)]
+    pub tool_end: Vec<String>,
+    /// Whether the machine changes tools by program (`M6`). Without a tool changer each tool
+    /// gets a program file of its own, safe to run alone, whose header says which tool to load
+    /// and how to touch it off; `tool-change` then starts the spindle of the loaded tool.
+    #[serde(default = "default_true")]
+    pub tool_changer: bool,
+    /// The block a `{smoothing}` line of `tool-change` stands for, for the tool that clears
+    /// the die (the first of several): a looser contour tolerance, more speed.
+    #[serde(default)]
+    pub smoothing_rough: Option<String>,
+    /// The block a `{smoothing}` line of `tool-change` stands for, for the tools that leave
+    /// the die's surfaces (every tool but a first of several).
+    #[serde(default)]
+    pub smoothing_finish: Option<String>,
+    /// The largest program, in bytes, the control holds: a larger one is refused.
+    #[serde(default)]
+    pub max_program_bytes: Option<u64>,
     /// Write G2/G3 arcs where the toolpath is circular (`program-start` must select G17);
     /// without the key, lines only.
     #[serde(default)]
@@ -143,6 +171,10 @@ fn default_time_scale() -> f64 {
     1.0
 }
 
+fn default_true() -> bool {
+    true
+}
+
 fn default_max_tool_number() -> u32 {
     99
 }
@@ -209,7 +241,8 @@ impl Machine {
     /// [`Error::Config`] for TOML syntax errors and unknown or missing keys (with line and
     /// column), [`Error::Setting`] for values out of range.
     pub fn from_toml(id: &str, text: &str) -> Result<Self> {
-        let file: MachineFile = toml::from_str(text).map_err(|e| Error::toml(text, &e))?;
+        let text = with_base(text)?;
+        let file: MachineFile = toml::from_str(&text).map_err(|e| Error::toml(&text, &e))?;
         if file.units != "mm" {
             return bad("units", "only \"mm\" is supported");
         }
@@ -241,6 +274,12 @@ impl Machine {
         }
         if !(1..=9).contains(&file.program_number_digits) {
             return bad("program-number-digits", "must be 1 to 9");
+        }
+        if let Some(n) = file.program_number {
+            let max = 10u64.pow(file.program_number_digits as u32) - 1;
+            if n == 0 || u64::from(n) > max {
+                return bad("program-number", &format!("must be 1 to {max} (program-number-digits)"));
+            }
         }
         if !(1..=9999).contains(&file.max_tool_number) {
             return bad("max-tool-number", "must be 1 to 9999");
@@ -289,6 +328,31 @@ impl Machine {
         }
         Ok(())
     }
+}
+
+/// The profile `text` with, where it `extends` a built-in profile, every key of the built-in
+/// it does not give appended: the user's lines come first and unchanged, so that an error in
+/// them is reported at their own line and column.
+fn with_base(text: &str) -> Result<std::borrow::Cow<'_, str>> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::toml(text, &e))?;
+    let Some(base) = table.get("extends") else { return Ok(text.into()) };
+    let names = || BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let Some(name) = base.as_str() else {
+        return bad("extends", &format!("must be the name of a built-in profile ({})", names()));
+    };
+    let Some((_, base_text)) = BUILT_IN.iter().find(|(n, _)| *n == name) else {
+        return bad("extends", &format!("`{}` is not a built-in profile ({})", name.escape_debug(), names()));
+    };
+    let base: toml::Table = toml::from_str(base_text).expect("a built-in profile is valid TOML");
+    let mut merged = text.to_string();
+    merged.push('\n');
+    for (key, value) in base {
+        if !table.contains_key(&key) {
+            let one = toml::Table::from_iter([(key, value)]);
+            merged += &toml::to_string(&one).expect("a TOML value serialises");
+        }
+    }
+    Ok(merged.into())
 }
 
 /// A setting's error.
@@ -365,33 +429,92 @@ fn check_heights(file: &MachineFile) -> Result<()> {
     Ok(())
 }
 
-/// The profile's blocks: only the placeholders medalcam fills in.
+/// The profile's blocks: only the placeholders medalcam fills in, `{smoothing}` as a line of
+/// `tool-change` exactly where both smoothing blocks are given, no tool change by `M6`
+/// without a tool changer.
 fn check_blocks(file: &MachineFile) -> Result<()> {
-    for (key, lines) in
-        [("program-start", &file.program_start), ("tool-change", &file.tool_change), ("program-end", &file.program_end)]
-    {
+    let smoothing: Vec<(&str, &Option<String>)> =
+        vec![("smoothing-rough", &file.smoothing_rough), ("smoothing-finish", &file.smoothing_finish)];
+    let blocks: Vec<(&str, &[String])> = vec![
+        ("program-start", &file.program_start),
+        ("tool-change", &file.tool_change),
+        ("tool-end", &file.tool_end),
+        ("program-end", &file.program_end),
+    ];
+    let smoothing_lines =
+        smoothing.iter().filter_map(|(key, block)| block.as_ref().map(|b| (*key, std::slice::from_ref(b))));
+    for (key, lines) in blocks.into_iter().chain(smoothing_lines) {
         for line in lines {
+            if key == "tool-change" && line.trim() == SMOOTHING {
+                continue;
+            }
             let mut rest = line.as_str();
             while let Some(open) = rest.find('{') {
                 let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
-                if !PLACEHOLDERS.contains(&&rest[open..close]) {
-                    return bad(key, &format!("unknown placeholder `{}`", &rest[open..close]));
+                let placeholder = &rest[open..close];
+                if !PLACEHOLDERS.contains(&placeholder) {
+                    return bad(key, &format!("unknown placeholder `{placeholder}`"));
+                }
+                if placeholder != "{clearance}" && !["tool-change", "tool-end"].contains(&key) {
+                    return bad(key, &format!("`{placeholder}` is a tool's: only tool-change and tool-end have one"));
                 }
                 rest = &rest[close..];
             }
-            if let Err(why) = check_words(line, key != "program-end") {
+            if let Err(why) = check_words(line, key != "program-end", file.tool_changer) {
                 return bad(key, &format!("`{}`: {why}", line.escape_debug()));
             }
+        }
+    }
+    let placeholder = file.tool_change.iter().any(|line| line.trim() == SMOOTHING);
+    for (key, block) in smoothing {
+        if placeholder && block.is_none() {
+            return bad(key, "is missing: tool-change has a `{smoothing}` line");
+        }
+        if !placeholder && block.is_some() {
+            return bad(key, "is never written: tool-change has no `{smoothing}` line");
         }
     }
     Ok(())
 }
 
+/// The line of `tool-change` that stands for the smoothing block of the tool's work.
+pub const SMOOTHING: &str = "{smoothing}";
+
+/// The modal group of a G or M word, as the strictest of the controls reads it (LinuxCNC
+/// puts G80 among the motions, Fanuc in a group of its own with the canned cycles: here it
+/// is both); `None` for a word of no group.
+fn modal_group(letter: char, value: f64) -> Option<&'static str> {
+    let v = (value * 10.0).round() as i64;
+    let group = match (letter, v) {
+        ('G', 0 | 10 | 20 | 30 | 730 | 760 | 800..=890) => "motion",
+        ('G', 170 | 180 | 190) => "plane",
+        ('G', 900 | 910) => "distance",
+        ('G', 901 | 911) => "arc distance",
+        ('G', 930 | 940 | 950) => "feed mode",
+        ('G', 200 | 210) => "units",
+        ('G', 400 | 410 | 420) => "cutter compensation",
+        ('G', 430 | 431 | 440 | 490) => "tool length offset",
+        ('G', 540..=593) => "work offset",
+        ('G', 610 | 611 | 640) => "path control",
+        ('G', 980 | 990) => "return mode",
+        ('G', 40 | 100 | 280 | 300 | 530 | 920..=923) => "non-modal",
+        ('G', 1870) => "smoothing (G187)",
+        ('G', 51) => "smoothing (G05.1)",
+        ('M', 0 | 10 | 20 | 300 | 600) => "stop",
+        ('M', 60) => "tool change",
+        ('M', 30 | 40 | 50) => "spindle",
+        ('M', 90) => "coolant",
+        _ => return None,
+    };
+    Some(group)
+}
+
 /// Whether a profile block is one block of G-code words: letters each followed by a number
 /// (placeholders stand for numbers), comments in parentheses, nothing that would split it into
 /// two blocks or end the program (`%`); and, where `mid_program`, no stop or end (M0, M1, M2,
-/// M30, M60) before the cutting is done.
-fn check_words(line: &str, mid_program: bool) -> std::result::Result<(), String> {
+/// M30, M60) before the cutting is done; no two words of one modal group; no `M6` without a
+/// `tool_changer`.
+fn check_words(line: &str, mid_program: bool, tool_changer: bool) -> std::result::Result<(), String> {
     let mut text = line.to_string();
     for placeholder in PLACEHOLDERS {
         text = text.replace(placeholder, "1");
@@ -415,6 +538,7 @@ fn check_words(line: &str, mid_program: bool) -> std::result::Result<(), String>
         return Err("a comment is not closed".into());
     }
     let mut chars = words.chars().peekable();
+    let mut groups: Vec<(String, &str)> = Vec::new();
     while let Some(letter) = chars.next() {
         if !letter.is_ascii_alphabetic() {
             return Err(format!("`{letter}` is not a word's letter"));
@@ -427,6 +551,15 @@ fn check_words(line: &str, mid_program: bool) -> std::result::Result<(), String>
         let value: f64 = number.parse().map_err(|_| format!("`{letter}{number}` is not a word"))?;
         if mid_program && letter == 'M' && [0.0, 1.0, 2.0, 30.0, 60.0].contains(&value) {
             return Err(format!("M{number} stops or ends the program before the cutting is done"));
+        }
+        if !tool_changer && letter == 'M' && value == 6.0 {
+            return Err("M6 changes tools, and the profile says `tool-changer = false`".into());
+        }
+        if let Some(group) = modal_group(letter, value) {
+            if let Some((other, _)) = groups.iter().find(|(_, g)| *g == group) {
+                return Err(format!("{other} and {letter}{number} are both of the {group} group: one per block"));
+            }
+            groups.push((format!("{letter}{number}"), group));
         }
     }
     Ok(())
@@ -461,6 +594,8 @@ mod tests {
             ("program-number-digits", "0"),
             ("max-tool-number", "0"),
             ("max-tool-number", "100000"),
+            ("program-number", "0"),
+            ("program-number", "100000"),
         ] {
             let text = format!("{}\n{key} = {value}\n", BUILT_IN[1].1.replace("max-tool-number = 999\n", ""));
             let err = Machine::from_toml("x", &text).unwrap_err().to_string();
@@ -506,12 +641,58 @@ mod tests {
             ("program-start", "G21 G17 G90 X"),
             ("program-start", "G21 G17 G90 ; M30"),
             ("program-end", "M5 !"),
+            ("program-start", "G21 S{rpm}"),
+            ("program-end", "T{tool}"),
         ] {
             let err = with(key, block).unwrap_err().to_string();
             assert!(err.contains(key), "{block:?}: {err}");
         }
+        for (key, block, group) in [
+            ("program-start", "G00 G17 G21 G80 G90", "motion"),
+            ("program-start", "G21 G17 G90 G91", "distance"),
+            ("tool-change", "T{tool} M6 M3 M5", "spindle"),
+            ("program-end", "M5 M2 M30", "stop"),
+        ] {
+            let err = with(key, block).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains(group), "{block:?}: {err}");
+        }
         assert!(with("program-start", "G21 G17 G90 (METRIC, XY)").is_ok());
         assert!(with("program-end", "M5 M30").is_ok());
+        assert!(with("program-end", "G0 Z{clearance} M30").is_ok());
+    }
+
+    #[test]
+    fn a_profile_extends_a_built_in() {
+        let m = Machine::from_toml("mine", "extends = \"fanuc\"\nmax-rpm = 12000.0\n").unwrap();
+        let fanuc = Machine::built_in("fanuc").unwrap().unwrap();
+        assert_eq!(m.file().max_rpm, 12000.0);
+        assert_eq!(m.file().tool_change, fanuc.file().tool_change);
+        assert_eq!(m.file().smoothing_finish, fanuc.file().smoothing_finish);
+        // An error in the user's lines is at their line, whatever the base appends.
+        let err = Machine::from_toml("mine", "extends = \"fanuc\"\n\ndecimals = 9\nmax-rmp = 1\n").unwrap_err();
+        assert!(err.to_string().contains("line 4, column 1") && err.to_string().contains("max-rmp"), "{err}");
+        let err = Machine::from_toml("mine", "extends = \"fanuc\"\ndecimals = 9\n").unwrap_err();
+        assert!(err.to_string().contains("decimals"), "{err}");
+        for base in ["\"fanu\"", "3", "\"../x.toml\""] {
+            let err = Machine::from_toml("mine", &format!("extends = {base}\n")).unwrap_err().to_string();
+            assert!(err.contains("extends") && err.contains("haas, linuxcnc"), "{base}: {err}");
+        }
+        for (name, text) in BUILT_IN {
+            assert!(!text.contains("extends"), "{name}: a built-in stands alone");
+        }
+    }
+
+    #[test]
+    fn smoothing_blocks_go_with_their_placeholder_and_no_m6_without_a_changer() {
+        let (_, haas) = BUILT_IN[0];
+        let without = haas.replace("smoothing-finish = \"G187 P3 E0.005\"\n", "");
+        assert!(Machine::from_toml("x", &without).unwrap_err().to_string().contains("smoothing-finish"));
+        let unused = haas.replace("    \"{smoothing}\",\n", "");
+        assert!(Machine::from_toml("x", &unused).unwrap_err().to_string().contains("never written"));
+        let err = Machine::from_toml("x", &format!("{haas}\ntool-changer = false\n")).unwrap_err().to_string();
+        assert!(err.contains("tool-change") && err.contains("M6"), "{err}");
+        let bad_block = haas.replace("\"G187 P1 E0.05\"", "\"G187 P1 M30\"");
+        assert!(Machine::from_toml("x", &bad_block).unwrap_err().to_string().contains("smoothing-rough"));
     }
 
     #[test]

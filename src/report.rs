@@ -150,6 +150,20 @@ pub struct ReportProgram {
     pub rapid_mm: f64,
     /// Rapid moves up, away from the work.
     pub retracts: usize,
+    /// The program's files: one, or where the machine has no tool changer, one per tool
+    /// (`OUT.T1.nc`, ...), in the order they run.
+    pub files: Vec<ReportFile>,
+}
+
+/// One file of the program.
+#[derive(Debug, Serialize)]
+pub struct ReportFile {
+    /// The tool whose work the file holds; `null` for the whole program.
+    pub tool: Option<u32>,
+    /// Bytes.
+    pub bytes: usize,
+    /// CRC-32 of the file's bytes, as `crc32` of the program.
+    pub crc32: String,
 }
 
 /// The levels of a relief, for reports.
@@ -235,6 +249,15 @@ impl Report {
                 cutting_mm: total.cutting_mm,
                 rapid_mm: total.rapid_mm,
                 retracts: total.retracts,
+                files: engraving
+                    .files()
+                    .into_iter()
+                    .map(|(tool, text)| ReportFile {
+                        tool,
+                        bytes: text.len(),
+                        crc32: format!("{:08x}", crc32fast::hash(text.as_bytes())),
+                    })
+                    .collect(),
             },
             warnings: engraving.warnings.clone(),
         }

@@ -7,7 +7,11 @@ use super::ProgramInfo;
 use crate::error::{Error, Result};
 use crate::machine::MachineFile;
 use crate::tool::{Tool, ToolKind};
-use crate::toolpath::{Path, Toolpaths};
+use crate::toolpath::{Operation, Path};
+
+/// How far the holder's nose must stay above the die face with the tool at its lowest Z: the
+/// header's least stick-out is the tool's deepest cut and this.
+pub const HOLDER_CLEARANCE_MM: f64 = 2.0;
 
 /// Makes text safe inside a `( ... )` comment on every control.
 #[must_use]
@@ -101,12 +105,21 @@ impl<'a> Blocks<'a> {
         self.line(&format!("({text})"))
     }
 
-    pub(super) fn header(&mut self, toolpaths: &Toolpaths, info: &ProgramInfo) -> Result<()> {
+    /// The header: `%`, the program number and name, the source, machine, target, material
+    /// and units, one line per tool of `operations` (and what each tool's limits clamped), and
+    /// where a file holds one tool of several (`part`: its index and the count), what to
+    /// load and touch off before running it; then the profile's `program-start`.
+    pub(super) fn header(
+        &mut self,
+        operations: &[&Operation],
+        info: &ProgramInfo,
+        part: Option<(usize, usize)>,
+    ) -> Result<()> {
         let file = self.file;
         if file.percent_delimiters {
             self.line("%")?;
         }
-        let title = format!("MEDALCAM {} {}", info.target.name(), info.title);
+        let title = format!("MEDALCAM {}", info.name);
         if let Some(n) = file.program_number {
             let digits = file.program_number_digits;
             let mut comment = sanitize_comment(&title, file.comment_uppercase);
@@ -115,22 +128,20 @@ impl<'a> Blocks<'a> {
         } else {
             self.comment(&title)?;
         }
+        self.comment(&format!("SOURCE {}", info.source))?;
         self.comment(&format!("MACHINE {}", file.name))?;
         let mirrored = if info.target.mirrored() { "YES" } else { "NO" };
         let target = info.target.name().to_ascii_uppercase();
         self.comment(&format!("TARGET {target} - MIRRORED: {mirrored} - X0 Y0 = CENTRE, Z0 = FACE"))?;
+        self.comment(&format!("MATERIAL {} - UNITS MM", info.material))?;
         let mut seen = Vec::new();
-        for op in &toolpaths.operations {
+        for op in operations {
             if seen.contains(&op.tool.number) {
                 continue;
             }
             seen.push(op.tool.number);
-            let zmin = toolpaths
-                .operations
-                .iter()
-                .filter(|o| o.tool.number == op.tool.number)
-                .map(|o| o.depth_mm)
-                .fold(0.0, f64::max);
+            let zmin =
+                operations.iter().filter(|o| o.tool.number == op.tool.number).map(|o| o.depth_mm).fold(0.0, f64::max);
             let t = &op.tool;
             let shape = match t.kind {
                 ToolKind::Flat | ToolKind::Ball => String::new(),
@@ -140,11 +151,12 @@ impl<'a> Blocks<'a> {
                 }
             };
             self.comment(&format!(
-                "T{} D={} {}{shape} ZMIN={} S{} F{}",
+                "T{} D={} {}{shape} ZMIN={} MIN STICKOUT={} S{} F{}",
                 t.number,
                 number(t.diameter_mm, 3),
                 t.kind.name(),
                 number(-zmin, 3),
+                number(zmin + HOLDER_CLEARANCE_MM, 3),
                 rpm(t.spindle_rpm),
                 number(t.feed_mm_per_min, file.feed_decimals)
             ))?;
@@ -152,13 +164,19 @@ impl<'a> Blocks<'a> {
                 self.comment(&format!("T{} {}", t.number, limit.to_ascii_uppercase()))?;
             }
         }
+        if let (Some((index, count)), Some(op)) = (part, operations.first()) {
+            self.comment(&format!("FILE {} OF {}: T{} ONLY, LOADED BY HAND", index + 1, count, op.tool.number))?;
+            self.comment("TOUCH OFF X0 Y0 ON THE DIE CENTRE, Z0 ON THE DIE FACE")?;
+        }
         for line in &file.program_start {
-            self.line(line)?;
+            self.line(&self.fill(line, None))?;
         }
         Ok(())
     }
 
-    pub(super) fn tool_change(&mut self, tool: &Tool) -> Result<()> {
+    /// The profile's `tool-change` for `tool`, its `{smoothing}` line the `rough` or finishing
+    /// block.
+    pub(super) fn tool_change(&mut self, tool: &Tool, rough: bool) -> Result<()> {
         let file = self.file;
         if tool.spindle_rpm > file.max_rpm {
             return Err(Error::Limit(format!(
@@ -175,14 +193,19 @@ impl<'a> Blocks<'a> {
                 tool.number, file.max_tool_number
             )));
         }
-        let clearance = number(file.clearance_z_mm, file.decimals);
+        if !file.tool_changer {
+            // The tool was loaded and touched off by hand: it may stand on the die face.
+            // Up to the clearance before the spindle starts.
+            self.state = Modal::default();
+            self.retract()?;
+        }
         for line in &file.tool_change {
-            let line = line
-                .replace("{tool:02}", &format!("{:02}", tool.number))
-                .replace("{tool}", &tool.number.to_string())
-                .replace("{rpm}", &rpm(tool.spindle_rpm))
-                .replace("{clearance}", &clearance);
-            self.line(&line)?;
+            let smoothing = if rough { &file.smoothing_rough } else { &file.smoothing_finish };
+            let line = match smoothing {
+                Some(block) if line.trim() == crate::machine::SMOOTHING => block,
+                _ => line,
+            };
+            self.line(&self.fill(line, Some(tool)))?;
         }
         // The control's position after a tool change is not known here: state everything again.
         self.state = Modal::default();
@@ -394,9 +417,35 @@ impl<'a> Blocks<'a> {
         self.end_line(start)
     }
 
+    /// A block of the profile with its placeholders filled in: the clearance, and where a
+    /// `tool` is given, its number and spindle speed.
+    fn fill(&self, line: &str, tool: Option<&Tool>) -> String {
+        let line = line.replace("{clearance}", &number(self.file.clearance_z_mm, self.file.decimals));
+        match tool {
+            Some(tool) => line
+                .replace("{tool:02}", &format!("{:02}", tool.number))
+                .replace("{tool}", &tool.number.to_string())
+                .replace("{rpm}", &rpm(tool.spindle_rpm)),
+            None => line,
+        }
+    }
+
+    /// The profile's `tool-end`, after a tool's last cut. The control's position after it is
+    /// not known here (a `G28` goes to the machine's home): everything is stated again.
+    pub(super) fn tool_end(&mut self, tool: &Tool) -> Result<()> {
+        if self.file.tool_end.is_empty() {
+            return Ok(());
+        }
+        for line in &self.file.tool_end {
+            self.line(&self.fill(line, Some(tool)))?;
+        }
+        self.state = Modal::default();
+        Ok(())
+    }
+
     pub(super) fn footer(&mut self) -> Result<()> {
         for line in &self.file.program_end {
-            self.line(line)?;
+            self.line(&self.fill(line, None))?;
         }
         if self.file.percent_delimiters {
             self.line("%")?;

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::job::Target;
 use crate::machine::{Machine, MachineFile};
 use crate::tool::Tool;
-use crate::toolpath::{Path, Toolpaths};
+use crate::toolpath::{Operation, Path, Toolpaths};
 
 pub mod arcs;
 mod blocks;
@@ -37,10 +37,24 @@ pub use number::{number, Rounded};
 /// What the program header says about the job.
 #[derive(Debug, Clone)]
 pub struct ProgramInfo {
-    /// Usually the input file name.
-    pub title: String,
+    /// The program's name: the job's `name`, else the source file's name.
+    pub name: String,
+    /// The source: usually the input file name.
+    pub source: String,
     /// What is cut.
     pub target: Target,
+    /// The stock material's name.
+    pub material: String,
+}
+
+/// One program file: the whole program, or where the machine has no tool changer, the work
+/// of one tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The tool of a file that holds one tool's work; `None` for the whole program.
+    pub tool: Option<u32>,
+    /// The G-code.
+    pub text: String,
 }
 
 /// `seconds` as `H:MM:SS`.
@@ -91,8 +105,9 @@ pub fn with_cycle_times(program: &str, tools: &[(u32, f64)], total_s: f64, machi
 ///
 /// [`Error::Limit`](crate::Error::Limit) when a move leaves the machine's travel, a feed or speed exceeds its
 /// maximum, or a line exceeds its length; [`Error::NonFiniteCoordinate`](crate::Error::NonFiniteCoordinate) for NaN or infinity.
-pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Result<String> {
-    let arcs = ArcLimits::of(machine.file());
+pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Result<Vec<Part>> {
+    let file = machine.file();
+    let arcs = ArcLimits::of(file);
     let written: Vec<Vec<Option<Written>>> = toolpaths
         .operations
         .par_iter()
@@ -100,42 +115,81 @@ pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Res
             operation
                 .paths
                 .par_iter()
-                .map(|path| Written::new(path, &operation.tool, machine.file(), arcs, toolpaths.hop_mm))
+                .map(|path| Written::new(path, &operation.tool, file, arcs, toolpaths.hop_mm))
                 .collect()
         })
         .collect();
     let length: usize =
         written.iter().flatten().flatten().map(|w| w.result.as_ref().map_or(0, |(text, _)| text.len())).sum();
-    let mut w = Blocks::new(machine.file(), arcs, String::with_capacity(length + (length >> 4)), Modal::default());
-    w.header(toolpaths, info)?;
-    let mut current_tool: Option<u32> = None;
-    let next_tools = toolpaths.operations.iter().skip(1).map(|o| Some(o.tool.number)).chain([None]);
-    for ((operation, written), next_tool) in toolpaths.operations.iter().zip(written).zip(next_tools) {
-        if current_tool != Some(operation.tool.number) {
-            w.tool_change(&operation.tool)?;
-            current_tool = Some(operation.tool.number);
-        }
-        w.comment(&format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), operation.tool.number))?;
-        for (path, written) in operation.paths.iter().zip(written) {
-            w.approach(path, &operation.tool, toolpaths.hop_mm)?;
-            match written {
-                Some(written) if written.from == w.state => {
-                    let (text, end) = written.result?;
-                    w.out.push_str(&text);
-                    w.state = end;
-                }
-                _ => w.pieces(&path.points, &fit(&path.points, arcs), &operation.tool)?,
-            }
-        }
-        if next_tool == current_tool {
-            // The same tool on the next level: a hop is enough.
-            w.rapid([None, None, Some(toolpaths.hop_mm.min(machine.file().clearance_z_mm))])?;
-        } else {
-            w.retract()?;
+    // The tool that clears the die, the first of several, cuts with the rough smoothing.
+    let first = toolpaths.operations.first().map(|o| o.tool.number);
+    let rough = first.filter(|&n| toolpaths.operations.iter().any(|o| o.tool.number != n));
+    let operations: Vec<Planned<'_>> = toolpaths.operations.iter().zip(written).collect();
+    if file.tool_changer {
+        let mut w = Blocks::new(file, arcs, String::with_capacity(length + (length >> 4)), Modal::default());
+        w.header(&toolpaths.operations.iter().collect::<Vec<_>>(), info, None)?;
+        w.operations(operations, rough, toolpaths.hop_mm)?;
+        w.footer()?;
+        return Ok(vec![Part { tool: None, text: w.out }]);
+    }
+    // Without a tool changer, a file per tool: its operations follow each other.
+    let mut runs: Vec<Vec<Planned<'_>>> = Vec::new();
+    for (operation, written) in operations {
+        match runs.last_mut() {
+            Some(run) if run[0].0.tool.number == operation.tool.number => run.push((operation, written)),
+            _ => runs.push(vec![(operation, written)]),
         }
     }
-    w.footer()?;
-    Ok(w.out)
+    let count = runs.len();
+    runs.into_iter()
+        .enumerate()
+        .map(|(index, run)| {
+            let own: Vec<&Operation> = run.iter().map(|(o, _)| *o).collect();
+            let tool = own[0].tool.number;
+            let mut w = Blocks::new(file, arcs, String::new(), Modal::default());
+            w.header(&own, info, Some((index, count)))?;
+            w.operations(run, rough, toolpaths.hop_mm)?;
+            w.footer()?;
+            Ok(Part { tool: Some(tool), text: w.out })
+        })
+        .collect()
+}
+
+impl Blocks<'_> {
+    /// Writes `operations`, each with its paths written ahead: tool changes where the tool
+    /// changes (`rough` for the rough smoothing), a hop between the levels of one tool, a
+    /// retract and the profile's `tool-end` after each tool's last.
+    fn operations(&mut self, operations: Vec<Planned<'_>>, rough: Option<u32>, hop_mm: f64) -> Result<()> {
+        let mut current_tool: Option<u32> = None;
+        let next_tools: Vec<Option<u32>> =
+            operations.iter().skip(1).map(|(o, _)| Some(o.tool.number)).chain([None]).collect();
+        for ((operation, written), next_tool) in operations.into_iter().zip(next_tools) {
+            if current_tool != Some(operation.tool.number) {
+                self.tool_change(&operation.tool, rough == Some(operation.tool.number))?;
+                current_tool = Some(operation.tool.number);
+            }
+            self.comment(&format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), operation.tool.number))?;
+            for (path, written) in operation.paths.iter().zip(written) {
+                self.approach(path, &operation.tool, hop_mm)?;
+                match written {
+                    Some(written) if written.from == self.state => {
+                        let (text, end) = written.result?;
+                        self.out.push_str(&text);
+                        self.state = end;
+                    }
+                    _ => self.pieces(&path.points, &fit(&path.points, self.arcs), &operation.tool)?,
+                }
+            }
+            if next_tool == current_tool {
+                // The same tool on the next level: a hop is enough.
+                self.rapid([None, None, Some(hop_mm.min(self.file.clearance_z_mm))])?;
+            } else {
+                self.retract()?;
+                self.tool_end(&operation.tool)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A path's lines and arcs ([`arcs::fit`]; lines only without arcs).
@@ -145,6 +199,9 @@ fn fit(points: &[[f64; 3]], arcs: Option<ArcLimits>) -> Vec<Piece> {
         None => (1..points.len()).map(Piece::Line).collect(),
     }
 }
+
+/// An operation with its paths written ahead.
+type Planned<'a> = (&'a Operation, Vec<Option<Written>>);
 
 /// One path's cutting moves, written ahead from the state its approach should leave.
 struct Written {
@@ -276,15 +333,19 @@ mod tests {
 
     fn program(paths: Vec<Path>, machine: &Machine) -> String {
         let operations = vec![Operation { tool: Tool::flat(1, 1.0), depth_mm: 0.2, paths }];
-        let info = ProgramInfo { title: "test".into(), target: Target::Die };
-        emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new(), hop_mm: 0.5 }, machine, &info).unwrap()
+        let info =
+            ProgramInfo { name: "test".into(), source: "test.svg".into(), target: Target::Die, material: "c45".into() };
+        let parts =
+            emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new(), hop_mm: 0.5 }, machine, &info);
+        parts.unwrap().remove(0).text
     }
 
     #[test]
     fn no_zero_feed_speed_or_tool_number_is_written() {
         let machine = Machine::built_in("haas").unwrap().unwrap();
         let paths = vec![Path { retract: true, points: vec![[0.0, 0.0, -0.1], [1.0, 0.0, -0.1]] }];
-        let info = ProgramInfo { title: "test".into(), target: Target::Die };
+        let info =
+            ProgramInfo { name: "test".into(), source: "test.svg".into(), target: Target::Die, material: "c45".into() };
         // Tool::flat spins at 10,000 rpm, above the Haas's 8,100.
         let with = |tool: Tool| {
             let rpm = if tool.spindle_rpm > 8000.0 { 8000.0 } else { tool.spindle_rpm };

@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct JobFile {
+    /// The program's name in its header (default: the artwork's file name).
+    pub name: Option<String>,
     /// `"die"` (the mirrored negative, default) or `"hub"` (the positive punch).
     pub target: Option<String>,
     /// Depth of black under luminance, and the deepest any rule may ask (default: 0.3 mm or

@@ -85,6 +85,8 @@ pub struct Job {
     pub min_wall_mm: f64,
     /// The stock material, which set the tools' cutting data.
     pub material: &'static Material,
+    /// The program's name in its header; `None`: the artwork's file name.
+    pub name: Option<String>,
 }
 
 impl Job {
@@ -192,6 +194,7 @@ impl Job {
             machine,
             min_wall_mm,
             material,
+            name: file.name.clone(),
         })
     }
 }

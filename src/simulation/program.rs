@@ -41,7 +41,14 @@ pub(super) fn parse(program: &str, tools: &[Tool], profiles: &[Profile]) -> Resu
     let lines: Vec<&str> = program.lines().collect();
     let chunks: Vec<Blocks> = lines.par_chunks(BLOCKS_PER_CHUNK).map(Blocks::read).collect();
     drop(lines);
-    let mut reader = Reader { at: [0.0, 0.0, 50.0], motion: 0, tool: None, pending_tool: None, steps: Vec::new() };
+    let mut reader = Reader {
+        at: [0.0, 0.0, 50.0],
+        motion: 0,
+        tool: None,
+        pending_tool: None,
+        incremental: false,
+        steps: Vec::new(),
+    };
     let mut number = 0;
     let mut moves = Vec::new();
     // Each chunk's words are freed once read, and the steps turned into moves every
@@ -100,34 +107,33 @@ struct Reader {
     motion: u8,
     tool: Option<usize>,
     pending_tool: Option<u32>,
+    /// G91 in force: only a G28 or G30 through where the tool is may follow.
+    incremental: bool,
     steps: Vec<Step>,
 }
 
 impl Reader {
     /// Reads block `number` (0-based) of `words`.
     fn block(&mut self, words: &[(char, f64)], number: usize, tools: &[Tool], profiles: &[Profile]) -> Result<()> {
-        let mut target = self.at;
-        let mut has_axis = false;
+        let mut given: [Option<f64>; 3] = [None; 3];
         let (mut i, mut j) = (0.0, 0.0);
         let mut machine_coords = false;
+        let mut home = false;
         let mut non_motion_g = false;
         for &(letter, value) in words {
             match letter {
                 'G' => match value {
                     v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => self.motion = v as u8,
                     53.0 => machine_coords = true,
-                    91.0 => {
-                        return Err(Error::Program(format!(
-                            "line {}: incremental mode G91 is not simulated",
-                            number + 1
-                        )))
-                    }
-                    4.0 | 10.0 | 28.0 | 92.0 => non_motion_g = true,
+                    90.0 => self.incremental = false,
+                    91.0 => self.incremental = true,
+                    28.0 | 30.0 => home = true,
+                    4.0 | 10.0 | 92.0 => non_motion_g = true,
                     _ => {}
                 },
-                'X' => (target[0], has_axis) = (value, true),
-                'Y' => (target[1], has_axis) = (value, true),
-                'Z' => (target[2], has_axis) = (value, true),
+                'X' => given[0] = Some(value),
+                'Y' => given[1] = Some(value),
+                'Z' => given[2] = Some(value),
                 'I' => i = value,
                 'J' => j = value,
                 'T' => self.pending_tool = Some(value as u32),
@@ -147,27 +153,42 @@ impl Reader {
                 _ => {}
             }
         }
+        let has_axis = given.iter().any(Option::is_some);
+        let mut target = self.at;
+        for (k, v) in given.iter().enumerate() {
+            if let Some(v) = v {
+                target[k] = if self.incremental { self.at[k] + v } else { *v };
+            }
+        }
         if machine_coords {
             // A G53 move goes to machine coordinates: above the work, for a retract.
+            self.at[2] = self.at[2].max(50.0);
+            return Ok(());
+        }
+        if home {
+            // G28 and G30 go at rapid through the point their axes name (in the distance mode
+            // in force), then home: above the work.
+            self.push(target, 0, [0.0; 2], number);
             self.at[2] = self.at[2].max(50.0);
             return Ok(());
         }
         if !has_axis || non_motion_g {
             return Ok(());
         }
+        if self.incremental {
+            return Err(Error::Program(format!("line {}: incremental mode G91 is not simulated", number + 1)));
+        }
+        let center = [self.at[0] + i, self.at[1] + j];
+        self.push(target, self.motion, center, number);
+        Ok(())
+    }
+
+    /// A move from where the tool is to `target`, by the current tool.
+    fn push(&mut self, target: [f64; 3], motion: u8, center: [f64; 2], number: usize) {
         if let Some(tool) = self.tool {
-            let (at, motion) = (self.at, self.motion);
-            self.steps.push(Step {
-                from: at,
-                to: target,
-                motion,
-                center: [at[0] + i, at[1] + j],
-                tool,
-                line: number + 1,
-            });
+            self.steps.push(Step { from: self.at, to: target, motion, center, tool, line: number + 1 });
         }
         self.at = target;
-        Ok(())
     }
 }
 

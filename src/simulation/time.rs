@@ -193,8 +193,9 @@ impl Clock<'_> {
                 'G' => match value {
                     v if v == 0.0 || v == 1.0 || v == 2.0 || v == 3.0 => self.motion = v as u8,
                     4.0 => w.dwell = Some(0.0),
-                    53.0 => w.machine_coords = true,
-                    10.0 | 28.0 | 92.0 => w.non_motion = true,
+                    // G28 and G30 go home, above the work, as a G53 retract does.
+                    28.0 | 30.0 | 53.0 => w.machine_coords = true,
+                    10.0 | 92.0 => w.non_motion = true,
                     _ => {}
                 },
                 'X' => (w.target[0], w.has_axis) = (value, true),

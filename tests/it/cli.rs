@@ -442,3 +442,86 @@ fn the_material_flag_sets_the_cutting_data_and_the_report_names_it() {
     assert_error(&bad, &["--material", "cheese", "brass"]);
     assert!(!dir.path().join("bad.nc").exists());
 }
+
+#[test]
+fn machines_lists_the_built_ins_and_prints_one_to_copy() {
+    let dir = workspace();
+    let list = medalcam(&["machines"], dir.path());
+    assert!(list.status.success(), "{}", stderr(&list));
+    let text = String::from_utf8_lossy(&list.stdout);
+    for name in ["haas", "linuxcnc", "fanuc", "mach3", "grbl", "engraver"] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing:\n{text}");
+    }
+    let json = medalcam(&["machines", "--json"], dir.path());
+    let list: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let list = list.as_array().expect("a list");
+    assert_eq!(list.len(), 6);
+    assert!(list.iter().all(|m| m["profile"]["max-rpm"].as_f64().is_some_and(|r| r > 0.0)), "{list:?}");
+    // A printed profile, used as a file, cuts what the built-in cuts.
+    let haas = medalcam(&["machines", "haas"], dir.path());
+    assert!(haas.status.success() && haas.stdout.starts_with(b"# "), "{}", stderr(&haas));
+    std::fs::write(dir.path().join("my-haas.toml"), &haas.stdout).unwrap();
+    for (machine, out) in [("haas", "a.nc"), ("my-haas.toml", "b.nc")] {
+        let output = medalcam(&["engrave", "art.svg", "--machine", machine, "-o", out, "-q"], dir.path());
+        assert!(output.status.success(), "{machine}: {}", stderr(&output));
+    }
+    let (a, b) = (std::fs::read(dir.path().join("a.nc")).unwrap(), std::fs::read(dir.path().join("b.nc")).unwrap());
+    assert!(a == b, "the printed profile cuts differently");
+    assert_error(&medalcam(&["machines", "hass"], dir.path()), &["hass", "haas", "grbl"]);
+}
+
+#[test]
+fn a_missing_profile_file_named_like_a_built_in_says_how_to_make_one() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "fanuc.toml"], dir.path());
+    assert_error(&output, &["fanuc.toml", "--machine fanuc", "medalcam machines fanuc > fanuc.toml"]);
+    assert!(!dir.path().join("art.nc").exists());
+}
+
+#[test]
+fn a_profile_extends_a_built_in_with_the_keys_that_differ() {
+    let dir = workspace();
+    std::fs::write(dir.path().join("vf.toml"), "extends = \"fanuc\"\nmax-rpm = 12000.0\n").unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "vf.toml", "-o", "-", "-q"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let program = String::from_utf8_lossy(&output.stdout);
+    assert!(program.contains("S12000 M03") && program.contains("G05.1 Q1"), "{program}");
+    // Errors in the file are at its own lines, whatever the base adds.
+    std::fs::write(dir.path().join("vf.toml"), "extends = \"fanuc\"\nmax-rpm = 12000.0\nmax-rmp = 1\n").unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "vf.toml"], dir.path());
+    assert_error(&output, &["vf.toml", "line 3, column 1", "max-rmp"]);
+    std::fs::write(dir.path().join("vf.toml"), "extends = \"fanucc\"\n").unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "vf.toml"], dir.path());
+    assert_error(&output, &["vf.toml", "extends", "fanucc", "fanuc"]);
+}
+
+#[test]
+fn without_a_tool_changer_each_tool_gets_its_own_file() {
+    let dir = workspace();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "grbl", "-q", "--report", "r.json"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!dir.path().join("art.nc").exists(), "no whole program beside the files per tool");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).expect("JSON");
+    let files = report["program"]["files"].as_array().expect("files");
+    assert!(files.len() > 1, "{files:?}");
+    for file in files {
+        let n = file["tool"].as_u64().expect("a tool");
+        let text = std::fs::read_to_string(dir.path().join(format!("art.T{n}.nc"))).expect("the tool's file");
+        assert_eq!(text.len() as u64, file["bytes"].as_u64().unwrap());
+        // Safe alone: the tool, touched off on the face, goes up to the clearance before the
+        // spindle starts and before anything else moves.
+        let blocks: Vec<&str> = text.lines().filter(|l| !l.starts_with('(')).collect();
+        let spindle = blocks.iter().position(|l| l.starts_with("M3 S")).expect("spindle on");
+        let first_move = blocks
+            .iter()
+            .position(|l| l.split_whitespace().next().is_some_and(|w| ["G0", "G1", "G2", "G3"].contains(&w)))
+            .expect("a move");
+        assert!(first_move < spindle && blocks[first_move] == "G0 Z5.", "{n}: {:?}", &blocks[..spindle + 1]);
+        assert!(text.contains(&format!("T{n} ONLY")) && text.contains("TOUCH OFF"), "{n}");
+        assert_eq!(blocks.last(), Some(&"M30"));
+    }
+    let output = medalcam(&["engrave", "art.svg", "--machine", "grbl", "-o", "-"], dir.path());
+    assert_error(&output, &["grbl", "no tool changer", "-o OUT.nc"]);
+    assert!(output.stdout.is_empty());
+}

@@ -1,4 +1,5 @@
-//! Golden G-code: `tests/golden/<sample>.<machine>.nc`, compared byte for byte. A program
+//! Golden G-code: `tests/golden/<sample>.<machine>.nc` (`<sample>.<machine>.T<n>.nc`, one per
+//! tool, for a machine without a tool changer), compared byte for byte. A program
 //! too large to keep in the repository is kept as its digest, `<sample>.<machine>.digest`
 //! (CRC-32, bytes and lines of the program), compared whole: the test generates the program.
 //! Beside a digest, `<sample>.<machine>.summary` says per tool and level what the program
@@ -48,7 +49,9 @@ fn check_golden(sample: &str, machine: &str, whole: bool) {
     let engraving = engrave(case, machine);
     let golden = |ext: &str| root().join(format!("tests/golden/{sample}.{machine}.{ext}"));
     let files = if whole {
-        vec![(golden("nc"), engraving.program)]
+        // One file, or one per tool where the machine has no tool changer.
+        let name = |tool: Option<u32>| tool.map_or_else(|| "nc".to_string(), |n| format!("T{n}.nc"));
+        engraving.files().into_iter().map(|(tool, text)| (golden(&name(tool)), text.to_string())).collect()
     } else {
         vec![(golden("digest"), digest(&engraving.program)), (golden("summary"), summary(&engraving.toolpaths))]
     };
@@ -80,6 +83,10 @@ macro_rules! golden {
 golden! {
     coin_haas: "coin" on "haas", true;
     coin_linuxcnc: "coin" on "linuxcnc", true;
+    coin_fanuc: "coin" on "fanuc", true;
+    coin_mach3: "coin" on "mach3", true;
+    coin_grbl: "coin" on "grbl", true;
+    coin_engraver: "coin" on "engraver", true;
     crown_coin_haas: "gameicons_crown-coin" on "haas", false;
     crown_coin_linuxcnc: "gameicons_crown-coin" on "linuxcnc", false;
 }

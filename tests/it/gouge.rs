@@ -68,8 +68,13 @@ proptest! {
             return Ok(()); // no tool fits anywhere
         };
         let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built-in").expect("valid");
-        let info = medalcam::gcode::ProgramInfo { title: "gouge".into(), target: Target::Die };
-        let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits");
+        let info = medalcam::gcode::ProgramInfo {
+            name: "gouge".into(),
+            source: "gouge".into(),
+            target: Target::Die,
+            material: "c45".into(),
+        };
+        let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits").remove(0).text;
         let sim = simulate(&program, &tools, [-6.0, -6.0, 6.0, 6.0], CELL_MM).expect("simulates");
         prop_assert_eq!(sim.rapid_cuts, 0);
         let draft = draft_deg.to_radians().tan();

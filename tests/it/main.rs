@@ -5,6 +5,7 @@ mod arcs;
 mod cli;
 mod cut;
 mod determinism;
+mod dialects;
 mod emblem;
 mod fuzz;
 mod golden;
