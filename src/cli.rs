@@ -366,15 +366,16 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
     let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
     let program_files = engraving.files();
     if let Some(path) = &output {
-        for (tool, text) in &program_files {
-            files.push((tool.map_or_else(|| path.clone(), |n| per_tool(path, n)), text.as_bytes()));
+        for (file, text) in &program_files {
+            files.push((file.suffix().map_or_else(|| path.clone(), |s| beside(path, &s)), text.as_bytes()));
         }
     } else if program_files.len() > 1 {
         bail!(
-            "{}: the machine `{}` has no tool changer, so the program is one file per tool: give `-o OUT.nc` \
-             (OUT.T1.nc, OUT.T2.nc, ... are written), not `-o -`",
+            "{}: on the machine `{}` the program is {} files (no tool changer, or split for the control's \
+             memory): give `-o OUT.nc` (OUT.T1.nc, OUT.T2.nc or OUT.1.nc, OUT.2.nc, ... are written), not `-o -`",
             args.art.display(),
-            job.machine.id()
+            job.machine.id(),
+            program_files.len()
         );
     }
     if let Some((path, json)) = &report {
@@ -399,12 +400,12 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The file of tool `n` beside `path`: `OUT.nc` gives `OUT.T2.nc`.
-fn per_tool(path: &Path, n: u32) -> PathBuf {
+/// The file named with `suffix` beside `path`: `OUT.nc` and `T2` give `OUT.T2.nc`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
     let stem = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     let name = match path.extension() {
-        Some(ext) => format!("{stem}.T{n}.{}", ext.to_string_lossy()),
-        None => format!("{stem}.T{n}"),
+        Some(ext) => format!("{stem}.{suffix}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{suffix}"),
     };
     path.with_file_name(name)
 }

@@ -84,15 +84,29 @@ pub struct Engraving {
 pub struct ProgramFile {
     /// The tool of a file that holds one tool's work; `None` for the whole program.
     pub tool: Option<u32>,
+    /// Where a program (or a tool's) is split for the control's memory: which file of it,
+    /// from 1.
+    pub piece: Option<usize>,
     /// Where the file's text lies in [`Engraving::program`].
     pub bytes: std::ops::Range<usize>,
 }
 
-impl Engraving {
-    /// The program's files: the tool of each (`None` for the whole program) and its text.
+impl ProgramFile {
+    /// What the file's name adds to the output's, before its extension: `T2` (the file of
+    /// T2), `3` (the third file of a split program), `T2.3`; `None` for the whole program.
     #[must_use]
-    pub fn files(&self) -> Vec<(Option<u32>, &str)> {
-        self.files.iter().map(|f| (f.tool, &self.program[f.bytes.clone()])).collect()
+    pub fn suffix(&self) -> Option<String> {
+        let parts: Vec<String> =
+            self.tool.map(|n| format!("T{n}")).into_iter().chain(self.piece.map(|k| k.to_string())).collect();
+        (!parts.is_empty()).then(|| parts.join("."))
+    }
+}
+
+impl Engraving {
+    /// The program's files, in the order they run, each with its text.
+    #[must_use]
+    pub fn files(&self) -> Vec<(&ProgramFile, &str)> {
+        self.files.iter().map(|f| (f, &self.program[f.bytes.clone()])).collect()
     }
 }
 
@@ -123,7 +137,7 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     // What the machine runs: the files in order, each tool loaded before its own file.
     let run: std::borrow::Cow<'_, str> = match parts.as_slice() {
         [only] if only.tool.is_none() => only.text.as_str().into(),
-        _ => parts.iter().map(|p| format!("T{} M6\n{}", p.tool.unwrap_or(0), p.text)).collect::<String>().into(),
+        _ => parts.iter().map(loaded).collect::<String>().into(),
     };
     let cycle_time = simulation::cycle_time(&run, job.machine.file())?;
     let collisions = simulation::guard(&run, &toolpaths.tools(), job.toolpath.tolerance_mm)?;
@@ -141,37 +155,49 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
     Ok(Engraving { relief, toolpaths, program, files, cycle_time, warnings })
 }
 
-/// The files of `parts` one after the other, each with its tools' estimated times in its
-/// header, and where each lies; refused where a file is larger than the control holds.
+/// A program file as the machine runs it: where the file holds one tool's work, after that
+/// tool is loaded (by hand: here `M6`).
+fn loaded(part: &gcode::Part) -> String {
+    match part.tool {
+        Some(n) => format!("T{n} M6\n{}", part.text),
+        None => part.text.clone(),
+    }
+}
+
+/// The files of `parts` one after the other, each with its estimated times in its header
+/// (`time`, the whole program's, where there is one file), and where each lies; refused
+/// where a file is larger than the control holds.
 fn with_cycle_times(
     parts: Vec<gcode::Part>,
     time: &simulation::CycleTime,
     machine: &machine::Machine,
 ) -> Result<(String, Vec<ProgramFile>)> {
     let (mut program, mut files) = (String::new(), Vec::new());
+    let single = parts.len() == 1;
     for part in parts {
-        let text = match part.tool {
-            None => {
-                let tools: Vec<(u32, f64)> = time.tools.iter().map(|t| (t.tool, t.cycle_time_s)).collect();
-                gcode::with_cycle_times(&part.text, &tools, time.program.cycle_time_s, machine)
-            }
-            Some(n) => {
-                let s = time.tools.iter().filter(|t| t.tool == n).map(|t| t.cycle_time_s).sum();
-                gcode::with_cycle_times(&part.text, &[(n, s)], s, machine)
-            }
+        let own;
+        let time = if single {
+            time
+        } else {
+            own = simulation::cycle_time(&loaded(&part), machine.file())?;
+            &own
         };
+        let tools: Vec<(u32, f64)> = time.tools.iter().map(|t| (t.tool, t.cycle_time_s)).collect();
+        let text = gcode::with_cycle_times(&part.text, &tools, time.program.cycle_time_s, machine);
+        let file = ProgramFile { tool: part.tool, piece: part.piece, bytes: 0..0 };
         if let Some(max) = machine.file().max_program_bytes {
             if text.len() as u64 > max {
-                let which = part.tool.map_or_else(|| "the program".to_string(), |n| format!("the file of T{n}"));
+                let which = file.suffix().map_or_else(|| "the program".to_string(), |s| format!("file {s}"));
+                let split = if machine.file().split_programs { "" } else { " (split-programs = true splits it)" };
                 return Err(Error::Limit(format!(
-                    "{which} is {} bytes, more than the control's max-program-bytes {max}",
+                    "{which} is {} bytes, more than the control's max-program-bytes {max}{split}",
                     text.len()
                 )));
             }
         }
         let start = program.len();
         program.push_str(&text);
-        files.push(ProgramFile { tool: part.tool, bytes: start..program.len() });
+        files.push(ProgramFile { bytes: start..program.len(), ..file });
     }
     Ok((program, files))
 }

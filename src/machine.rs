@@ -84,9 +84,15 @@ pub struct MachineFile {
     /// the die's surfaces (every tool but a first of several).
     #[serde(default)]
     pub smoothing_finish: Option<String>,
-    /// The largest program, in bytes, the control holds: a larger one is refused.
+    /// The largest program, in bytes, the control holds: a larger one is refused, or split
+    /// where `split-programs` says so.
     #[serde(default)]
     pub max_program_bytes: Option<u64>,
+    /// Split a program larger than `max-program-bytes` into numbered files (`OUT.1.nc`,
+    /// `OUT.2.nc`, ...), each ending at a retract and the next starting with the tool change
+    /// of the tool it goes on with.
+    #[serde(default)]
+    pub split_programs: bool,
     /// Write G2/G3 arcs where the toolpath is circular (`program-start` must select G17);
     /// without the key, lines only.
     #[serde(default)]
@@ -225,6 +231,9 @@ pub const MIN_CLEARANCE_MM: f64 = 1.0;
 /// tools before may have left stock within the rest threshold and a tool-length error.
 pub const MIN_APPROACH_MM: f64 = 0.1;
 
+/// The smallest `max-program-bytes` accepted: room for a header, a tool change and some cutting.
+pub const MIN_PROGRAM_BYTES: u64 = 32 * 1024;
+
 const PLACEHOLDERS: &[&str] = &["{tool}", "{tool:02}", "{rpm}", "{clearance}"];
 
 impl Machine {
@@ -274,6 +283,13 @@ impl Machine {
         }
         if !(1..=9).contains(&file.program_number_digits) {
             return bad("program-number-digits", "must be 1 to 9");
+        }
+        match file.max_program_bytes {
+            Some(max) if max < MIN_PROGRAM_BYTES => {
+                return bad("max-program-bytes", &format!("must be at least {MIN_PROGRAM_BYTES}"));
+            }
+            None if file.split_programs => return bad("split-programs", "needs max-program-bytes"),
+            _ => {}
         }
         if let Some(n) = file.program_number {
             let max = 10u64.pow(file.program_number_digits as u32) - 1;

@@ -160,6 +160,9 @@ pub struct ReportProgram {
 pub struct ReportFile {
     /// The tool whose work the file holds; `null` for the whole program.
     pub tool: Option<u32>,
+    /// Which file of a program split for the control's memory (`max-program-bytes`), from 1;
+    /// `null` where it is not split.
+    pub piece: Option<usize>,
     /// Bytes.
     pub bytes: usize,
     /// CRC-32 of the file's bytes, as `crc32` of the program.
@@ -252,8 +255,9 @@ impl Report {
                 files: engraving
                     .files()
                     .into_iter()
-                    .map(|(tool, text)| ReportFile {
-                        tool,
+                    .map(|(file, text)| ReportFile {
+                        tool: file.tool,
+                        piece: file.piece,
                         bytes: text.len(),
                         crc32: format!("{:08x}", crc32fast::hash(text.as_bytes())),
                     })

@@ -106,14 +106,17 @@ impl<'a> Blocks<'a> {
     }
 
     /// The header: `%`, the program number and name, the source, machine, target, material
-    /// and units, one line per tool of `operations` (and what each tool's limits clamped), and
-    /// where a file holds one tool of several (`part`: its index and the count), what to
-    /// load and touch off before running it; then the profile's `program-start`.
+    /// and units, one line per tool of `operations` (and what each tool's limits clamped);
+    /// where a file holds one tool's work (`own`: the tool, and every tool's in the order
+    /// they run), which file it is, what to load and how to touch it off; where a program is
+    /// split for the control's memory, which `piece` this is; then the profile's
+    /// `program-start`.
     pub(super) fn header(
         &mut self,
         operations: &[&Operation],
         info: &ProgramInfo,
-        part: Option<(usize, usize)>,
+        own: Option<(u32, &[u32])>,
+        piece: usize,
     ) -> Result<()> {
         let file = self.file;
         if file.percent_delimiters {
@@ -164,9 +167,15 @@ impl<'a> Blocks<'a> {
                 self.comment(&format!("T{} {}", t.number, limit.to_ascii_uppercase()))?;
             }
         }
-        if let (Some((index, count)), Some(op)) = (part, operations.first()) {
-            self.comment(&format!("FILE {} OF {}: T{} ONLY, LOADED BY HAND", index + 1, count, op.tool.number))?;
+        if let Some((tool, order)) = own {
+            let index = order.iter().position(|&t| t == tool).unwrap_or(0);
+            self.comment(&format!("FILE {} OF {}: T{tool} ONLY, LOADED BY HAND", index + 1, order.len()))?;
+            let order: Vec<String> = order.iter().map(|t| format!("T{t}")).collect();
+            self.comment(&format!("RUN ORDER {}", order.join(" ")))?;
             self.comment("TOUCH OFF X0 Y0 ON THE DIE CENTRE, Z0 ON THE DIE FACE")?;
+        }
+        if piece > 1 {
+            self.comment(&format!("PART {piece}: RUN AFTER PART {}", piece - 1))?;
         }
         for line in &file.program_start {
             self.line(&self.fill(line, None))?;

@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::Target;
 use crate::machine::{Machine, MachineFile};
 use crate::tool::Tool;
@@ -53,6 +53,9 @@ pub struct ProgramInfo {
 pub struct Part {
     /// The tool of a file that holds one tool's work; `None` for the whole program.
     pub tool: Option<u32>,
+    /// Where a program (or a tool's) is split for the control's memory: which file of it,
+    /// from 1.
+    pub piece: Option<usize>,
     /// The G-code.
     pub text: String,
 }
@@ -119,76 +122,179 @@ pub fn emit(toolpaths: &Toolpaths, machine: &Machine, info: &ProgramInfo) -> Res
                 .collect()
         })
         .collect();
-    let length: usize =
-        written.iter().flatten().flatten().map(|w| w.result.as_ref().map_or(0, |(text, _)| text.len())).sum();
     // The tool that clears the die, the first of several, cuts with the rough smoothing.
     let first = toolpaths.operations.first().map(|o| o.tool.number);
     let rough = first.filter(|&n| toolpaths.operations.iter().any(|o| o.tool.number != n));
     let operations: Vec<Planned<'_>> = toolpaths.operations.iter().zip(written).collect();
-    if file.tool_changer {
-        let mut w = Blocks::new(file, arcs, String::with_capacity(length + (length >> 4)), Modal::default());
-        w.header(&toolpaths.operations.iter().collect::<Vec<_>>(), info, None)?;
-        w.operations(operations, rough, toolpaths.hop_mm)?;
-        w.footer()?;
-        return Ok(vec![Part { tool: None, text: w.out }]);
-    }
-    // Without a tool changer, a file per tool: its operations follow each other.
+    // A file per tool without a tool changer (a tool's operations follow each other), else
+    // one for the whole program.
     let mut runs: Vec<Vec<Planned<'_>>> = Vec::new();
     for (operation, written) in operations {
         match runs.last_mut() {
-            Some(run) if run[0].0.tool.number == operation.tool.number => run.push((operation, written)),
+            Some(run) if !file.tool_changer && run[0].0.tool.number == operation.tool.number => {
+                run.push((operation, written));
+            }
+            Some(run) if file.tool_changer => run.push((operation, written)),
             _ => runs.push(vec![(operation, written)]),
         }
     }
-    let count = runs.len();
-    runs.into_iter()
-        .enumerate()
-        .map(|(index, run)| {
-            let own: Vec<&Operation> = run.iter().map(|(o, _)| *o).collect();
-            let tool = own[0].tool.number;
-            let mut w = Blocks::new(file, arcs, String::new(), Modal::default());
-            w.header(&own, info, Some((index, count)))?;
-            w.operations(run, rough, toolpaths.hop_mm)?;
-            w.footer()?;
-            Ok(Part { tool: Some(tool), text: w.out })
-        })
-        .collect()
+    let order: Vec<u32> = runs.iter().filter_map(|run| run.first().map(|(o, _)| o.tool.number)).collect();
+    let mut parts = Vec::new();
+    for run in runs {
+        let listed: Vec<&Operation> = run.iter().map(|(o, _)| *o).collect();
+        let tool = (!file.tool_changer).then(|| listed[0].tool.number);
+        let own = tool.map(|n| (n, order.as_slice()));
+        let mut files = Files::new(file, arcs, info, listed, own, rough, toolpaths.hop_mm)?;
+        files.operations(run)?;
+        let pieces = files.finish()?;
+        let count = pieces.len();
+        parts.extend(pieces.into_iter().enumerate().map(|(k, text)| Part {
+            tool,
+            piece: (count > 1).then_some(k + 1),
+            text,
+        }));
+    }
+    Ok(parts)
 }
 
-impl Blocks<'_> {
+/// The files of one program (or of one tool's, without a tool changer) as they are written:
+/// split, where the profile asks, at a retract before the control's memory is full.
+struct Files<'a> {
+    w: Blocks<'a>,
+    info: &'a ProgramInfo,
+    /// The operations the headers list.
+    listed: Vec<&'a Operation>,
+    /// Without a tool changer: the file's tool and the order of every tool's file.
+    own: Option<(u32, &'a [u32])>,
+    rough: Option<u32>,
+    hop_mm: f64,
+    /// The most bytes of cutting a file may hold before it is split; `None`: never split.
+    budget: Option<usize>,
+    /// The files written whole.
+    done: Vec<String>,
+}
+
+impl<'a> Files<'a> {
+    fn new(
+        file: &'a MachineFile,
+        arcs: Option<ArcLimits>,
+        info: &'a ProgramInfo,
+        listed: Vec<&'a Operation>,
+        own: Option<(u32, &'a [u32])>,
+        rough: Option<u32>,
+        hop_mm: f64,
+    ) -> Result<Self> {
+        let tools = listed.iter().map(|o| o.tool.number).collect::<std::collections::BTreeSet<_>>().len();
+        // Room for what comes after the cutting (a retract, tool-end, program-end) and for
+        // the cycle-time comments added to the header.
+        let reserve = SPLIT_RESERVE_BYTES + 64 * (tools + 2);
+        let budget = match (file.split_programs, file.max_program_bytes) {
+            (true, Some(max)) => Some(usize::try_from(max).unwrap_or(usize::MAX).saturating_sub(reserve)),
+            _ => None,
+        };
+        let mut files = Self {
+            w: Blocks::new(file, arcs, String::new(), Modal::default()),
+            info,
+            listed,
+            own,
+            rough,
+            hop_mm,
+            budget,
+            done: Vec::new(),
+        };
+        files.start(1)?;
+        Ok(files)
+    }
+
+    /// Starts file `piece` (1-based) with its header.
+    fn start(&mut self, piece: usize) -> Result<()> {
+        self.w.out.clear();
+        self.w.state = Modal::default();
+        self.w.header(&self.listed, self.info, self.own, piece)
+    }
+
     /// Writes `operations`, each with its paths written ahead: tool changes where the tool
-    /// changes (`rough` for the rough smoothing), a hop between the levels of one tool, a
-    /// retract and the profile's `tool-end` after each tool's last.
-    fn operations(&mut self, operations: Vec<Planned<'_>>, rough: Option<u32>, hop_mm: f64) -> Result<()> {
+    /// changes, a hop between the levels of one tool, a retract and the profile's `tool-end`
+    /// after each tool's last; a new file at a retract where this one is full.
+    fn operations(&mut self, operations: Vec<Planned<'_>>) -> Result<()> {
         let mut current_tool: Option<u32> = None;
         let next_tools: Vec<Option<u32>> =
             operations.iter().skip(1).map(|(o, _)| Some(o.tool.number)).chain([None]).collect();
         for ((operation, written), next_tool) in operations.into_iter().zip(next_tools) {
-            if current_tool != Some(operation.tool.number) {
-                self.tool_change(&operation.tool, rough == Some(operation.tool.number))?;
-                current_tool = Some(operation.tool.number);
+            let tool = &operation.tool;
+            let rough = self.rough == Some(tool.number);
+            if current_tool != Some(tool.number) {
+                self.w.tool_change(tool, rough)?;
+                current_tool = Some(tool.number);
             }
-            self.comment(&format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), operation.tool.number))?;
+            let level = format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), tool.number);
+            self.w.comment(&level)?;
+            let mut cut_here = false;
             for (path, written) in operation.paths.iter().zip(written) {
-                self.approach(path, &operation.tool, hop_mm)?;
-                match written {
-                    Some(written) if written.from == self.state => {
-                        let (text, end) = written.result?;
-                        self.out.push_str(&text);
-                        self.state = end;
+                let size = written.as_ref().map_or(0, |w| w.result.as_ref().map_or(0, |(text, _)| text.len()));
+                if let Some(budget) = self.budget {
+                    if path.retract && cut_here && self.w.out.len() + size > budget {
+                        self.split(tool, rough)?;
+                        self.w.comment(&level)?;
                     }
-                    _ => self.pieces(&path.points, &fit(&path.points, self.arcs), &operation.tool)?,
+                }
+                cut_here = true;
+                let at = |e| in_path(e, operation, path);
+                self.w.approach(path, tool, self.hop_mm).map_err(at)?;
+                match written {
+                    Some(written) if written.from == self.w.state => {
+                        let (text, end) = written.result.map_err(at)?;
+                        self.w.out.push_str(&text);
+                        self.w.state = end;
+                    }
+                    _ => self.w.pieces(&path.points, &fit(&path.points, self.w.arcs), tool).map_err(at)?,
                 }
             }
             if next_tool == current_tool {
                 // The same tool on the next level: a hop is enough.
-                self.rapid([None, None, Some(hop_mm.min(self.file.clearance_z_mm))])?;
+                self.w.rapid([None, None, Some(self.hop_mm.min(self.w.file.clearance_z_mm))])?;
             } else {
-                self.retract()?;
-                self.tool_end(&operation.tool)?;
+                self.w.retract()?;
+                self.w.tool_end(tool)?;
             }
         }
         Ok(())
+    }
+
+    /// Ends this file at a retract and starts the next with `tool` again.
+    fn split(&mut self, tool: &Tool, rough: bool) -> Result<()> {
+        let next = self.done.len() + 2;
+        self.w.retract()?;
+        self.w.tool_end(tool)?;
+        self.w.comment(&format!("CONTINUED IN PART {next}"))?;
+        self.w.footer()?;
+        self.done.push(std::mem::take(&mut self.w.out));
+        self.start(next)?;
+        self.w.tool_change(tool, rough)
+    }
+
+    fn finish(mut self) -> Result<Vec<String>> {
+        self.w.footer()?;
+        self.done.push(self.w.out);
+        Ok(self.done)
+    }
+}
+
+/// Bytes kept free at the end of a file split for the control's memory, besides the header's
+/// time comments: the retract, `tool-end`, `program-end` and a path's rounding.
+const SPLIT_RESERVE_BYTES: usize = 2048;
+
+/// A limit a path's moves broke, naming the tool, the level and where the path starts.
+fn in_path(e: Error, operation: &Operation, path: &Path) -> Error {
+    let first = path
+        .points
+        .first()
+        .map_or_else(String::new, |p| format!(" from X{} Y{} Z{}", number(p[0], 3), number(p[1], 3), number(p[2], 3)));
+    let at = format!("T{} at level {} mm, the path{first}", operation.tool.number, number(operation.depth_mm, 3));
+    match e {
+        Error::Limit(why) => Error::Limit(format!("{at}: {why}")),
+        Error::NonFiniteCoordinate => Error::Limit(format!("{at}: a coordinate is not finite")),
+        e => e,
     }
 }
 
@@ -338,6 +444,21 @@ mod tests {
         let parts =
             emit(&Toolpaths { operations, warnings: Vec::new(), reached: Vec::new(), hop_mm: 0.5 }, machine, &info);
         parts.unwrap().remove(0).text
+    }
+
+    #[test]
+    fn a_move_outside_the_travel_is_named_by_tool_level_and_path() {
+        let machine = machine(true, &[]);
+        let paths = vec![Path { retract: true, points: vec![[0.0, 0.0, -0.1], [250.0, 0.0, -0.1]] }];
+        let operations = vec![Operation { tool: Tool::flat(3, 1.0), depth_mm: 0.2, paths }];
+        let info =
+            ProgramInfo { name: "t".into(), source: "t.svg".into(), target: Target::Die, material: "c45".into() };
+        let toolpaths = Toolpaths { operations, warnings: Vec::new(), reached: Vec::new(), hop_mm: 0.5 };
+        let err = emit(&toolpaths, &machine, &info).unwrap_err().to_string();
+        assert!(
+            err.contains("T3 at level 0.2 mm, the path from X0. Y0. Z-0.1") && err.contains("X250. is outside"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -523,5 +523,15 @@ fn without_a_tool_changer_each_tool_gets_its_own_file() {
     }
     let output = medalcam(&["engrave", "art.svg", "--machine", "grbl", "-o", "-"], dir.path());
     assert_error(&output, &["grbl", "no tool changer", "-o OUT.nc"]);
+    // Split for the control's memory: numbered files.
+    let profile = "extends = \"haas\"\nmax-program-bytes = 100000\nsplit-programs = true\n";
+    std::fs::write(dir.path().join("small.toml"), profile).unwrap();
+    let output = medalcam(&["engrave", "art.svg", "--machine", "small.toml", "-o", "die.nc", "-q"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!dir.path().join("die.nc").exists());
+    for k in 1..=3 {
+        let text = std::fs::read_to_string(dir.path().join(format!("die.{k}.nc"))).expect("a numbered file");
+        assert!(text.len() <= 100_000 && text.starts_with("%\nO01001"), "die.{k}.nc");
+    }
     assert!(output.stdout.is_empty());
 }

@@ -244,3 +244,65 @@ fn names_from_the_svg_and_the_job_never_become_commands() {
         }
     }
 }
+
+/// The coin engraved on `profile` (TOML text).
+fn engrave_on(profile: &str) -> medalcam::Result<medalcam::Engraving> {
+    let machine = Machine::from_toml("mine", profile)?;
+    let job = Job::resolve(&JobFile::default(), &Overrides::default(), machine)?;
+    let svg = std::fs::read(root().join("samples/coin.svg")).expect("sample");
+    medalcam::engrave(&svg, "coin.svg", &job, &Progress::hidden())
+}
+
+#[test]
+fn a_program_too_large_for_the_control_is_split_at_retracts_or_refused() {
+    const MAX: usize = 40_000;
+    let whole = engrave_on("extends = \"fanuc\"\n").expect("engraves");
+    assert!(whole.program.len() > 4 * MAX, "the coin is {} bytes", whole.program.len());
+    let err = engrave_on(&format!("extends = \"fanuc\"\nmax-program-bytes = {MAX}\n")).unwrap_err().to_string();
+    assert!(err.contains("max-program-bytes") && err.contains("split-programs"), "{err}");
+    for base in ["fanuc", "grbl"] {
+        let profile = format!("extends = \"{base}\"\nmax-program-bytes = {MAX}\nsplit-programs = true\n");
+        let split = engrave_on(&profile).expect("engraves");
+        let files = split.files();
+        assert!(files.len() > 4, "{base}: {} files", files.len());
+        for (k, (file, text)) in files.iter().enumerate() {
+            let name = file.suffix().expect("numbered");
+            assert!(text.len() <= MAX, "{base} {name}: {} bytes", text.len());
+            let blocks: Vec<&str> = text.lines().filter(|l| !l.starts_with('(')).collect();
+            assert!(blocks.iter().rev().find(|l| **l != "%").is_some_and(|l| *l == "M30"), "{base} {name}");
+            // Each file loads its tool (or, by hand, says which) before its first cut, and
+            // each split file ends at the clearance.
+            let first_cut = blocks
+                .iter()
+                .position(|l| l.split_whitespace().next().is_some_and(|w| ["G1", "G2", "G3"].contains(&w)))
+                .expect("a cut");
+            let loads =
+                blocks[..first_cut].iter().any(|l| l.contains(" M06")) || text.contains(" ONLY, LOADED BY HAND");
+            assert!(loads, "{base} {name}");
+            let continued = text.contains("CONTINUED IN PART");
+            if continued {
+                // The last move of a file that goes on in the next is up to the clearance.
+                let moves = |l: &&str| {
+                    l.split_whitespace()
+                        .next()
+                        .is_some_and(|w| ["G0", "G1", "G2", "G3"].contains(&w) || w.starts_with(['X', 'Y', 'Z']))
+                };
+                let last = blocks.iter().copied().rfind(moves).expect("a move");
+                assert!(["G0 Z5.", "Z5."].contains(&last), "{base} {name}: {last}");
+            }
+            assert_eq!(continued, files.get(k + 1).is_some_and(|(next, _)| next.tool == file.tool), "{base} {name}");
+        }
+        // The split program cuts exactly what the whole one cuts.
+        let tools: Vec<_> = split.toolpaths.operations.iter().map(|op| op.tool.clone()).collect();
+        let run = |e: &medalcam::Engraving| -> String {
+            e.files().iter().map(|(f, text)| f.tool.map_or_else(String::new, |n| format!("T{n} M6\n")) + text).collect()
+        };
+        let one =
+            if base == "fanuc" { whole.program.clone() } else { run(&engrave_on("extends = \"grbl\"\n").unwrap()) };
+        let bounds = [-7.0, -7.0, 7.0, 7.0];
+        let a = medalcam::simulation::simulate(&one, &tools, bounds, 0.02).expect("simulates");
+        let b = medalcam::simulation::simulate(&run(&split), &tools, bounds, 0.02).expect("simulates");
+        assert!(a.heightmap.z == b.heightmap.z, "{base}: the split program cuts differently");
+        assert_eq!(b.rapid_cuts, 0);
+    }
+}

@@ -50,8 +50,8 @@ fn check_golden(sample: &str, machine: &str, whole: bool) {
     let golden = |ext: &str| root().join(format!("tests/golden/{sample}.{machine}.{ext}"));
     let files = if whole {
         // One file, or one per tool where the machine has no tool changer.
-        let name = |tool: Option<u32>| tool.map_or_else(|| "nc".to_string(), |n| format!("T{n}.nc"));
-        engraving.files().into_iter().map(|(tool, text)| (golden(&name(tool)), text.to_string())).collect()
+        let name = |file: &medalcam::ProgramFile| file.suffix().map_or_else(|| "nc".to_string(), |s| format!("{s}.nc"));
+        engraving.files().into_iter().map(|(file, text)| (golden(&name(file)), text.to_string())).collect()
     } else {
         vec![(golden("digest"), digest(&engraving.program)), (golden("summary"), summary(&engraving.toolpaths))]
     };
