@@ -30,6 +30,10 @@ enum Command {
     Relief(ReliefArgs),
     /// List the built-in machine profiles with their limits, or print one to copy and edit.
     Machines(MachinesArgs),
+    /// Simulate a program: the die it cuts, its pictures (--png) and its checks (--check).
+    Simulate(crate::proof::SimulateArgs),
+    /// Whether two programs cut the same die: exit 0 the same within --tolerance, 1 not.
+    Diff(crate::proof::DiffArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,11 +84,21 @@ struct EngraveArgs {
     /// Fail (exit 2, nothing written) when there is any warning.
     #[arg(long)]
     deny_warnings: bool,
+    /// Simulate the program written and put die.png, medal.png and check.png in this folder.
+    #[arg(long, value_name = "DIR")]
+    preview: Option<PathBuf>,
+    /// The metal of the preview's medal.png.
+    #[arg(long, value_name = "METAL", default_value = "gold", value_parser = ["gold", "silver", "bronze", "antique"])]
+    finish: String,
+    /// Simulate the program written and exit 1 when it cuts deeper than asked (beyond the
+    /// tolerance) or a rapid cuts.
+    #[arg(long)]
+    check: bool,
 }
 
 /// The settings of a job, shared by `engrave` and `relief`.
 #[derive(Debug, clap::Args)]
-struct JobArgs {
+pub(crate) struct JobArgs {
     /// Job file (TOML): tools, depth rules, target; see the README.
     #[arg(long, value_name = "JOB.toml")]
     job: Option<PathBuf>,
@@ -122,7 +136,7 @@ struct ArtArgs {
 
 impl JobArgs {
     /// The job from the job file, these flags and the machine: flags win.
-    fn resolve(&self, machine: Machine, measure_reach: bool) -> anyhow::Result<Job> {
+    pub(crate) fn resolve(&self, machine: Machine, measure_reach: bool) -> anyhow::Result<Job> {
         let job_file = match &self.job {
             Some(path) => {
                 let text = read_text(path)?;
@@ -197,13 +211,15 @@ fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command line: `Ok(false)` where a check the user asked for fails (exit 1).
+pub fn run(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
         Command::Engrave(args) => engrave(&args),
-        Command::Inspect(args) => inspect(&args),
-        Command::Relief(args) => relief(&args),
-        Command::Machines(args) => machines(&args),
+        Command::Inspect(args) => inspect(&args).map(|()| true),
+        Command::Relief(args) => relief(&args).map(|()| true),
+        Command::Machines(args) => machines(&args).map(|()| true),
+        Command::Simulate(args) => crate::proof::simulate(&args),
+        Command::Diff(args) => crate::proof::diff(&args),
     }
 }
 
@@ -334,7 +350,7 @@ fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<(
     }
 }
 
-fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
+fn engrave(args: &EngraveArgs) -> anyhow::Result<bool> {
     let job = args.job.resolve(load_machine(&args.machine)?, args.report.is_some())?;
     let svg = read_art(&args.art)?;
     let title = args.art.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -396,8 +412,27 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<()> {
             job.machine.id(),
             tools.join(", ")
         );
+        if let (Some(path), true) = (&output, program_files.len() > 1) {
+            let names: Vec<String> = program_files
+                .iter()
+                .filter_map(|(file, _)| file.suffix())
+                .map(|s| beside(path, &s).display().to_string())
+                .collect();
+            eprintln!("{}: {} files, run in this order: {}", args.art.display(), names.len(), names.join(", "));
+        }
     }
-    Ok(())
+    if args.preview.is_some() || args.check {
+        let pass = crate::proof::prove_engraving(
+            &engraving,
+            &job,
+            args.preview.as_deref(),
+            &args.finish,
+            &args.art,
+            args.quiet,
+        )?;
+        return Ok(pass || !args.check);
+    }
+    Ok(true)
 }
 
 /// The file named with `suffix` beside `path`: `OUT.nc` and `T2` give `OUT.T2.nc`.
@@ -410,7 +445,7 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn load_machine(name: &str) -> anyhow::Result<Machine> {
+pub(crate) fn load_machine(name: &str) -> anyhow::Result<Machine> {
     if let Some(machine) = Machine::built_in(name) {
         return machine.with_context(|| format!("built-in machine `{name}`"));
     }
@@ -476,7 +511,7 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 
 /// The bytes of `path`, refused before they are read when there are more than `max`: a
 /// device such as `/dev/zero` or a huge file is never read whole.
-fn read_limited(path: &Path, max: u64, what: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_limited(path: &Path, max: u64, what: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read as _;
     let name = || path.display().to_string();
     let file = fs::File::open(path).with_context(name)?;
@@ -500,7 +535,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Writes every file through a temporary sibling and renames them only when all were
 /// written, so a failure leaves no partial output behind.
-fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Result<()> {
+pub(crate) fn write_all_or_nothing(input: &Path, files: &[(PathBuf, &[u8])]) -> anyhow::Result<()> {
     // The artwork is never replaced by what was made from it.
     for (path, _) in files {
         if same_file(input, path) {

@@ -6,10 +6,13 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 mod cli;
+mod proof;
 
 fn main() -> ExitCode {
     match cli::run(cli::Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // A check the user asked for failed: said on stdout, exit 1.
+        Ok(false) => ExitCode::from(1),
         Err(err) => report(&err),
     }
 }

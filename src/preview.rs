@@ -20,8 +20,34 @@ pub enum Orientation {
     Medal,
 }
 
-/// Colours of the levels, shallow to deep (cycled beyond eight).
-const PALETTE: [&str; 8] = ["#fde725", "#90d743", "#35b779", "#21918c", "#31688e", "#443983", "#440154", "#d62728"];
+/// Colours of the levels, shallow to deep: the colours of up to eight levels, and the stops
+/// that more levels are spread along.
+const PALETTE: [[u8; 3]; 8] = [
+    [0xfd, 0xe7, 0x25],
+    [0x90, 0xd7, 0x43],
+    [0x35, 0xb7, 0x79],
+    [0x21, 0x91, 0x8c],
+    [0x31, 0x68, 0x8e],
+    [0x44, 0x39, 0x83],
+    [0x44, 0x01, 0x54],
+    [0xd6, 0x27, 0x28],
+];
+
+/// The colour of the level at `rank` of `count`, shallow to deep, as `#rrggbb`: the
+/// palette's own where it has enough, else evenly spread along it, so that every level has a
+/// colour of its own and the colours go in the order of the depths.
+fn level_color(rank: usize, count: usize) -> String {
+    let [r, g, b] = if count <= PALETTE.len() {
+        PALETTE[rank.min(PALETTE.len() - 1)]
+    } else {
+        let t = rank as f64 / (count - 1) as f64 * (PALETTE.len() - 1) as f64;
+        let (i, f) = ((t.floor() as usize).min(PALETTE.len() - 2), t - t.floor().min((PALETTE.len() - 2) as f64));
+        let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * f).round() as u8;
+        let (p, q) = (PALETTE[i], PALETTE[i + 1]);
+        [mix(p[0], q[0]), mix(p[1], q[1]), mix(p[2], q[2])]
+    };
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
 
 /// The depth map as PNG bytes, `width_px` wide (the legend adds a panel on the right).
 ///
@@ -66,7 +92,7 @@ pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
         0.002 * w
     );
     for (i, region) in relief.regions.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+        let color = level_color(i, relief.regions.len());
         let _ = write!(svg, r#"<path d="{}" fill="{color}" fill-rule="evenodd"/>"#, path_data(&region.area, &map));
     }
     let text = 0.035 * w.max(h);
@@ -84,7 +110,7 @@ pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
     );
     for (i, region) in relief.regions.iter().enumerate() {
         let y = margin + text * (3.0 + 1.6 * i as f64);
-        let color = PALETTE[i % PALETTE.len()];
+        let color = level_color(i, relief.regions.len());
         let _ = write!(
             svg,
             r##"<rect x="{x:.3}" y="{:.3}" width="{text:.3}" height="{text:.3}" fill="{color}" stroke="#333333" stroke-width="{:.3}"/>"##,
@@ -127,6 +153,19 @@ mod tests {
     use super::*;
     use crate::artwork::{import, ImportOptions};
     use crate::relief::{build, ReliefOptions};
+
+    #[test]
+    fn every_level_has_a_colour_of_its_own_in_the_order_of_depth() {
+        for count in 1..=120 {
+            let colours: Vec<String> = (0..count).map(|i| level_color(i, count)).collect();
+            let mut distinct = colours.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), count, "{count} levels: {colours:?}");
+        }
+        assert_eq!(level_color(0, 3), "#fde725");
+        assert_eq!(level_color(99, 100), "#d62728");
+    }
 
     #[test]
     fn medal_view_flips_a_die_back() {

@@ -43,12 +43,15 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::tool::Tool;
 
+mod check;
 mod cutter;
 mod guard;
 mod heightmap;
+pub mod picture;
 mod program;
 mod time;
 
+pub use check::{check_relief, ReliefCheck};
 use cutter::{Profile, Segment, RIM};
 pub use guard::{guard, Collision, Hazard, GRAZE_MM};
 pub use heightmap::{DepthCheck, Heightmap};
@@ -78,6 +81,28 @@ pub struct Simulation {
     /// the tolerance of its lowest point less its outer [`GRAZE_MM`], cut deeper than
     /// the tolerance into stock at a cell: counted by [`simulate_checked`] only.
     pub plunge_cuts: usize,
+}
+
+/// The rectangle (`[min_x, min_y, max_x, max_y]`) the tools of `program` can cut in: every
+/// move below the die face, widened by how far its cutter reaches; `None` where nothing is
+/// cut.
+///
+/// # Errors
+///
+/// As [`simulate`], for the program.
+pub fn cut_bounds(program: &str, tools: &[Tool]) -> Result<Option<[f64; 4]>> {
+    let profiles: Vec<Profile> = tools.iter().map(Profile::new).collect();
+    let moves = parse(program, tools, &profiles)?;
+    Ok(moves.iter().filter(|m| m.from[2].min(m.to[2]) < STOCK_TOP).fold(None, |b, m| {
+        let r = m.reach;
+        let [x0, y0, x1, y1] = b.unwrap_or([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY]);
+        Some([
+            x0.min(m.from[0].min(m.to[0]) - r),
+            y0.min(m.from[1].min(m.to[1]) - r),
+            x1.max(m.from[0].max(m.to[0]) + r),
+            y1.max(m.from[1].max(m.to[1]) + r),
+        ])
+    }))
 }
 
 /// Simulates `program` over the rectangle `bounds` (`[min_x, min_y, max_x, max_y]`) with

@@ -521,6 +521,9 @@ fn without_a_tool_changer_each_tool_gets_its_own_file() {
         assert!(text.contains(&format!("T{n} ONLY")) && text.contains("TOUCH OFF"), "{n}");
         assert_eq!(blocks.last(), Some(&"M30"));
     }
+    let output = medalcam(&["engrave", "art.svg", "--machine", "grbl"], dir.path());
+    let order: Vec<String> = files.iter().map(|f| format!("art.T{}.nc", f["tool"])).collect();
+    assert!(stderr(&output).contains(&format!("run in this order: {}", order.join(", "))), "{}", stderr(&output));
     let output = medalcam(&["engrave", "art.svg", "--machine", "grbl", "-o", "-"], dir.path());
     assert_error(&output, &["grbl", "no tool changer", "-o OUT.nc"]);
     // Split for the control's memory: numbered files.

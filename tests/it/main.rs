@@ -10,6 +10,7 @@ mod emblem;
 mod fuzz;
 mod golden;
 mod gouge;
+mod proof;
 mod relief;
 mod render;
 mod rs274;

@@ -1,0 +1,117 @@
+//! A simulated die against the relief the job asked for: where it is cut too deep, where
+//! stock is left, and whether a tool of the job could have reached what is left.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::picture::Mark;
+use super::Heightmap;
+use crate::error::{Error, Result};
+use crate::geom;
+use crate::relief::Relief;
+
+/// What the die leaves of the relief asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliefCheck {
+    /// Area cut deeper than asked by more than the tolerance, mm².
+    pub overcut_mm2: f64,
+    /// The deepest cut below what was asked, mm (0 where nothing is).
+    pub worst_overcut_mm: f64,
+    /// Where that is, `[x, y]` in mm.
+    pub worst_overcut_at: Option<[f64; 2]>,
+    /// Area of floors left above their depth by more than the tolerance where a tool of the
+    /// job fits, mm².
+    pub uncut_reachable_mm2: f64,
+    /// Area of floors left above their depth where no tool of the job fits, mm².
+    pub uncut_unreachable_mm2: f64,
+    /// The most stock left on a floor a tool fits, mm.
+    pub worst_uncut_mm: f64,
+    /// Where that is, `[x, y]` in mm.
+    pub worst_uncut_at: Option<[f64; 2]>,
+    /// One mark per cell of the die, laid out like [`Heightmap::z`]: for [`super::picture::marked_png`].
+    #[serde(skip)]
+    pub marks: Vec<Mark>,
+}
+
+/// Compares `hm` with `relief`: each cell's depth is the deepest level whose floor holds it.
+/// A level's walls lean in by `draft_deg`, so the band they can take, and a
+/// cell and a half either side of every outline, are not checked. A floor cell left above its
+/// depth is reachable where a cutter of radius `reach_mm` (the smallest tool's tip) fits in
+/// the floor around it.
+///
+/// # Errors
+///
+/// [`Error::Geometry`] where an offset of a level cannot be computed.
+pub fn check_relief(
+    hm: &Heightmap,
+    relief: &Relief,
+    draft_deg: f64,
+    reach_mm: f64,
+    tolerance_mm: f64,
+) -> Result<ReliefCheck> {
+    let cells = hm.z.len();
+    // The depth asked per cell (NaN: not checked) and whether a tool fits there.
+    let mut target = vec![0.0f64; cells];
+    let mut reachable = vec![true; cells];
+    let margin = 1.5 * hm.cell_mm;
+    let lean = draft_deg.to_radians().tan();
+    let outside = |e, what: &str| Error::Geometry { at: what.to_string(), source: e };
+    for level in &relief.levels {
+        let at = format!("the check of level {:.3} mm", level.depth_mm);
+        // Leaning from the face: where the level meets a shallower one the band is wider
+        // than the wall, never narrower.
+        let floor = geom::offset(&level.area, -(level.depth_mm * lean + margin)).map_err(|e| outside(e, &at))?;
+        let band = geom::offset(&level.area, margin).map_err(|e| outside(e, &at))?;
+        let fits = geom::offset(&geom::offset(&floor, -reach_mm).map_err(|e| outside(e, &at))?, reach_mm)
+            .map_err(|e| outside(e, &at))?;
+        let (in_floor, in_band, in_reach) = (hm.coverage(&floor), hm.coverage(&band), hm.coverage(&fits));
+        let depth = -level.depth_mm;
+        target.par_iter_mut().zip(reachable.par_iter_mut()).enumerate().for_each(|(k, (t, r))| {
+            if in_floor[k] {
+                *t = depth;
+                *r = in_reach[k];
+            } else if in_band[k] {
+                *t = f64::NAN;
+            }
+        });
+    }
+    let cell_area = hm.cell_mm * hm.cell_mm;
+    let mut check = ReliefCheck {
+        overcut_mm2: 0.0,
+        worst_overcut_mm: 0.0,
+        worst_overcut_at: None,
+        uncut_reachable_mm2: 0.0,
+        uncut_unreachable_mm2: 0.0,
+        worst_uncut_mm: 0.0,
+        worst_uncut_at: None,
+        marks: vec![Mark::None; cells],
+    };
+    for (k, (&z, &goal)) in hm.z.iter().zip(&target).enumerate() {
+        if goal.is_nan() {
+            continue;
+        }
+        let at = || Some(hm.cell_center(k % hm.nx, k / hm.nx));
+        let (over, left) = (goal - z, z - goal);
+        if over > tolerance_mm {
+            check.overcut_mm2 += cell_area;
+            check.marks[k] = Mark::Deeper;
+        }
+        if over > check.worst_overcut_mm {
+            (check.worst_overcut_mm, check.worst_overcut_at) = (over, at());
+        }
+        // Stock left on the face is not stock: only floors below it count.
+        if left > tolerance_mm && goal < 0.0 {
+            if reachable[k] {
+                check.uncut_reachable_mm2 += cell_area;
+                check.marks[k] = Mark::Shallower;
+                if left > check.worst_uncut_mm {
+                    (check.worst_uncut_mm, check.worst_uncut_at) = (left, at());
+                }
+            } else {
+                check.uncut_unreachable_mm2 += cell_area;
+                check.marks[k] = Mark::Unreachable;
+            }
+        }
+    }
+    Ok(check)
+}

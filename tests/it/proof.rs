@@ -1,0 +1,144 @@
+//! Proof before metal: `medalcam simulate` and `medalcam diff` on programs medalcam wrote, and
+//! on the same programs edited by hand.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::util::{engrave, root, Case};
+
+fn medalcam(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medalcam")).args(args).current_dir(dir).output().expect("medalcam runs")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// Every X, Y and Z of `program` moved by 0.5 um, in turn up and down, and written with four
+/// decimals: the same die, other bytes.
+fn perturbed(program: &str) -> String {
+    let mut k = 0;
+    program
+        .lines()
+        .map(|line| {
+            if line.starts_with(['(', '%', 'O']) {
+                return format!("{line}\n");
+            }
+            let words: Vec<String> = line
+                .split_whitespace()
+                .map(|w| match (w.chars().next(), w[1..].parse::<f64>()) {
+                    (Some(c @ ('X' | 'Y' | 'Z')), Ok(v)) => {
+                        k += 1;
+                        format!("{c}{:.4}", v + if k % 2 == 0 { 0.0005 } else { -0.0005 })
+                    }
+                    _ => w.to_string(),
+                })
+                .collect();
+            words.join(" ") + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn simulate_measures_what_the_test_simulation_measures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (sample, diameter) in [("coin", None), ("noto_u1f396", Some(16.0))] {
+        let case = Case { sample, diameter_mm: diameter };
+        let engraving = engrave(&case, "haas");
+        std::fs::write(dir.path().join("p.nc"), &engraving.program).unwrap();
+        let art = root().join(format!("samples/{sample}.svg"));
+        let size = diameter.map(|d| d.to_string());
+        let mut args =
+            vec!["simulate", "p.nc", "--machine", "haas", "--json", "--check", "--art", art.to_str().unwrap()];
+        if let Some(size) = &size {
+            args.extend(["--diameter", size]);
+        }
+        let report = json(&medalcam(&args, dir.path()));
+        // The library's simulation of the same program over the same grid.
+        let tools: Vec<_> = engraving.toolpaths.tools();
+        let b: Vec<f64> = report["bounds_mm"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let sim = medalcam::simulation::simulate(&engraving.program, &tools, [b[0], b[1], b[2], b[3]], 0.01).unwrap();
+        let removed: f64 = sim.heightmap.z.iter().map(|z| -z.min(0.0)).sum::<f64>() * 1e-4;
+        let lowest = sim.heightmap.z.iter().copied().fold(0.0, f64::min);
+        let (r, l) = (report["removed_mm3"].as_f64().unwrap(), report["lowest_z_mm"].as_f64().unwrap());
+        assert!((r - removed).abs() <= 0.01 * removed && removed > 1.0, "{sample}: {r} against {removed} mm3");
+        assert!((l - lowest).abs() <= 0.005, "{sample}: lowest {l} against {lowest}");
+        assert_eq!(report["pass"], true, "{sample}: {report}");
+        assert_eq!(report["check"]["overcut_mm2"], 0.0, "{sample}: {report}");
+        assert_eq!(report["rapid_cuts"], 0);
+    }
+}
+
+#[test]
+fn a_cut_too_deep_is_caught_and_a_re_rounded_program_is_the_same_die() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engraving = engrave(&Case { sample: "coin", diameter_mm: None }, "haas");
+    let program = engraving.program;
+    // One floor point of the 0.3 mm tool's level, 0.1 mm deeper.
+    let lines: Vec<&str> = program.lines().collect();
+    let t2 = lines.iter().position(|l| l.starts_with("T2 M06")).expect("T2");
+    let spot =
+        (t2..lines.len()).find(|&i| lines[i].starts_with('X') && lines[i].ends_with(" Z-0.3")).expect("a floor move");
+    let words: Vec<f64> = lines[spot].split_whitespace().take(2).map(|w| w[1..].parse().unwrap()).collect();
+    let mut deep: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    deep[spot] = deep[spot].replace(" Z-0.3", " Z-0.4");
+    std::fs::write(dir.path().join("golden.nc"), &program).unwrap();
+    std::fs::write(dir.path().join("deep.nc"), deep.join("\n") + "\n").unwrap();
+    std::fs::write(dir.path().join("rounded.nc"), perturbed(&program)).unwrap();
+    let art = root().join("samples/coin.svg");
+    let art = art.to_str().unwrap();
+
+    let same = medalcam(&["diff", "golden.nc", "rounded.nc", "--machine", "haas", "--json"], dir.path());
+    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stdout));
+    assert_eq!(json(&same)["same"], true);
+
+    let differs =
+        medalcam(&["diff", "golden.nc", "deep.nc", "--machine", "haas", "--json", "--png", "d.png"], dir.path());
+    assert_eq!(differs.status.code(), Some(1));
+    let report = json(&differs);
+    assert!((report["largest_difference_mm"].as_f64().unwrap() - 0.1).abs() < 0.002, "{report}");
+    let at = &report["largest_difference_at"];
+    let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    assert!((x - words[0]).hypot(y - words[1]) < 0.5, "{report}: the spot is X{} Y{}", words[0], words[1]);
+    let png = resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(dir.path().join("d.png")).unwrap()).unwrap();
+    let red = png.pixels().iter().filter(|p| p.red() > 200 && p.green() < 60 && p.blue() < 60).count();
+    assert!(red > 0, "the picture marks the spot");
+
+    let good = medalcam(&["simulate", "golden.nc", "--machine", "haas", "--art", art, "--check", "-q"], dir.path());
+    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stderr));
+    let bad = medalcam(&["simulate", "deep.nc", "--machine", "haas", "--art", art, "--check", "--json"], dir.path());
+    assert_eq!(bad.status.code(), Some(1));
+    let report = json(&bad);
+    assert!((report["check"]["worst_overcut_mm"].as_f64().unwrap() - 0.1).abs() < 0.002, "{report}");
+}
+
+#[test]
+fn the_files_of_one_tool_each_cut_what_the_whole_program_cuts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let golden = root().join("tests/golden");
+    let whole = golden.join("coin.linuxcnc.nc");
+    let mut args = vec![
+        "simulate".to_string(),
+        whole.display().to_string(),
+        "--machine".into(),
+        "linuxcnc".into(),
+        "--json".into(),
+    ];
+    let whole = json(&medalcam(&args.iter().map(String::as_str).collect::<Vec<_>>(), dir.path()));
+    // The GRBL files in the order they run, each loaded by hand.
+    args.truncate(1);
+    for tool in [5, 1, 4, 2, 3] {
+        args.push(golden.join(format!("coin.grbl.T{tool}.nc")).display().to_string());
+    }
+    args.extend(["--machine".into(), "grbl".into(), "--json".into(), "--png".into(), "pics".into()]);
+    let files = json(&medalcam(&args.iter().map(String::as_str).collect::<Vec<_>>(), dir.path()));
+    for key in ["removed_mm3", "lowest_z_mm"] {
+        let (a, b) = (whole[key].as_f64().unwrap(), files[key].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{key}: {a} and {b}");
+    }
+    for name in ["die.png", "medal.png"] {
+        let png = resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(dir.path().join("pics").join(name)).unwrap());
+        assert!(png.is_ok_and(|p| p.width() > 500 && p.height() > 500), "{name}");
+    }
+}
