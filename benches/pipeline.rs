@@ -157,9 +157,8 @@ fn relief(c: &mut Criterion) {
 }
 
 /// Simulates the 20 mm coin's program at 0.01 mm cells: with the default tools (two flat end
-/// mills and a V-bit), and with two flat end mills only. The 40 mm medal's programs take
-/// about 13 s (flat tools) and 15 s (default tools) a run on two cores: too slow for ten
-/// criterion samples.
+/// mills and a V-bit), and with two flat end mills only; and the 40 mm medal's default-job
+/// program.
 fn simulate(c: &mut Criterion) {
     let svg = std::fs::read(format!("{}/samples/coin.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
     let flat_only = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1.0\n\
@@ -181,6 +180,20 @@ fn simulate(c: &mut Criterion) {
             });
         });
     }
+    // Issue 18's figures: the medal's full default-job program at 0.01 mm, as `medalcam
+    // simulate` carves it (the grid over what the tools cut), and `medalcam diff` of two such
+    // programs (two simulations side by side and the comparison).
+    let svg = std::fs::read(format!("{}/samples/medal-40mm.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+    let engraving = medalcam::engrave(&svg, "medal-40mm.svg", &job(40.0), &Progress::hidden()).expect("engraves");
+    let tools = engraving.toolpaths.tools();
+    let b = medalcam::simulation::cut_bounds(&engraving.program, &tools).expect("reads").expect("cuts");
+    let bounds = [b[0] - 0.02, b[1] - 0.02, b[2] + 0.02, b[3] + 0.02];
+    group.bench_function("medal-40mm-0.01mm", |bench| {
+        bench.iter(|| {
+            medalcam::simulation::simulate(std::hint::black_box(&engraving.program), &tools, bounds, 0.01)
+                .expect("simulates")
+        });
+    });
     group.finish();
 }
 

@@ -94,6 +94,10 @@ struct EngraveArgs {
     /// tolerance) or a rapid cuts.
     #[arg(long)]
     check: bool,
+    /// Write a setup sheet: one self-contained HTML page with the job, the machine, the
+    /// tools, the times, the checks, the warnings and the pictures of the simulated die.
+    #[arg(long, value_name = "FILE.html")]
+    setup_sheet: Option<PathBuf>,
 }
 
 /// The settings of a job, shared by `engrave` and `relief`.
@@ -342,6 +346,40 @@ fn describe(art: &Path, i: &medalcam::artwork::Inspection) -> String {
     out
 }
 
+/// Up to this many warnings are each printed; beyond, they are summarised by kind.
+const WARNINGS_IN_FULL: usize = 12;
+
+/// How many warnings of each kind a summary prints.
+const WARNINGS_PER_KIND: usize = 3;
+
+/// The warnings as printed on the terminal: each one, or beyond [`WARNINGS_IN_FULL`] the first
+/// few of each kind and how many more there are (the report and the setup sheet list all).
+fn warning_lines(warnings: &[medalcam::Warning]) -> Vec<String> {
+    if warnings.len() <= WARNINGS_IN_FULL {
+        return warnings.iter().map(ToString::to_string).collect();
+    }
+    let mut kinds: Vec<medalcam::WarningKind> = Vec::new();
+    for w in warnings {
+        if !kinds.contains(&w.kind) {
+            kinds.push(w.kind);
+        }
+    }
+    let mut lines = Vec::new();
+    for kind in kinds {
+        let of_kind: Vec<&medalcam::Warning> = warnings.iter().filter(|w| w.kind == kind).collect();
+        lines.extend(of_kind.iter().take(WARNINGS_PER_KIND).map(|w| w.to_string()));
+        if of_kind.len() > WARNINGS_PER_KIND {
+            let name = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            lines.push(format!(
+                "{} more `{name}` warnings ({} in all; --report and --setup-sheet list every one)",
+                of_kind.len() - WARNINGS_PER_KIND,
+                of_kind.len()
+            ));
+        }
+    }
+    lines
+}
+
 /// With `--deny-warnings`, any warning is an error naming the first one.
 fn deny_warnings(deny: bool, warnings: &[medalcam::Warning]) -> anyhow::Result<()> {
     match warnings.first() {
@@ -364,13 +402,13 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<bool> {
 
     deny_warnings(args.deny_warnings, &engraving.warnings).with_context(|| args.art.display().to_string())?;
     if !args.quiet {
-        for warning in &engraving.warnings {
-            eprintln!("warning: {}: {warning}", args.art.display());
+        for line in warning_lines(&engraving.warnings) {
+            eprintln!("warning: {}: {line}", args.art.display());
         }
     }
+    let full_report = Report::new(&args.art.display().to_string(), &args.machine, job.material.name, &engraving);
     let report = args.report.as_ref().map(|path| {
-        let report = Report::new(&args.art.display().to_string(), &args.machine, job.material.name, &engraving);
-        let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
+        let mut json = serde_json::to_string_pretty(&full_report).expect("the report serialises");
         json.push('\n');
         (path.clone(), json)
     });
@@ -421,16 +459,46 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<bool> {
             eprintln!("{}: {} files, run in this order: {}", args.art.display(), names.len(), names.join(", "));
         }
     }
-    if args.preview.is_some() || args.check {
-        let pass = crate::proof::prove_engraving(
-            &engraving,
-            &job,
-            args.preview.as_deref(),
-            &args.finish,
-            &args.art,
-            args.quiet,
-        )?;
-        return Ok(pass || !args.check);
+    if args.preview.is_some() || args.check || args.setup_sheet.is_some() {
+        let proof = crate::proof::prove_engraving(&engraving, &job, &args.finish, &args.art, args.quiet)?;
+        if let Some(dir) = &args.preview {
+            crate::proof::write_pictures(dir, &proof.pictures, &args.art)?;
+        }
+        if let Some(path) = &args.setup_sheet {
+            let files: Vec<String> = match &output {
+                Some(out) => program_files
+                    .iter()
+                    .map(|(file, _)| {
+                        file.suffix().map_or_else(|| out.clone(), |s| beside(out, &s)).display().to_string()
+                    })
+                    .collect(),
+                None => vec!["stdout".to_string()],
+            };
+            let captions = [
+                ("die.png", "The die as cut, mirrored as it sits on the machine"),
+                ("medal.png", "The medal it strikes"),
+                ("check.png", "Check: red cut too deep, blue stock left where a tool fits, pale blue where none does"),
+            ];
+            let pictures: Vec<medalcam::sheet::Picture<'_>> = proof
+                .pictures
+                .iter()
+                .map(|(name, png)| medalcam::sheet::Picture {
+                    caption: captions.iter().find(|(n, _)| n == name).map_or(*name, |(_, c)| *c),
+                    png,
+                })
+                .collect();
+            let sheet = medalcam::sheet::Sheet {
+                report: &full_report,
+                engraving: &engraving,
+                machine_name: &job.machine.file().name,
+                files: &files,
+                check: Some(&proof.check),
+                pictures: &pictures,
+            };
+            let html = medalcam::sheet::html(&sheet);
+            write_all_or_nothing(&args.art, &[(path.clone(), html.as_bytes())])?;
+        }
+        return Ok(proof.pass || !args.check);
     }
     Ok(true)
 }

@@ -54,6 +54,7 @@ pub mod preview;
 mod progress;
 pub mod relief;
 pub mod report;
+pub mod sheet;
 pub mod simulation;
 pub mod tolerance;
 pub mod tool;

@@ -201,8 +201,14 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<bool> {
     let pass = sim.rapid_cuts == 0 && sim.plunge_cuts == 0 && check.as_ref().is_none_or(|c| c.overcut_mm2 == 0.0);
     if let Some(dir) = &args.png {
         let mirrored = relief.as_ref().is_none_or(|r| r.target.mirrored());
+        let finish = Finish::named(&args.finish).unwrap_or_default();
+        let mut pictures =
+            vec![("die.png", picture::die_png(hm)?), ("medal.png", picture::medal_png(hm, mirrored, finish)?)];
+        if let Some(check) = &check {
+            pictures.push(("check.png", picture::marked_png(hm, &check.marks)?));
+        }
         let input = args.programs.first().map_or(Path::new(""), PathBuf::as_path);
-        write_pictures(dir, hm, mirrored, check.as_ref(), &args.finish, input)?;
+        write_pictures(dir, &pictures, input)?;
     }
     let cell_area = hm.cell_mm * hm.cell_mm;
     let report = SimulateReport {
@@ -230,40 +236,33 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<bool> {
     Ok(pass || !args.check)
 }
 
-/// Writes `die.png`, `medal.png` in `finish` and, with a `check`, `check.png` into `dir`
-/// (made if missing), all or none; `input` is never overwritten.
-pub fn write_pictures(
-    dir: &Path,
-    hm: &Heightmap,
-    mirrored: bool,
-    check: Option<&ReliefCheck>,
-    finish: &str,
-    input: &Path,
-) -> anyhow::Result<()> {
+/// Writes `pictures` (name and bytes) into `dir` (made if missing), all or none; `input` is
+/// never overwritten.
+pub fn write_pictures(dir: &Path, pictures: &[(&str, Vec<u8>)], input: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot make the folder", dir.display()))?;
-    let finish = Finish::named(finish).unwrap_or_default();
-    let mut files = vec![
-        (dir.join("die.png"), picture::die_png(hm)?),
-        (dir.join("medal.png"), picture::medal_png(hm, mirrored, finish)?),
-    ];
-    if let Some(check) = check {
-        files.push((dir.join("check.png"), picture::marked_png(hm, &check.marks)?));
-    }
-    let files: Vec<(PathBuf, &[u8])> = files.iter().map(|(p, b)| (p.clone(), b.as_slice())).collect();
+    let files: Vec<(PathBuf, &[u8])> = pictures.iter().map(|(name, png)| (dir.join(name), png.as_slice())).collect();
     write_all_or_nothing(input, &files)
 }
 
-/// The proof of a program `engrave` just wrote: simulated at `resolution` over the relief
-/// and what the tools cut, checked against the relief. Pictures go to `preview` where given.
-/// `Ok(false)` where the check fails: a cut deeper than asked, a rapid that cuts.
+/// What the simulation of a program `engrave` just wrote found.
+pub struct Proof {
+    /// No cut deeper than asked, no rapid that cuts.
+    pub pass: bool,
+    /// The die against the relief.
+    pub check: ReliefCheck,
+    /// `die.png`, `medal.png` and `check.png`: name and bytes.
+    pub pictures: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// The proof of a program `engrave` just wrote: simulated at 0.01 mm over the relief and what
+/// the tools cut, checked against the relief, pictured; one line on stderr unless `quiet`.
 pub fn prove_engraving(
     engraving: &medalcam::Engraving,
     job: &Job,
-    preview: Option<&Path>,
     finish: &str,
     input: &Path,
     quiet: bool,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Proof> {
     let resolution = 0.01;
     let program: String = engraving
         .files()
@@ -273,14 +272,21 @@ pub fn prove_engraving(
     let tools = tools(job);
     let tolerance = job.toolpath.tolerance_mm;
     let cut = simulation::cut_bounds(&program, &tools)?;
-    let Some(bounds) = union(cut, engraving.relief.bounds()) else { return Ok(true) };
+    let Some(bounds) = union(cut, engraving.relief.bounds()) else { bail!("the program cuts nothing") };
     let bounds = grid(bounds, resolution);
     let sim = simulation::simulate(&program, &tools, bounds, resolution)?;
+    drop(program);
     let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
-    let check = simulation::check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, tolerance)?;
-    if let Some(dir) = preview {
-        write_pictures(dir, &sim.heightmap, engraving.relief.target.mirrored(), Some(&check), finish, input)?;
-    }
+    let hm = &sim.heightmap;
+    let check = simulation::check_relief(hm, &engraving.relief, job.toolpath.draft_deg, reach, tolerance)?;
+    let pictures = vec![
+        ("die.png", picture::die_png(hm)?),
+        (
+            "medal.png",
+            picture::medal_png(hm, engraving.relief.target.mirrored(), Finish::named(finish).unwrap_or_default())?,
+        ),
+        ("check.png", picture::marked_png(hm, &check.marks)?),
+    ];
     let pass = sim.rapid_cuts == 0 && check.overcut_mm2 == 0.0;
     if !quiet {
         eprintln!(
@@ -295,7 +301,7 @@ pub fn prove_engraving(
             if pass { "pass" } else { "FAIL" }
         );
     }
-    Ok(pass)
+    Ok(Proof { pass, check, pictures })
 }
 
 fn describe(r: &SimulateReport, what: &str) -> String {

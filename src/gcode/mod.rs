@@ -30,7 +30,7 @@ mod blocks;
 mod number;
 
 use arcs::{ArcLimits, Piece};
-pub use blocks::sanitize_comment;
+pub use blocks::{sanitize_comment, HOLDER_CLEARANCE_MM};
 use blocks::{Blocks, Modal};
 pub use number::{number, Rounded};
 

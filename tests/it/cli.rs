@@ -538,3 +538,26 @@ fn without_a_tool_changer_each_tool_gets_its_own_file() {
     }
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn many_warnings_are_summarised_by_kind_and_the_report_keeps_every_one() {
+    let dir = workspace();
+    // Thirty slivers narrower than every tool: thirty `narrow` warnings.
+    let slivers: String =
+        (0..30).map(|k| format!(r#"<rect x="{}" y="2" width="0.05" height="3"/>"#, 0.5 + 0.3 * f64::from(k))).collect();
+    let svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+        <rect x="1" y="6" width="6" height="3"/>{slivers}</svg>"#
+    );
+    std::fs::write(dir.path().join("many.svg"), svg).unwrap();
+    let output = medalcam(&["engrave", "many.svg", "--machine", "haas", "--report", "r.json"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).expect("JSON");
+    let narrow = report["warnings"].as_array().unwrap().iter().filter(|w| w["kind"] == "narrow").count();
+    assert!(narrow >= 20, "{narrow} narrow warnings in the report");
+    assert!(warnings.len() < 12, "{err}");
+    assert!(err.contains(&format!("{} more `narrow` warnings ({narrow} in all", narrow - 3)), "{err}");
+}

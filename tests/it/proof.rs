@@ -142,3 +142,51 @@ fn the_files_of_one_tool_each_cut_what_the_whole_program_cuts() {
         assert!(png.is_ok_and(|p| p.width() > 500 && p.height() > 500), "{name}");
     }
 }
+
+/// A headless browser on this machine, if any.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+/// How many pixels of the screenshot of `html` (a file in `dir`) are the gold of a medal.
+fn gold_pixels(browser: &str, dir: &Path, html: &str) -> usize {
+    let shot = dir.join(format!("{html}.png"));
+    let output = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,3000"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", dir.join(html).display()))
+        .output()
+        .expect("the browser runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let png = resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(&shot).expect("a screenshot")).expect("a PNG");
+    png.pixels().iter().filter(|p| p.red() > 200 && (150..=215).contains(&p.green()) && p.blue() < 130).count()
+}
+
+#[test]
+fn the_setup_sheet_renders_with_its_pictures_in_a_headless_browser() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium is missing in CI: .ci/run installs it");
+        eprintln!("SKIPPED the_setup_sheet_renders_with_its_pictures_in_a_headless_browser: no chromium");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(root().join("samples/coin.svg"), dir.path().join("coin.svg")).unwrap();
+    let output =
+        medalcam(&["engrave", "coin.svg", "--machine", "haas", "-q", "--setup-sheet", "sheet.html"], dir.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let html = std::fs::read_to_string(dir.path().join("sheet.html")).expect("the sheet");
+    for needle in ["MIRRORED: YES", "Haas VF-2", "c45", ">T3<", "Least stick-out", "PASS", "thin-wall (2)", "coin.nc"] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 3);
+    assert!(!html.contains("http://") && !html.contains("https://"), "self-contained");
+    // The medal's gold shows; without its picture, none does.
+    assert!(gold_pixels(browser, dir.path(), "sheet.html") > 20_000, "the medal's picture does not render");
+    let start = html.find("<figure><img alt=\"The medal").expect("the medal's figure");
+    let end = start + html[start..].find("</figure>").expect("its end");
+    std::fs::write(dir.path().join("bare.html"), format!("{}{}", &html[..start], &html[end..])).unwrap();
+    // (Text and borders blend into a few gold-like pixels.)
+    assert!(gold_pixels(browser, dir.path(), "bare.html") < 1_000);
+}
