@@ -195,6 +195,20 @@ fn simulate(c: &mut Criterion) {
         });
     });
     group.finish();
+    let mut group = c.benchmark_group("diff");
+    group.sample_size(10);
+    group.bench_function("medal-40mm-0.01mm", |bench| {
+        bench.iter(|| {
+            let simulate = || {
+                medalcam::simulation::simulate(std::hint::black_box(&engraving.program), &tools, bounds, 0.01)
+                    .expect("simulates")
+                    .heightmap
+            };
+            let (a, b) = rayon::join(simulate, simulate);
+            medalcam::simulation::Difference::between(&a, &b, 0.005)
+        });
+    });
+    group.finish();
 }
 
 /// Issue 5's figures, on the 40 mm medal with one 0.2 mm flat tool at 0.08 mm stepover:

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use medalcam::job::Job;
-use medalcam::simulation::picture::{self, Finish, Mark};
-use medalcam::simulation::{self, Heightmap, ReliefCheck};
+use medalcam::simulation::picture::{self, Finish};
+use medalcam::simulation::{self, ReliefCheck};
 use medalcam::tool::Tool;
 use serde::Serialize;
 
@@ -382,8 +382,8 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<bool> {
     };
     let (a, b) = rayon::join(|| simulate(&old, &args.old), || simulate(&new, &args.new));
     let (a, b) = (a?, b?);
-    let (marks, largest, at) = compare(&a, &b, args.tolerance);
-    let different = marks.iter().filter(|m| **m != Mark::None).count();
+    let difference = simulation::Difference::between(&a, &b, args.tolerance);
+    let different = difference.cells();
     let time = |text: &str, path: &Path| simulation::cycle_time(text, job.machine.file()).with_context(|| name(path));
     let (t_old, t_new) = (time(&old, &args.old)?, time(&new, &args.new)?);
     let mut tools_changed: Vec<ToolChange> = Vec::new();
@@ -401,15 +401,15 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<bool> {
         tolerance_mm: args.tolerance,
         resolution_mm: args.resolution,
         same: different == 0,
-        largest_difference_mm: largest,
-        largest_difference_at: at,
+        largest_difference_mm: difference.largest_mm,
+        largest_difference_at: difference.largest_at,
         different_mm2: different as f64 * args.resolution * args.resolution,
         old_cycle_time_s: t_old.program.cycle_time_s,
         new_cycle_time_s: t_new.program.cycle_time_s,
         tools: tools_changed,
     };
     if let Some(path) = &args.png {
-        let png = picture::marked_png(&b, &marks)?;
+        let png = picture::marked_png(&b, &difference.marks)?;
         write_all_or_nothing(&args.new, &[(path.clone(), png.as_slice())])?;
     }
     if !args.quiet {
@@ -441,56 +441,4 @@ fn describe_diff(r: &DiffReport) -> String {
         }
     }
     out
-}
-
-/// Where `b` departs from `a` by more than `tolerance`, beyond what a shift of one cell
-/// sideways explains (a wall moved by rounding): each cell's mark, the largest such
-/// difference (positive where `b` is deeper) and where it is.
-fn compare(a: &Heightmap, b: &Heightmap, tolerance: f64) -> (Vec<Mark>, f64, Option<[f64; 2]>) {
-    use rayon::prelude::*;
-    let (nx, ny) = (a.nx, a.ny);
-    // The range of depths `hm` has within one cell of cell k.
-    let range = |hm: &Heightmap, k: usize| {
-        let (x, y) = (k % nx, k / nx);
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for yy in y.saturating_sub(1)..=(y + 1).min(ny - 1) {
-            for xx in x.saturating_sub(1)..=(x + 1).min(nx - 1) {
-                let z = hm.z[yy * nx + xx];
-                (lo, hi) = (lo.min(z), hi.max(z));
-            }
-        }
-        (lo, hi)
-    };
-    // How far `z` lies outside `[lo, hi]`: negative below.
-    let outside = |z: f64, (lo, hi): (f64, f64)| {
-        if z < lo {
-            z - lo
-        } else if z > hi {
-            z - hi
-        } else {
-            0.0
-        }
-    };
-    let found: Vec<(Mark, f64)> = (0..nx * ny)
-        .into_par_iter()
-        .map(|k| {
-            // Both ways: b against a's neighbourhood and a against b's.
-            let d = outside(b.z[k], range(a, k));
-            let e = -outside(a.z[k], range(b, k));
-            let worst = if d.abs() >= e.abs() { d } else { e };
-            let mark = match worst {
-                w if w < -tolerance => Mark::Deeper,
-                w if w > tolerance => Mark::Shallower,
-                _ => Mark::None,
-            };
-            (mark, -worst)
-        })
-        .collect();
-    let (mut largest, mut at) = (0.0f64, None);
-    for (k, &(_, d)) in found.iter().enumerate() {
-        if d.abs() > largest.abs() {
-            (largest, at) = (d, Some(b.cell_center(k % nx, k / nx)));
-        }
-    }
-    (found.into_iter().map(|(m, _)| m).collect(), largest, at)
 }

@@ -45,6 +45,7 @@ use crate::tool::Tool;
 
 mod check;
 mod cutter;
+mod difference;
 mod guard;
 mod heightmap;
 pub mod picture;
@@ -53,6 +54,7 @@ mod time;
 
 pub use check::{check_relief, ReliefCheck};
 use cutter::{Profile, Segment, RIM};
+pub use difference::Difference;
 pub use guard::{guard, Collision, Hazard, GRAZE_MM};
 pub use heightmap::{DepthCheck, Heightmap};
 use program::{parse, Move};
@@ -245,6 +247,25 @@ impl Band {
         (c0, c1, row(ay.min(by) - r, 0.0), row(ay.max(by) + r, 2.0))
     }
 
+    /// The columns of band row `iy`, within `c0..c1`, that a tool of radius `r` can reach
+    /// along `m`: those within `r` of the part of the move whose Y is within `r` of the row.
+    fn columns(&self, m: &Move, r: f64, iy: usize, (c0, c1): (usize, usize)) -> (usize, usize) {
+        let y = self.origin[1] + (self.row0 + iy) as f64 * self.cell;
+        let (ax, ay, dx, dy) = (m.from[0], m.from[1], m.to[0] - m.from[0], m.to[1] - m.from[1]);
+        if dy.abs() < 1e-12 {
+            return (c0, c1);
+        }
+        let (ta, tb) = ((y - r - ay) / dy, (y + r - ay) / dy);
+        let (t0, t1) = (ta.min(tb).max(0.0), ta.max(tb).min(1.0));
+        if t0 > t1 {
+            return (c0, c0);
+        }
+        let (x0, x1) = ((ax + dx * t0).min(ax + dx * t1) - r, (ax + dx * t0).max(ax + dx * t1) + r);
+        let last = (self.nx - 1) as f64;
+        let col = |x: f64| ((x - self.origin[0]) / self.cell).floor().clamp(0.0, last) as usize;
+        (col(x0).max(c0), (col(x1) + 1).min(c1))
+    }
+
     /// The centre of column `ix`, band row `iy`.
     fn center(&self, ix: usize, iy: usize) -> [f64; 2] {
         [self.origin[0] + ix as f64 * self.cell, self.origin[1] + (self.row0 + iy) as f64 * self.cell]
@@ -262,10 +283,17 @@ fn sweep_flat(m: &Move, r: f64, cells: &mut [f64], grid: &Band) -> bool {
     let (ax, ay, bx, by) = (m.from[0], m.from[1], m.to[0], m.to[1]);
     let (dx, dy) = (bx - ax, by - ay);
     let a = dx * dx + dy * dy;
+    let reach = r;
     let r = (r - RIM).max(0.0);
+    // No cell at or below the move's lowest tip is cut.
+    let z_low = m.from[2].min(m.to[2]) + MIN_CUT;
     let mut removed = false;
     for iy in r0..r1 {
-        for ix in c0..c1 {
+        let (x0, x1) = grid.columns(m, reach, iy, (c0, c1));
+        for ix in x0..x1 {
+            if cells[iy * nx + ix] <= z_low {
+                continue;
+            }
             let [cx, cy] = grid.center(ix, iy);
             let (fx, fy) = (ax - cx, ay - cy);
             let c = fx * fx + fy * fy - r * r;
@@ -305,10 +333,16 @@ fn sweep_profile(m: &Move, profile: &Profile, reach: f64, cells: &mut [f64], gri
     let nx = grid.nx;
     let (c0, c1, r0, r1) = grid.window(m, reach, cells.len() / nx);
     let segment = Segment::new(m);
+    // No cell at or below the move's lowest tip is cut.
+    let z_low = m.from[2].min(m.to[2]) + MIN_CUT;
     let mut removed = false;
     for iy in r0..r1 {
-        for ix in c0..c1 {
+        let (x0, x1) = grid.columns(m, reach, iy, (c0, c1));
+        for ix in x0..x1 {
             let cell_z = &mut cells[iy * nx + ix];
+            if *cell_z <= z_low {
+                continue;
+            }
             let Some(low) = segment.lowest(profile, grid.center(ix, iy), *cell_z - MIN_CUT) else {
                 continue;
             };
