@@ -90,6 +90,9 @@ struct EngraveArgs {
     /// The metal of the preview's medal.png.
     #[arg(long, value_name = "METAL", default_value = "gold", value_parser = ["gold", "silver", "bronze", "antique"])]
     finish: String,
+    /// Lay the artwork's colours into the preview's medal.png as soft enamel.
+    #[arg(long)]
+    enamel: bool,
     /// Simulate the program written and exit 1 when it cuts deeper than asked (beyond the
     /// tolerance) or a rapid cuts.
     #[arg(long)]
@@ -460,7 +463,7 @@ fn engrave(args: &EngraveArgs) -> anyhow::Result<bool> {
         }
     }
     if args.preview.is_some() || args.check || args.setup_sheet.is_some() {
-        let proof = crate::proof::prove_engraving(&engraving, &job, &args.finish, &args.art, args.quiet)?;
+        let proof = crate::proof::prove_engraving(&engraving, &job, &args.finish, args.enamel, &args.art, args.quiet)?;
         if let Some(dir) = &args.preview {
             crate::proof::write_pictures(dir, &proof.pictures, &args.art)?;
         }

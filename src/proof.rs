@@ -43,6 +43,9 @@ pub struct SimulateArgs {
     /// The metal of medal.png.
     #[arg(long, value_name = "METAL", default_value = "gold", value_parser = ["gold", "silver", "bronze", "antique"])]
     finish: String,
+    /// Lay the artwork's colours (with --art) into medal.png as soft enamel.
+    #[arg(long, requires = "art")]
+    enamel: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -202,8 +205,9 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<bool> {
     if let Some(dir) = &args.png {
         let mirrored = relief.as_ref().is_none_or(|r| r.target.mirrored());
         let finish = Finish::named(&args.finish).unwrap_or_default();
-        let mut pictures =
-            vec![("die.png", picture::die_png(hm)?), ("medal.png", picture::medal_png(hm, mirrored, finish)?)];
+        let enamel = relief.as_ref().filter(|_| args.enamel).map(|r| simulation::enamel(hm, r));
+        let medal = picture::medal_png(hm, mirrored, finish, enamel.as_deref())?;
+        let mut pictures = vec![("die.png", picture::die_png(hm)?), ("medal.png", medal)];
         if let Some(check) = &check {
             pictures.push(("check.png", picture::marked_png(hm, &check.marks)?));
         }
@@ -260,6 +264,7 @@ pub fn prove_engraving(
     engraving: &medalcam::Engraving,
     job: &Job,
     finish: &str,
+    enamel: bool,
     input: &Path,
     quiet: bool,
 ) -> anyhow::Result<Proof> {
@@ -283,7 +288,12 @@ pub fn prove_engraving(
         ("die.png", picture::die_png(hm)?),
         (
             "medal.png",
-            picture::medal_png(hm, engraving.relief.target.mirrored(), Finish::named(finish).unwrap_or_default())?,
+            picture::medal_png(
+                hm,
+                engraving.relief.target.mirrored(),
+                Finish::named(finish).unwrap_or_default(),
+                enamel.then(|| simulation::enamel(hm, &engraving.relief)).as_deref(),
+            )?,
         ),
         ("check.png", picture::marked_png(hm, &check.marks)?),
     ];

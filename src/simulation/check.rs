@@ -115,3 +115,31 @@ pub fn check_relief(
     }
     Ok(check)
 }
+
+/// The artwork's colour of each cell of `hm`, for an enamel picture
+/// ([`super::picture::medal_png`]): the colour that gave the cell's region its depth (a
+/// `fill #rrggbb` rule, or the colours luminance set to that depth), none on the uncut face
+/// and where a region has no colour.
+#[must_use]
+pub fn enamel(hm: &Heightmap, relief: &Relief) -> Vec<Option<[u8; 3]>> {
+    let parse = |text: &str| {
+        let hex = &text[text.find('#')? + 1..];
+        let hex = hex.get(..6)?;
+        let v = u32::from_str_radix(hex, 16).ok()?;
+        Some([(v >> 16) as u8, (v >> 8) as u8, v as u8])
+    };
+    let mut colors = vec![None; hm.z.len()];
+    for region in &relief.regions {
+        let color = region.sources.iter().find_map(|s| parse(s)).or_else(|| {
+            relief.shades.iter().find(|s| (s.depth_mm - region.depth_mm).abs() < 1e-9).and_then(|s| parse(&s.color))
+        });
+        let Some(color) = color else { continue };
+        let inside = hm.coverage(&region.area);
+        colors.par_iter_mut().zip(inside).for_each(|(c, inside)| {
+            if inside {
+                *c = Some(color);
+            }
+        });
+    }
+    colors
+}

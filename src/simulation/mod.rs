@@ -52,7 +52,7 @@ pub mod picture;
 mod program;
 mod time;
 
-pub use check::{check_relief, ReliefCheck};
+pub use check::{check_relief, enamel, ReliefCheck};
 use cutter::{Profile, Segment, RIM};
 pub use difference::Difference;
 pub use guard::{guard, Collision, Hazard, GRAZE_MM};

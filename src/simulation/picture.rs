@@ -82,13 +82,24 @@ pub fn die_png(hm: &Heightmap) -> Result<Vec<u8>> {
 }
 
 /// The medal the die strikes: the die's cut raised, un-mirrored where `mirrored` (a die's
-/// design reads backwards), lit, in `finish`.
+/// design reads backwards), lit, in `finish`; with `enamel` (a colour or none per cell,
+/// laid out like [`Heightmap::z`]), those colours laid in as soft enamel, glossy over the
+/// relief, the metal showing where there is none and along the edges between colours.
 ///
 /// # Errors
 ///
-/// [`Error::Preview`] where the picture cannot be encoded.
-pub fn medal_png(hm: &Heightmap, mirrored: bool, finish: Finish) -> Result<Vec<u8>> {
+/// [`Error::Preview`] where the picture cannot be encoded or `enamel` does not fit the die.
+pub fn medal_png(
+    hm: &Heightmap,
+    mirrored: bool,
+    finish: Finish,
+    enamel: Option<&[Option<[u8; 3]>]>,
+) -> Result<Vec<u8>> {
+    if enamel.is_some_and(|e| e.len() != hm.z.len()) {
+        return Err(Error::Preview("the enamel does not fit the die".into()));
+    }
     let (w, h, heights, _) = sample(hm, None, mirrored);
+    let colors: Option<Vec<Option<[u8; 3]>>> = enamel.map(|e| sample_colors(hm, e, mirrored));
     let raised: Vec<f64> = heights.iter().map(|z| -z).collect();
     let top = raised.iter().copied().fold(0.0f64, f64::max).max(1e-6);
     let color = finish.color();
@@ -98,7 +109,13 @@ pub fn medal_png(hm: &Heightmap, mirrored: bool, finish: Finish) -> Result<Vec<u
         let height = raised[k] / top;
         let patina = if finish == Finish::Antique { 0.45 + 0.55 * height } else { 1.0 };
         let shine = (light - 1.0).max(0.0) * 2.0;
-        color.map(|c| (c * light * patina + shine).clamp(0.0, 1.0))
+        match colors.as_ref().and_then(|c| c[k]) {
+            // Enamel fills level: its gloss, not the relief's slopes.
+            Some(rgb) => {
+                rgb.map(|c| (f64::from(c) / 255.0 * (0.9 + 0.1 * light.min(1.0)) + 0.5 * shine).clamp(0.0, 1.0))
+            }
+            None => color.map(|c| (c * light * patina + shine).clamp(0.0, 1.0)),
+        }
     });
     encode(w, h, &pixels)
 }
@@ -170,6 +187,35 @@ fn sample(hm: &Heightmap, marks: Option<&[Mark]>, mirror: bool) -> (usize, usize
     (w, h, heights, marks)
 }
 
+/// The enamel colour of each pixel of the picture [`sample`] makes: its square's centre
+/// cell's, none where a neighbouring pixel's differs (the metal edge between two colours).
+fn sample_colors(hm: &Heightmap, enamel: &[Option<[u8; 3]>], mirror: bool) -> Vec<Option<[u8; 3]>> {
+    let step = step(hm);
+    let (w, h) = (hm.nx.div_ceil(step), hm.ny.div_ceil(step));
+    let at = |px: usize, py: usize| {
+        let px = if mirror { w - 1 - px } else { px };
+        let ix = (px * step + step / 2).min(hm.nx - 1);
+        let iy = ((h - 1 - py) * step + step / 2).min(hm.ny - 1);
+        enamel[iy * hm.nx + ix]
+    };
+    (0..w * h)
+        .into_par_iter()
+        .map(|k| {
+            let (x, y) = (k % w, k / w);
+            let own = at(x, y);
+            let edge =
+                [(x.saturating_sub(1), y), ((x + 1).min(w - 1), y), (x, y.saturating_sub(1)), (x, (y + 1).min(h - 1))]
+                    .iter()
+                    .any(|&(u, v)| at(u, v) != own);
+            if edge {
+                None
+            } else {
+                own
+            }
+        })
+        .collect()
+}
+
 /// Each pixel's colour from `color(pixel, light)`, the light on the surface of `heights`
 /// (pixels `pixel_mm` apart) from the upper left: 1 on a flat face, more on a slope towards
 /// the light, less on one away from it.
@@ -228,11 +274,20 @@ mod tests {
         assert!(pixel(&die_png, 20, 50)[0] < pixel(&die_png, 180, 50)[0]);
         // On the medal the relief is on the right, un-mirrored; the wall between is lit on
         // one side: the picture is not flat.
-        let medal = medal_png(&hm, true, Finish::Antique).unwrap();
+        let medal = medal_png(&hm, true, Finish::Antique, None).unwrap();
         assert!(pixel(&medal, 180, 50)[0] > pixel(&medal, 20, 50)[0], "the raised part is brighter");
-        let gold = medal_png(&hm, false, Finish::Gold).unwrap();
+        let gold = medal_png(&hm, false, Finish::Gold, None).unwrap();
         let [r, g, b] = pixel(&gold, 150, 50);
         assert!(r > g && g > b, "gold: {r} {g} {b}");
+        // Red enamel in the pocket's cells: red on the medal there, gold elsewhere, metal
+        // along the edge between them.
+        let enamel: Vec<Option<[u8; 3]>> =
+            (0..hm.z.len()).map(|k| (k % hm.nx < 100).then_some([200, 20, 20])).collect();
+        let enamelled = medal_png(&hm, false, Finish::Gold, Some(&enamel)).unwrap();
+        let [r, g, _] = pixel(&enamelled, 20, 50);
+        assert!(r > 150 && g < 60, "enamel: {r} {g}");
+        assert_eq!(pixel(&enamelled, 150, 50), pixel(&gold, 150, 50));
+        assert!(medal_png(&hm, false, Finish::Gold, Some(&enamel[1..])).is_err());
     }
 
     #[test]

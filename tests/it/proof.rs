@@ -190,3 +190,33 @@ fn the_setup_sheet_renders_with_its_pictures_in_a_headless_browser() {
     // (Text and borders blend into a few gold-like pixels.)
     assert!(gold_pixels(browser, dir.path(), "bare.html") < 1_000);
 }
+
+#[test]
+fn enamel_lays_the_artworks_colours_into_the_medal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let art = root().join("samples/noto_u1f396.svg");
+    let art = art.to_str().unwrap();
+    let engrave = medalcam(&["engrave", art, "--machine", "haas", "--diameter", "16", "-o", "p.nc", "-q"], dir.path());
+    assert!(engrave.status.success(), "{}", String::from_utf8_lossy(&engrave.stderr));
+    let simulate = |extra: &[&str], png: &str| {
+        let mut args =
+            vec!["simulate", "p.nc", "--machine", "haas", "--diameter", "16", "--art", art, "-q", "--png", png];
+        args.extend(extra);
+        let output = medalcam(&args, dir.path());
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(dir.path().join(png).join("medal.png")).unwrap()).unwrap()
+    };
+    let (plain, enamelled) = (simulate(&[], "plain"), simulate(&["--enamel"], "enamel"));
+    // The emoji's blue ribbon: blue on the enamelled medal, nowhere on the plain gold one.
+    let blue = |p: &resvg::tiny_skia::Pixmap| {
+        let blue = |c: &&resvg::tiny_skia::PremultipliedColorU8| {
+            let (r, g, b) = (i32::from(c.red()), i32::from(c.green()), i32::from(c.blue()));
+            b > 150 && b > r + 60 && b > g + 20
+        };
+        p.pixels().iter().filter(blue).count()
+    };
+    assert_eq!(blue(&plain), 0);
+    assert!(blue(&enamelled) > 5_000, "{} blue pixels", blue(&enamelled));
+    let refused = medalcam(&["simulate", "p.nc", "--machine", "haas", "--enamel"], dir.path());
+    assert_eq!(refused.status.code(), Some(2), "--enamel needs --art");
+}
