@@ -17,6 +17,10 @@ use crate::{Warning, WarningKind};
 pub(super) struct Importer<'a> {
     pub(super) world: Affine,
     pub(super) tolerance_mm: f64,
+    /// [`super::ImportOptions::min_opacity`].
+    pub(super) min_opacity: f64,
+    /// The opacity of the enclosing groups, multiplied.
+    pub(super) opacity: f64,
     /// The area the current group may paint, in mm (`None`: everywhere).
     pub(super) clip: Option<Arc<Clip>>,
     /// What the XML says about each element.
@@ -73,9 +77,35 @@ impl<'a> Importer<'a> {
             return;
         }
         self.groups.push(group.id().to_string());
+        let opacity = self.opacity;
+        self.opacity *= f64::from(group.opacity().get());
         self.group_children(group);
+        self.opacity = opacity;
         self.groups.pop();
         self.clip = saved;
+    }
+
+    /// Whether a fill or stroke (`what`) of `opacity`, with its groups', covers what lies
+    /// below: not at all when invisible, as if solid from `min_opacity` up; a warning names
+    /// a translucent one either way.
+    fn covers(&mut self, id: &str, what: &str, opacity: f64) -> bool {
+        let opacity = opacity * self.opacity;
+        if opacity <= 0.0 {
+            return false;
+        }
+        if opacity >= 1.0 {
+            return true;
+        }
+        let percent = (opacity * 100.0).round();
+        let min = self.min_opacity;
+        let covers = opacity >= min;
+        let reason = if covers {
+            format!("{what} at {percent} % opacity covers what lies below as if solid (min-opacity {min})")
+        } else {
+            format!("{what} at {percent} % opacity is left out: the colour below shows (min-opacity {min})")
+        };
+        self.warn(WarningKind::Approximated, id, &reason);
+        covers
     }
 
     /// Restricts what `group` may paint to its clip path and its mask as well.
@@ -208,16 +238,22 @@ impl<'a> Importer<'a> {
             (fill.paint(), f64::from(fill.opacity().get()), rule)
         });
         let stroke = path.stroke().map(|stroke| (stroke.paint(), f64::from(stroke.opacity().get()), stroke));
+        // The element the warning names: the path, else the innermost group with an id.
+        let id = if path.id().is_empty() {
+            self.groups.iter().rev().find(|g| !g.is_empty()).cloned().unwrap_or_default()
+        } else {
+            path.id().to_string()
+        };
         let fill_part = |me: &mut Self| {
             if let Some((paint, opacity, rule)) = fill {
-                if opacity > 0.0 {
+                if me.covers(&id, "fill", opacity) {
                     me.push(path.id(), paint, bounds, Geometry::Fill { local, rule, transform });
                 }
             }
         };
         let stroke_part = |me: &mut Self| {
             if let Some((paint, opacity, stroke)) = stroke {
-                if opacity > 0.0 {
+                if me.covers(&id, "stroke", opacity) {
                     let style = stroke_style(stroke);
                     let clip_miters = stroke.linejoin() == usvg::LineJoin::MiterClip;
                     me.push(path.id(), paint, bounds, Geometry::Stroke { local, style, clip_miters, transform });

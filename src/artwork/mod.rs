@@ -54,12 +54,26 @@ pub struct ImportOptions {
     pub tolerance_mm: f64,
     /// Font files (TTF, OTF, TTC bytes) to use besides the bundled DejaVu faces.
     pub fonts: Vec<Arc<Vec<u8>>>,
+    /// A translucent fill or stroke (its opacity times its groups') covers what lies below
+    /// from this opacity up, as if solid; below it, it is left out and leaves the colour
+    /// below. Either way a warning names it.
+    pub min_opacity: f64,
 }
+
+/// The default [`ImportOptions::min_opacity`].
+pub const DEFAULT_MIN_OPACITY: f64 = 0.5;
 
 impl Default for ImportOptions {
     fn default() -> Self {
         let tolerance_mm = crate::tolerance::Tolerance::default().flattening_mm();
-        Self { diameter_mm: None, width_mm: None, height_mm: None, tolerance_mm, fonts: Vec::new() }
+        Self {
+            diameter_mm: None,
+            width_mm: None,
+            height_mm: None,
+            tolerance_mm,
+            fonts: Vec::new(),
+            min_opacity: DEFAULT_MIN_OPACITY,
+        }
     }
 }
 
@@ -151,6 +165,8 @@ pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let mut importer = Importer {
         world,
         tolerance_mm: options.tolerance_mm,
+        min_opacity: options.min_opacity,
+        opacity: 1.0,
         clip: Some(Arc::new(visible.clone())),
         elements,
         groups: Vec::new(),
@@ -566,6 +582,34 @@ mod tests {
         assert!((area(&art) - 50.0).abs() < 1e-4, "{}", area(&art));
         assert_eq!(art.warnings.len(), 1);
         assert_eq!((art.warnings[0].kind, art.warnings[0].element.as_str()), (WarningKind::Approximated, "masked"));
+    }
+
+    #[test]
+    fn translucent_shapes_cover_from_min_opacity_up_and_are_named() {
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect x="2" y="2" width="16" height="16" fill="#ff0000"/>
+            <rect id="shadow" x="4" y="4" width="6" height="6" fill="#000" opacity="0.2"/>
+            <rect id="half" x="11" y="4" width="6" height="6" fill="#000" fill-opacity="0.7"/>
+            <rect id="line" x="1" y="1" width="1" height="1" fill="none" stroke="#000" stroke-opacity="0.3"/>
+            <g id="grp" opacity="0.5"><rect x="4" y="11" width="6" height="6" fill="#000" opacity="0.8"/></g></svg>"##;
+        let black = |min_opacity: f64| {
+            let art = import(svg, &ImportOptions { min_opacity, ..ImportOptions::default() }).unwrap();
+            let area: f64 =
+                art.shapes.iter().filter(|s| s.color == "#000000").map(|s| geom::shapes_area(&s.polygons)).sum();
+            (area, art.warnings)
+        };
+        let (area, warnings) = black(0.5);
+        assert!((area - 36.0).abs() < 1e-6, "only the 70 % square covers: {area}");
+        let named: Vec<(&str, &str)> = warnings.iter().map(|w| (w.element.as_str(), w.message.as_str())).collect();
+        assert_eq!(named.len(), 4, "{named:?}");
+        assert!(named[0].0 == "shadow" && named[0].1.contains("fill at 20 % opacity is left out"), "{named:?}");
+        assert!(named[1].0 == "half" && named[1].1.contains("70 % opacity covers"), "{named:?}");
+        assert!(named[2].0 == "line" && named[2].1.contains("stroke at 30 %"), "{named:?}");
+        // The group's opacity counts too: 0.5 x 0.8.
+        assert!(named[3].1.contains("fill at 40 % opacity is left out"), "{named:?}");
+        assert!(warnings.iter().all(|w| w.kind == WarningKind::Approximated));
+        assert!((black(0.1).0 - 108.0 - 4.0 * 1.0).abs() < 1.5, "everything covers: {}", black(0.1).0);
+        assert_eq!(black(1.0).0, 0.0);
     }
 
     #[test]

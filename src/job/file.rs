@@ -53,6 +53,9 @@ pub struct JobFile {
     /// Height above the die face that the tool hops at between the paths of one tool, in mm
     /// (default 0.5; the machine's clearance at tool changes). Nothing stands above the face.
     pub hop_mm: Option<f64>,
+    /// A translucent fill or stroke covers what lies below from this opacity up, as if solid;
+    /// below it, the colour below shows (default 0.5).
+    pub min_opacity: Option<f64>,
     /// The stock material, which sets the cutting data of every tool (default `c45`, see
     /// [`super::material::MATERIALS`]).
     pub material: Option<String>,

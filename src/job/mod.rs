@@ -159,6 +159,10 @@ impl Job {
         let floor_allowance_mm = if floor_skim { floor_allowance_mm } else { 0.0 };
         let rest_thicker_than_mm = non_negative("rest-thicker-than-mm", file.rest_thicker_than_mm, 0.01)?;
         let tolerance = Tolerance::new(file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM))?;
+        let min_opacity = file.min_opacity.unwrap_or(crate::artwork::DEFAULT_MIN_OPACITY);
+        if !(0.0..=1.0).contains(&min_opacity) {
+            return Err(setting("min-opacity", "must be from 0 to 1"));
+        }
         let clearance = machine.file().clearance_z_mm;
         let hop_mm = file.hop_mm.unwrap_or(DEFAULT_HOP_MM.min(clearance));
         if !(hop_mm >= crate::machine::MIN_APPROACH_MM && hop_mm <= clearance) {
@@ -177,6 +181,7 @@ impl Job {
                 height_mm,
                 tolerance_mm: tolerance.flattening_mm(),
                 fonts: overrides.fonts.clone(),
+                min_opacity,
             },
             relief,
             toolpath: ToolpathOptions {
@@ -376,6 +381,17 @@ mod tests {
         let file = JobFile::from_toml(text).unwrap();
         let err = Job::resolve(&file, &Overrides::default(), haas()).unwrap_err().to_string();
         assert!(err.contains(key), "{text}: {err}");
+    }
+
+    #[test]
+    fn min_opacity_is_a_share_from_0_to_1() {
+        let resolve = |text: &str| Job::resolve(&JobFile::from_toml(text).unwrap(), &Overrides::default(), haas());
+        assert_eq!(resolve("").unwrap().import.min_opacity, crate::artwork::DEFAULT_MIN_OPACITY);
+        assert_eq!(resolve("min-opacity = 0.9\n").unwrap().import.min_opacity, 0.9);
+        for bad in ["1.5", "-0.1", "nan"] {
+            let err = resolve(&format!("min-opacity = {bad}\n")).unwrap_err().to_string();
+            assert!(err.contains("min-opacity"), "{bad}: {err}");
+        }
     }
 
     #[test]
