@@ -230,15 +230,31 @@ impl<'a> Files<'a> {
             let level = format!("LEVEL {} MM T{}", number(operation.depth_mm, 3), tool.number);
             self.w.comment(&level)?;
             let mut cut_here = false;
-            for (path, written) in operation.paths.iter().zip(written) {
-                let size = written.as_ref().map_or(0, |w| w.result.as_ref().map_or(0, |(text, _)| text.len()));
+            // Each path's text as written ahead, and room for its approach and for words a
+            // path written again in order states again.
+            let sizes: Vec<usize> = written
+                .iter()
+                .map(|w| w.as_ref().map_or(0, |w| w.result.as_ref().map_or(0, |(text, _)| text.len())) + PATH_BYTES)
+                .collect();
+            for (k, (path, written)) in operation.paths.iter().zip(written).enumerate() {
+                let mut from_above = None;
                 if let Some(budget) = self.budget {
-                    if path.retract && cut_here && self.w.out.len() + size > budget {
+                    // A file ends at a retract, the paths linked to this one going with it;
+                    // only a chain of linked paths too long for a file ends at a link, the
+                    // next file going in from above where the tool already stood.
+                    let linked = operation.paths[k + 1..].iter().take_while(|p| !p.retract).count();
+                    let chain: usize = sizes[k..=k + linked].iter().sum();
+                    let full = if path.retract { chain } else { sizes[k] };
+                    if cut_here && self.w.out.len() + full > budget {
                         self.split(tool, rough)?;
                         self.w.comment(&level)?;
+                        if !path.retract {
+                            from_above = Some(Path { retract: true, points: path.points.clone() });
+                        }
                     }
                 }
                 cut_here = true;
+                let path = from_above.as_ref().unwrap_or(path);
                 let at = |e| in_path(e, operation, path);
                 self.w.approach(path, tool, self.hop_mm).map_err(at)?;
                 match written {
@@ -281,8 +297,12 @@ impl<'a> Files<'a> {
 }
 
 /// Bytes kept free at the end of a file split for the control's memory, besides the header's
-/// time comments: the retract, `tool-end`, `program-end` and a path's rounding.
+/// time comments: the retract, `tool-end`, `program-end`, the hop to the next level.
 const SPLIT_RESERVE_BYTES: usize = 2048;
+
+/// Bytes counted for each path besides its text written ahead: its approach, and the words
+/// a path written again in order states again.
+const PATH_BYTES: usize = 96;
 
 /// A limit a path's moves broke, naming the tool, the level and where the path starts.
 fn in_path(e: Error, operation: &Operation, path: &Path) -> Error {

@@ -90,16 +90,14 @@ pub(super) fn resolve_tool(t: &ToolFile, machine: &Machine, depth_mm: f64, mater
         return Err(setting(&key("stepover"), "must be more than 0 and at most 0.5 (of the diameter)"));
     }
     // Starting values for annealed die steel (machine-time.md, from ISCAR's and ATA's data):
-    // 0.1 to 0.2 D for flat tools of 1 mm and more, 0.15 to 0.2 D below, where a thin cut
-    // only rubs; 0.3 to 0.5 of the tip for a tapered tool, whose cone takes the wedge above;
-    // scaled by the material (brass and zinc alloy take about twice).
+    // 0.1 to 0.2 D for flat tools of 1 mm and more and 0.15 to 0.2 D below, where a thin cut
+    // only rubs: 0.15 D for both; 0.3 to 0.5 of the tip for a tapered tool, whose cone takes
+    // the wedge above; scaled by the material (brass and zinc alloy take about twice).
     let share = material.stepdown_share;
     let default_stepdown = if shape.kind.is_tapered() {
         (0.4 * share * shape.tip_diameter_mm).clamp(0.01, 0.1 * t.diameter_mm)
-    } else if t.diameter_mm < 1.0 {
-        0.15 * share * t.diameter_mm
     } else {
-        0.1 * share * t.diameter_mm
+        0.15 * share * t.diameter_mm
     };
     let stepdown_mm = t.stepdown_mm.unwrap_or(default_stepdown);
     positive(&key("stepdown-mm"), stepdown_mm)?;

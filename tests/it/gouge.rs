@@ -44,6 +44,44 @@ fn tool(kind: usize, number: u32) -> Tool {
     }
 }
 
+/// Plans `outer` (united) as one level of `depths.0` and its part inside `inner` as a deeper
+/// one, cuts it with the tools of `kinds`, and checks the simulated die against the walls.
+fn check_walls(outer: &[geom::Shape], inner: geom::Shape, depths: (f64, f64), kinds: &[usize], draft_deg: f64) {
+    let top = geom::union(outer).unwrap();
+    let deep = geom::intersect(&top, &vec![inner]).unwrap();
+    let mut levels = vec![Level { depth_mm: depths.0, area: top.clone() }];
+    if !deep.is_empty() {
+        levels.push(Level { depth_mm: depths.0 + depths.1, area: deep });
+    }
+    let relief = crate::util::die(levels);
+    let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1)).collect();
+    let mut options = ToolpathOptions::new(tools.clone());
+    options.draft_deg = draft_deg;
+    let Some(toolpaths) = crate::util::plan(&relief, &options).expect("plans") else {
+        return; // no tool fits anywhere
+    };
+    let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built-in").expect("valid");
+    let info = medalcam::gcode::ProgramInfo {
+        name: "gouge".into(),
+        source: "gouge".into(),
+        target: Target::Die,
+        material: "c45".into(),
+    };
+    let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits").remove(0).text;
+    let sim = simulate(&program, &tools, [-6.0, -6.0, 6.0, 6.0], CELL_MM).expect("simulates");
+    assert_eq!(sim.rapid_cuts, 0);
+    let draft = draft_deg.to_radians().tan();
+    let mut above = 0.0;
+    for level in &relief.levels {
+        let (count, worst) =
+            crate::util::overcut(&sim.heightmap, &level.area, above, level.depth_mm, draft, OVERCUT_MM, Z_EPS);
+        assert_eq!(count, 0, "level {}: worst crossing {} mm", level.depth_mm, worst);
+        above = level.depth_mm;
+    }
+    let deepest = sim.heightmap.z.iter().copied().fold(0.0, f64::min);
+    assert!(-deepest <= above + Z_EPS, "cut to {} below the deepest level {}", -deepest, above);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
     #[test]
@@ -54,38 +92,27 @@ proptest! {
         kinds in prop::collection::vec(0..6usize, 1..3),
         draft_deg in prop_oneof![Just(0.0), Just(5.0), Just(10.0)],
     ) {
-        let top = geom::union(&outer).unwrap();
-        let deep = geom::intersect(&top, &vec![inner]).unwrap();
-        let mut levels = vec![Level { depth_mm: depths.0, area: top.clone() }];
-        if !deep.is_empty() {
-            levels.push(Level { depth_mm: depths.0 + depths.1, area: deep });
-        }
-        let relief = crate::util::die(levels);
-        let tools: Vec<Tool> = kinds.iter().enumerate().map(|(i, &k)| tool(k, i as u32 + 1)).collect();
-        let mut options = ToolpathOptions::new(tools.clone());
-        options.draft_deg = draft_deg;
-        let Some(toolpaths) = crate::util::plan(&relief, &options)? else {
-            return Ok(()); // no tool fits anywhere
-        };
-        let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built-in").expect("valid");
-        let info = medalcam::gcode::ProgramInfo {
-            name: "gouge".into(),
-            source: "gouge".into(),
-            target: Target::Die,
-            material: "c45".into(),
-        };
-        let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits").remove(0).text;
-        let sim = simulate(&program, &tools, [-6.0, -6.0, 6.0, 6.0], CELL_MM).expect("simulates");
-        prop_assert_eq!(sim.rapid_cuts, 0);
-        let draft = draft_deg.to_radians().tan();
-        let mut above = 0.0;
-        for level in &relief.levels {
-            let (count, worst) =
-                crate::util::overcut(&sim.heightmap, &level.area, above, level.depth_mm, draft, OVERCUT_MM, Z_EPS);
-            prop_assert_eq!(count, 0, "level {}: worst crossing {} mm", level.depth_mm, worst);
-            above = level.depth_mm;
-        }
-        let deepest = sim.heightmap.z.iter().copied().fold(0.0, f64::min);
-        prop_assert!(-deepest <= above + Z_EPS, "cut to {} below the deepest level {}", -deepest, above);
+        check_walls(&outer, inner, depths, &kinds, draft_deg);
     }
+}
+
+/// A case the proptest found (session 12), open: a flat end mill clears a disc with 5 degree
+/// walls and leaves the wedge between its vertical cut and the drafted wall (no tapered tool
+/// in this job takes it); a bull nose then cuts the deeper part of the disc (1 mm wide, along
+/// the wall) and its rapid down to 0.1 mm above its next entry passes its torus through the
+/// wedge near the top of the wall (0.021 mm of stock). `engrave`'s guard refuses such a
+/// program, so no machine meets it; the planner should raise that entry over the wedge.
+#[test]
+#[ignore = "open: an entry near a drafted wall a flat mill left unfinished (see the doc comment)"]
+fn a_bull_nose_then_a_flat_mill_in_a_disc_over_a_rectangle() {
+    let (cx, r) = (0.8303625198976655, 2.1176700354374316);
+    let disc: Vec<[f64; 2]> = (0..96)
+        .map(|k| {
+            let a = std::f64::consts::TAU * f64::from(k) / 96.0;
+            [cx + r * a.cos(), r * a.sin()]
+        })
+        .collect();
+    let (x0, x1, y) = (-3.7468785803143287, -0.2693328321780246, 2.344527387371763);
+    let rect = vec![vec![[x0, -y], [x1, -y], [x1, y], [x0, y]]];
+    check_walls(&[vec![disc]], rect, (0.28680524349932834, 0.02), &[3, 0], 5.0);
 }
