@@ -246,7 +246,8 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     };
     let by_level = by_level(relief, &units, &areas);
     let mut planned = plan_levels(relief, &units, &by_level, &bounds, &domains, &plan_unit, &bar)?;
-    plan_again_under_missed(relief, &units, &by_level, &mut planned, &plan_unit)?;
+    let margin = options.rest_thicker_than_mm + options.tolerance_mm;
+    plan_again_under_missed(relief, &tools, margin, &units, &by_level, &mut planned, &plan_unit)?;
     let (operations, warnings) = operations(relief, &tools, &units, &mut planned);
     let mut reached: Vec<Shapes> = Vec::new();
     if options.measure_reach {
@@ -349,9 +350,12 @@ fn plan_levels(
 /// Each unit was planned as if the level above were cut wherever its tools fit. Where a tool
 /// found no way into part of the region above, or left rest there for the tools after it,
 /// stock stands over this one ([`stock_over`]): the units below such a part are planned
-/// again, level after level, knowing it.
+/// again, level after level, knowing it; a unit that stock comes nowhere near (within any
+/// tool's radius) would be planned the same, and is not.
 fn plan_again_under_missed(
     relief: &Relief,
+    tools: &[&Tool],
+    margin: f64,
     units: &[Unit],
     by_level: &[Vec<usize>],
     planned: &mut [UnitPlan],
@@ -377,13 +381,48 @@ fn plan_again_under_missed(
             .par_iter()
             .zip(holders)
             .filter_map(|(&u, holder)| Some((u, standing.get(&holder?)?)))
-            .map(|(u, above)| Ok((u, plan_unit(&units[u], above)?)))
-            .collect::<Result<_>>()?;
+            .map(|(u, above)| {
+                // How far each tool's cutter reaches from its path when its tip is on this
+                // floor, up to the die face (as `Unit::pocket` blocks contours under stock).
+                let floor = relief.levels[units[u].level].depth_mm;
+                let radii: Vec<f64> = tools.iter().map(|t| t.radius_at(floor + margin) + NEAR_SLACK_MM).collect();
+                let near = comes_near(units[u].region, above, &radii).map_err(|e| unit_error(relief, &units[u], e))?;
+                Ok(if near { Some((u, plan_unit(&units[u], above)?)) } else { None })
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         for (u, plan) in redone {
             planned[u] = plan;
         }
     }
     Ok(())
+}
+
+/// Slack on the reach [`comes_near`] tests, in mm: more than the rounding of any offset.
+const NEAR_SLACK_MM: f64 = 0.01;
+
+/// Whether any tool's stock in `above` (one set per tool) comes within that tool's reach
+/// (`radii`) of `region`: only then can it block one of the tool's contours there, or stand
+/// over its floor.
+fn comes_near(region: &Shape, above: &[Shapes], radii: &[f64]) -> geom::Result<bool> {
+    let Some(b) = geom::bounds(region.iter()) else { return Ok(false) };
+    for (stock, &r) in above.iter().zip(radii) {
+        let near_box = |s: &Shape| {
+            geom::bounds(s.iter())
+                .is_some_and(|c| c[0] <= b[2] + r && c[2] >= b[0] - r && c[1] <= b[3] + r && c[3] >= b[1] - r)
+        };
+        let candidates: Shapes = stock.iter().filter(|s| near_box(s)).cloned().collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let grown = geom::offset(&vec![region.clone()], r)?;
+        if !geom::intersect(&grown, &candidates)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The stock standing over a unit's floor while each tool cuts the levels below: where the
