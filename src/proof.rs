@@ -152,9 +152,27 @@ fn check_resolution(mm: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `bounds` widened by two cells each way.
-fn grid(bounds: [f64; 4], cell: f64) -> [f64; 4] {
-    [bounds[0] - 2.0 * cell, bounds[1] - 2.0 * cell, bounds[2] + 2.0 * cell, bounds[3] + 2.0 * cell]
+/// The most cells a command simulates: 64 Mi cells, a die of 80 mm at 0.01 mm, about 1.2 GB
+/// with the check against the relief and the pictures (a 60 mm die takes 650 MB).
+const MAX_GRID_CELLS: f64 = (1u64 << 26) as f64;
+
+/// `bounds` widened by two cells each way; refused where the grid would exceed
+/// [`MAX_GRID_CELLS`].
+fn grid(bounds: [f64; 4], cell: f64) -> anyhow::Result<[f64; 4]> {
+    let grid = [bounds[0] - 2.0 * cell, bounds[1] - 2.0 * cell, bounds[2] + 2.0 * cell, bounds[3] + 2.0 * cell];
+    let cells = ((grid[2] - grid[0]) / cell + 1.0) * ((grid[3] - grid[1]) / cell + 1.0);
+    // NaN (a bound not finite) is refused too.
+    if cells.is_nan() || cells > MAX_GRID_CELLS {
+        bail!(
+            "{:.1} x {:.1} mm at {cell} mm is {:.0} million cells, more than the {:.0} million simulated at \
+             most: give a coarser --resolution",
+            grid[2] - grid[0],
+            grid[3] - grid[1],
+            cells / 1e6,
+            MAX_GRID_CELLS / 1e6
+        );
+    }
+    Ok(grid)
 }
 
 /// The union of two rectangles.
@@ -188,7 +206,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<bool> {
     let Some(bounds) = union(cut, relief.as_ref().and_then(medalcam::relief::Relief::bounds)) else {
         bail!("{what}: cuts nothing below the die face");
     };
-    let bounds = grid(bounds, args.resolution);
+    let bounds = grid(bounds, args.resolution).with_context(|| what.clone())?;
     let tolerance = job.toolpath.tolerance_mm;
     let sim = simulation::simulate_checked(&program, &tools, bounds, args.resolution, Some(tolerance))
         .with_context(|| what.clone())?;
@@ -268,7 +286,6 @@ pub fn prove_engraving(
     input: &Path,
     quiet: bool,
 ) -> anyhow::Result<Proof> {
-    let resolution = 0.01;
     let program: String = engraving
         .files()
         .iter()
@@ -278,7 +295,10 @@ pub fn prove_engraving(
     let tolerance = job.toolpath.tolerance_mm;
     let cut = simulation::cut_bounds(&program, &tools)?;
     let Some(bounds) = union(cut, engraving.relief.bounds()) else { bail!("the program cuts nothing") };
-    let bounds = grid(bounds, resolution);
+    // 0.01 mm, or as fine as a die this large can be simulated.
+    let area = (bounds[2] - bounds[0] + 0.1) * (bounds[3] - bounds[1] + 0.1);
+    let resolution = 0.01f64.max((area / (0.9 * MAX_GRID_CELLS)).sqrt() * 1.01);
+    let bounds = grid(bounds, resolution)?;
     let sim = simulation::simulate(&program, &tools, bounds, resolution)?;
     drop(program);
     let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
@@ -386,7 +406,7 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<bool> {
     let Some(bounds) = union(bounds_of(&old, &args.old)?, bounds_of(&new, &args.new)?) else {
         bail!("{} and {}: neither cuts below the die face", name(&args.old), name(&args.new));
     };
-    let bounds = grid(bounds, args.resolution);
+    let bounds = grid(bounds, args.resolution)?;
     let simulate = |text: &str, path: &Path| {
         simulation::simulate(text, &tools, bounds, args.resolution).map(|s| s.heightmap).with_context(|| name(path))
     };

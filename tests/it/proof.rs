@@ -220,3 +220,16 @@ fn enamel_lays_the_artworks_colours_into_the_medal() {
     let refused = medalcam(&["simulate", "p.nc", "--machine", "haas", "--enamel"], dir.path());
     assert_eq!(refused.status.code(), Some(2), "--enamel needs --art");
 }
+
+#[test]
+fn a_grid_too_large_for_memory_is_refused_with_the_way_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A cut across 100 mm: 100 million cells at 0.01 mm.
+    std::fs::write(dir.path().join("wide.nc"), "T1 M6\nG0 X0 Y0 Z1\nG1 X100 Y100 Z-0.1 F100\n").unwrap();
+    let refused = medalcam(&["simulate", "wide.nc", "--machine", "haas"], dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("wide.nc") && err.contains("million cells") && err.contains("--resolution"), "{err}");
+    let coarse = medalcam(&["simulate", "wide.nc", "--machine", "haas", "--resolution", "0.02", "--json"], dir.path());
+    assert!(json(&coarse)["lowest_z_mm"].as_f64().is_some_and(|z| (z + 0.1).abs() < 1e-9));
+}
