@@ -356,12 +356,45 @@ impl Unit<'_> {
             cutter.pass(&walls, &order, -top, -floor, ramp_slope, &mut walls_blocked, &mut BTreeMap::new());
             blocked_count += walls_blocked.len();
         }
+        self.enter_clear_of_wedges(relief, options, &mut cutter.paths, over);
         let mut missed = if blocked.is_empty() { Vec::new() } else { floor_missed(&rings, &blocked, reach)? };
         if let Some(above) = above {
             let below = geom::intersect(above, &vec![self.region.clone()])?;
             missed = if missed.is_empty() { below } else { geom::union(&[missed, below].concat())? };
         }
         Ok(RegionPlan { paths: cutter.paths, blocked_count, missed, standing: Vec::new() })
+    }
+}
+
+impl Unit<'_> {
+    /// A tool that cannot cut a drafted wall (any but a tapered one's final contour) leaves
+    /// the wedge between the wall and its own vertical cut, up to the die face, until a
+    /// tapered tool takes it. An entry whose cutter, at any height up to the face (`over`),
+    /// comes within a holder's wedge of that holder's outline does not rapid down to just
+    /// above its cut: it goes in from the die face, feeding down through the cleared space
+    /// under its tip, so that its wider parts shave the wedge at the plunge feed.
+    fn enter_clear_of_wedges(&self, relief: &Relief, options: &ToolpathOptions, paths: &mut [Path], over: f64) {
+        let slope = options.draft_deg.to_radians().tan();
+        if slope <= 0.0 || paths.is_empty() {
+            return;
+        }
+        let walls: Vec<(geom::ShapeIndex, f64)> = self
+            .holders
+            .iter()
+            .enumerate()
+            .take(self.wall_level)
+            .filter_map(|(m, holder)| {
+                let wedge = relief.levels[m].depth_mm * slope + options.wall_allowance_mm + options.tolerance_mm;
+                holder.map(|h| (geom::ShapeIndex::new(h.iter()), over + wedge))
+            })
+            .collect();
+        for path in paths.iter_mut().filter(|p| p.retract) {
+            let Some(&first) = path.points.first() else { continue };
+            let p = [first[0], first[1]];
+            if first[2] < -SAME_MM && walls.iter().any(|(wall, near)| wall.near_edge(p, *near)) {
+                path.points.insert(0, [first[0], first[1], 0.0]);
+            }
+        }
     }
 }
 

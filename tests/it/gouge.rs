@@ -96,14 +96,12 @@ proptest! {
     }
 }
 
-/// A case the proptest found (session 12), open: a flat end mill clears a disc with 5 degree
-/// walls and leaves the wedge between its vertical cut and the drafted wall (no tapered tool
-/// in this job takes it); a bull nose then cuts the deeper part of the disc (1 mm wide, along
-/// the wall) and its rapid down to 0.1 mm above its next entry passes its torus through the
-/// wedge near the top of the wall (0.021 mm of stock). `engrave`'s guard refuses such a
-/// program, so no machine meets it; the planner should raise that entry over the wedge.
+/// A case the proptest found: a flat end mill clears a disc with 5 degree walls and leaves
+/// the wedge between its vertical cut and the drafted wall (no tapered tool in this job takes
+/// it); a bull nose then cuts the deeper part of the disc (1 mm wide, along the wall), and its
+/// rapid down to 0.1 mm above an entry passed its torus through the wedge near the top of the
+/// wall. Entries near a holder's wall now go in from the die face.
 #[test]
-#[ignore = "open: an entry near a drafted wall a flat mill left unfinished (see the doc comment)"]
 fn a_bull_nose_then_a_flat_mill_in_a_disc_over_a_rectangle() {
     let (cx, r) = (0.8303625198976655, 2.1176700354374316);
     let disc: Vec<[f64; 2]> = (0..96)
