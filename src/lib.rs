@@ -109,6 +109,13 @@ impl Engraving {
     pub fn files(&self) -> Vec<(&ProgramFile, &str)> {
         self.files.iter().map(|f| (f, &self.program[f.bytes.clone()])).collect()
     }
+
+    /// What the machine runs: the files in order, each file of one tool after that tool is
+    /// loaded ([`tool_loaded`]); what the guard and the cycle time read.
+    #[must_use]
+    pub fn run(&self) -> String {
+        self.files().into_iter().map(|(file, text)| tool_loaded(file.tool) + text).collect()
+    }
 }
 
 /// Runs the whole pipeline on SVG bytes; `title` (usually the file name) goes into the
@@ -159,10 +166,14 @@ pub fn engrave(svg: &[u8], title: &str, job: &job::Job, progress: &Progress) -> 
 /// A program file as the machine runs it: where the file holds one tool's work, after that
 /// tool is loaded (by hand: here `M6`).
 fn loaded(part: &gcode::Part) -> String {
-    match part.tool {
-        Some(n) => format!("T{n} M6\n{}", part.text),
-        None => part.text.clone(),
-    }
+    tool_loaded(part.tool) + &part.text
+}
+
+/// What the machine is told before a file of one tool's work (`tool`) runs: the tool change
+/// the operator makes by hand, as `T<n> M6`; nothing before the whole program.
+#[must_use]
+pub fn tool_loaded(tool: Option<u32>) -> String {
+    tool.map_or_else(String::new, |n| format!("T{n} M6\n"))
 }
 
 /// The files of `parts` one after the other, each with its estimated times in its header

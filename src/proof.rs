@@ -121,9 +121,7 @@ fn read_programs(paths: &[PathBuf]) -> anyhow::Result<String> {
     for path in paths {
         let bytes = read_limited(path, MAX_PROGRAM_BYTES, "a program")?;
         let program = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
-        if let Some(tool) = loaded_by_hand(&program) {
-            let _ = writeln!(text, "T{tool} M6");
-        }
+        text.push_str(&medalcam::tool_loaded(loaded_by_hand(&program)));
         text.push_str(&program);
         if !text.ends_with('\n') {
             text.push('\n');
@@ -286,11 +284,7 @@ pub fn prove_engraving(
     input: &Path,
     quiet: bool,
 ) -> anyhow::Result<Proof> {
-    let program: String = engraving
-        .files()
-        .iter()
-        .map(|(file, text)| file.tool.map_or_else(String::new, |n| format!("T{n} M6\n")) + text)
-        .collect();
+    let program = engraving.run();
     let tools = tools(job);
     let tolerance = job.toolpath.tolerance_mm;
     let cut = simulation::cut_bounds(&program, &tools)?;

@@ -35,6 +35,9 @@ pub(super) struct Unit<'a> {
     /// and index): when this unit is the deepest of them, it cuts them all, from the wall
     /// level's top in its own step-downs, and they cut nothing.
     pub(super) copies: Vec<(usize, usize)>,
+    /// The outlines of the holders above the wall level, each with its level, indexed
+    /// once for all the tools and passes that enter near them ([`Unit::enter_clear_of_wedges`]).
+    walls: std::sync::OnceLock<Vec<(usize, geom::ShapeIndex)>>,
 }
 
 impl<'a> Unit<'a> {
@@ -65,7 +68,7 @@ impl<'a> Unit<'a> {
             .collect();
         let above = wall_level.checked_sub(1).and_then(|m| found[m].map(|h| (m, h)));
         let copies = (wall_level..k).filter_map(|m| found[m].map(|h| (m, h))).collect();
-        Self { level: k, index: i, region, holders, wall_level, above, copies }
+        Self { level: k, index: i, region, holders, wall_level, above, copies, walls: std::sync::OnceLock::new() }
     }
 }
 
@@ -378,20 +381,16 @@ impl Unit<'_> {
         if slope <= 0.0 || paths.is_empty() {
             return;
         }
-        let walls: Vec<(geom::ShapeIndex, f64)> = self
-            .holders
-            .iter()
-            .enumerate()
-            .take(self.wall_level)
-            .filter_map(|(m, holder)| {
-                let wedge = relief.levels[m].depth_mm * slope + options.wall_allowance_mm + options.tolerance_mm;
-                holder.map(|h| (geom::ShapeIndex::new(h.iter()), over + wedge))
-            })
-            .collect();
+        let walls = self.walls.get_or_init(|| {
+            let holders = self.holders.iter().enumerate().take(self.wall_level);
+            holders.filter_map(|(m, holder)| holder.map(|h| (m, geom::ShapeIndex::new(h.iter())))).collect()
+        });
+        let near =
+            |m: usize| over + relief.levels[m].depth_mm * slope + options.wall_allowance_mm + options.tolerance_mm;
         for path in paths.iter_mut().filter(|p| p.retract) {
             let Some(&first) = path.points.first() else { continue };
             let p = [first[0], first[1]];
-            if first[2] < -SAME_MM && walls.iter().any(|(wall, near)| wall.near_edge(p, *near)) {
+            if first[2] < -SAME_MM && walls.iter().any(|(m, wall)| wall.near_edge(p, near(*m))) {
                 path.points.insert(0, [first[0], first[1], 0.0]);
             }
         }

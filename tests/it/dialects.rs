@@ -4,8 +4,6 @@
 //! tolerance, GRBL's files hold only GRBL 1.1 words in lines of 80 characters at most, and
 //! names from the SVG and the job never change a motion line.
 
-use std::process::Command;
-
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::{Machine, BUILT_IN};
 use medalcam::Progress;
@@ -56,15 +54,9 @@ fn words(line: &str) -> Vec<(char, f64)> {
     out
 }
 
-fn have_rs274() -> bool {
-    Command::new("rs274").arg("--help").output().is_ok()
-}
-
 #[test]
 fn every_golden_program_but_grbl_parses_in_rs274() {
-    if !have_rs274() {
-        assert!(std::env::var_os("CI").is_none(), "rs274 is missing in CI: .ci/run installs linuxcnc-uspace");
-        eprintln!("SKIPPED every_golden_program_but_grbl_parses_in_rs274: rs274 is not installed");
+    if !crate::rs274::have_rs274("every_golden_program_but_grbl_parses_in_rs274") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -105,15 +97,7 @@ fn every_golden_program_but_grbl_parses_in_rs274() {
             std::fs::write(&table, tools).expect("tool table");
             let path = dir.path().join(format!("{name}.ngc"));
             std::fs::write(&path, &program).expect("program");
-            let output = Command::new("rs274").arg("-t").arg(&table).arg("-g").arg(&path).output().expect("rs274 runs");
-            let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-            let complaints: Vec<&str> = said
-                .lines()
-                .filter(|l| !l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
-                .filter(|l| l.trim() != "executing")
-                .collect();
-            assert!(output.status.success() && complaints.is_empty(), "{name}: rs274 says:\n{}", complaints.join("\n"));
-            assert!(said.contains("PROGRAM_END"), "{name}: rs274 did not reach the end");
+            let said = crate::rs274::canon(&table, &path, &name);
             arcs += said.matches("ARC_FEED").count();
         }
         assert!(arcs > 0, "{machine}: no arc reached rs274");
@@ -294,15 +278,63 @@ fn a_program_too_large_for_the_control_is_split_at_retracts_or_refused() {
         }
         // The split program cuts exactly what the whole one cuts.
         let tools: Vec<_> = split.toolpaths.operations.iter().map(|op| op.tool.clone()).collect();
-        let run = |e: &medalcam::Engraving| -> String {
-            e.files().iter().map(|(f, text)| f.tool.map_or_else(String::new, |n| format!("T{n} M6\n")) + text).collect()
-        };
         let one =
-            if base == "fanuc" { whole.program.clone() } else { run(&engrave_on("extends = \"grbl\"\n").unwrap()) };
+            if base == "fanuc" { whole.program.clone() } else { engrave_on("extends = \"grbl\"\n").unwrap().run() };
         let bounds = [-7.0, -7.0, 7.0, 7.0];
         let a = medalcam::simulation::simulate(&one, &tools, bounds, 0.02).expect("simulates");
-        let b = medalcam::simulation::simulate(&run(&split), &tools, bounds, 0.02).expect("simulates");
+        let b = medalcam::simulation::simulate(&split.run(), &tools, bounds, 0.02).expect("simulates");
         assert!(a.heightmap.z == b.heightmap.z, "{base}: the split program cuts differently");
         assert_eq!(b.rapid_cuts, 0);
+    }
+}
+
+/// Every profile's program, at a depth, step-downs, tools and draft other than the defaults,
+/// replayed move by move: no rapid touches stock and no feed goes straight down into uncut
+/// stock, one file per tool and files split for the memory included.
+#[test]
+fn every_profile_is_safe_move_by_move_away_from_the_defaults() {
+    let job = r#"
+        max-depth-mm = 0.45
+        draft-deg = 5
+        [[tool]]
+        number = 1
+        kind = "flat"
+        diameter-mm = 1.0
+        stepdown-mm = 0.07
+        [[tool]]
+        number = 2
+        kind = "bull"
+        diameter-mm = 0.6
+        corner-radius-mm = 0.1
+        stepdown-mm = 0.11
+        [[tool]]
+        number = 3
+        kind = "vee"
+        diameter-mm = 3.175
+        tip-diameter-mm = 0.1
+        included-angle-deg = 20
+        stepdown-mm = 0.04
+    "#;
+    let svg = std::fs::read(root().join("samples/coin.svg")).expect("sample");
+    let profiles = BUILT_IN
+        .iter()
+        .map(|(name, _)| format!("extends = \"{name}\"\n"))
+        .chain(["extends = \"fanuc\"\nmax-program-bytes = 60000\nsplit-programs = true\n".to_string()]);
+    for profile in profiles {
+        let machine = Machine::from_toml("mine", &profile).expect("valid");
+        let job = Job::resolve(&JobFile::from_toml(job).unwrap(), &Overrides::default(), machine).expect("job");
+        let tools = job.toolpath.tools.clone();
+        let tolerance = job.toolpath.tolerance_mm;
+        // `engrave` runs the guard over the program: it refuses a move into stock.
+        let engraving = medalcam::engrave(&svg, "coin.svg", &job, &Progress::hidden()).expect("engraves");
+        assert!(engraving.toolpaths.operations.iter().any(|o| o.depth_mm > 0.44), "{profile}: the deep level is cut");
+        let files = engraving.files().len();
+        assert!(!profile.contains("split") || files > 1, "{profile}: {files} file");
+        let run = engraving.run();
+        let sim =
+            medalcam::simulation::simulate_checked(&run, &tools, [-11.0, -11.0, 11.0, 11.0], 0.02, Some(tolerance))
+                .expect("simulates");
+        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{profile}");
+        assert!(sim.heightmap.z.iter().copied().fold(0.0, f64::min) >= -0.45 - 0.006, "{profile}: cut below the floor");
     }
 }

@@ -3,7 +3,6 @@
 //! by more than the tolerance and never deeper than the deepest level.
 
 use medalcam::geom;
-use medalcam::job::Target;
 use medalcam::relief::Level;
 use medalcam::simulation::simulate;
 use medalcam::tool::{Tool, ToolKind};
@@ -61,13 +60,7 @@ fn check_walls(outer: &[geom::Shape], inner: geom::Shape, depths: (f64, f64), ki
         return; // no tool fits anywhere
     };
     let machine = medalcam::machine::Machine::built_in("linuxcnc").expect("built-in").expect("valid");
-    let info = medalcam::gcode::ProgramInfo {
-        name: "gouge".into(),
-        source: "gouge".into(),
-        target: Target::Die,
-        material: "c45".into(),
-    };
-    let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits").remove(0).text;
+    let program = crate::util::emit(&toolpaths, &machine, "gouge");
     let sim = simulate(&program, &tools, [-6.0, -6.0, 6.0, 6.0], CELL_MM).expect("simulates");
     assert_eq!(sim.rapid_cuts, 0);
     let draft = draft_deg.to_radians().tan();

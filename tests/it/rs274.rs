@@ -9,20 +9,44 @@ use crate::util::{engrave, Case, CASES};
 const MORE: &[Case] =
     &[Case { sample: "medal-40mm", diameter_mm: None }, Case { sample: "noto_u1fa99", diameter_mm: Some(40.0) }];
 
-/// Whether LinuxCNC's interpreter is on this machine.
-fn have_rs274() -> bool {
+/// Whether LinuxCNC's interpreter is on this machine. CI installs it (.ci/run) and must run
+/// the tests that need it; elsewhere a missing interpreter skips `test`, loudly, so that the
+/// README's test command passes on a fresh machine.
+pub fn have_rs274(test: &str) -> bool {
     // rs274 without a program prints its usage and exits; a missing binary fails to spawn.
-    Command::new("rs274").arg("--help").output().is_ok()
+    if Command::new("rs274").arg("--help").output().is_ok() {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "rs274 is missing in CI: .ci/run installs linuxcnc-uspace");
+    eprintln!("SKIPPED {test}: rs274 is not installed (apt-get install linuxcnc-uspace)");
+    false
+}
+
+/// LinuxCNC's canonical reading of `program` with the tool table `table` (both files),
+/// asserted clean: rs274 succeeds, says nothing but numbered canonical calls, and reaches the
+/// program's end. `name` names the program in a failure.
+pub fn canon(table: &std::path::Path, program: &std::path::Path, name: &str) -> String {
+    let output = Command::new("rs274")
+        .arg("-t")
+        .arg(table)
+        .arg("-g")
+        .arg(program)
+        .output()
+        .expect("rs274 runs: install it with `apt-get install linuxcnc-uspace`");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let complaints: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|l| l.trim() != "executing")
+        .collect();
+    assert!(output.status.success() && complaints.is_empty(), "{name}: rs274 says:\n{}", complaints.join("\n"));
+    assert!(text.contains("PROGRAM_END"), "{name}: rs274 did not reach the end");
+    text
 }
 
 #[test]
 fn linuxcnc_programs_parse_in_rs274() {
-    // CI installs the interpreter (.ci/run) and must run this test; elsewhere a missing
-    // interpreter skips it, loudly, so that the README's test command passes on a fresh
-    // machine.
-    if !have_rs274() {
-        assert!(std::env::var_os("CI").is_none(), "rs274 is missing in CI: .ci/run installs linuxcnc-uspace");
-        eprintln!("SKIPPED linuxcnc_programs_parse_in_rs274: rs274 is not installed (apt-get install linuxcnc-uspace)");
+    if !have_rs274("linuxcnc_programs_parse_in_rs274") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -39,26 +63,7 @@ fn linuxcnc_programs_parse_in_rs274() {
         std::fs::write(&table, tools).expect("tool table");
         let program = dir.path().join(format!("{}.ngc", case.sample));
         std::fs::write(&program, &engraving.program).expect("program");
-        let output = Command::new("rs274")
-            .arg("-t")
-            .arg(&table)
-            .arg("-g")
-            .arg(&program)
-            .output()
-            .expect("rs274 runs: install it with `apt-get install linuxcnc-uspace`");
-        let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-        let complaints: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
-            .filter(|l| l.trim() != "executing")
-            .collect();
-        assert!(
-            output.status.success() && complaints.is_empty(),
-            "{}: rs274 says:\n{}",
-            case.sample,
-            complaints.join("\n")
-        );
-        assert!(text.contains("PROGRAM_END"), "{}: rs274 did not reach the end", case.sample);
+        let text = canon(&table, &program, case.sample);
         arcs += text.matches("ARC_FEED").count();
         // The cycle time's lengths, against LinuxCNC's own reading of the moves.
         let (feed_mm, traverse_mm) = canon_lengths(&text);

@@ -4,7 +4,6 @@
 //! it. A program edited by hand to rapid into stock is refused by the guard.
 
 use medalcam::geom;
-use medalcam::job::Target;
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
 use medalcam::relief::Level;
@@ -105,13 +104,7 @@ fn a_bull_nose_tool_leaves_no_ridge_in_the_middle_of_a_slot() {
     let bull = Tool { kind: ToolKind::Bull, corner_radius_mm: 0.2, stepdown_mm: 0.3, ..Tool::flat(1, 1.0) };
     let toolpaths = crate::util::plan(&relief, &ToolpathOptions::new(vec![bull.clone()])).unwrap().expect("fits");
     let machine = profile("linuxcnc", 0.1, 5.0);
-    let info = medalcam::gcode::ProgramInfo {
-        name: "bull".into(),
-        source: "bull".into(),
-        target: Target::Die,
-        material: "c45".into(),
-    };
-    let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits").remove(0).text;
+    let program = crate::util::emit(&toolpaths, &machine, "bull");
     let sim = simulate_checked(&program, &[bull], [-4.0, -2.0, 4.0, 2.0], 0.01, Some(TOLERANCE_MM)).expect("simulates");
     let hm = &sim.heightmap;
     // Every cell within 0.7 mm of the middle (where the tool's flat reaches) is at the floor.
@@ -197,13 +190,7 @@ proptest! {
             return Ok(()); // no tool fits anywhere
         };
         let machine = profile(dialect, heights.0, clearance);
-        let info = medalcam::gcode::ProgramInfo {
-            name: "safety".into(),
-            source: "safety".into(),
-            target: Target::Die,
-            material: "c45".into(),
-        };
-        let program = medalcam::gcode::emit(&toolpaths, &machine, &info).expect("emits").remove(0).text;
+        let program = crate::util::emit(&toolpaths, &machine, "safety");
         let found = guard(&program, &tools, TOLERANCE_MM).expect("reads");
         prop_assert!(found.is_empty(), "{} moves into stock, first: {}", found.len(), found[0]);
         let sim = simulate_checked(&program, &tools, [-6.0, -6.0, 6.0, 6.0], 0.02, Some(TOLERANCE_MM)).expect("simulates");

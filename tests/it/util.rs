@@ -33,6 +33,20 @@ pub fn sample_path(sample: &str) -> PathBuf {
     root().join("samples").join(format!("{sample}.svg"))
 }
 
+/// The program `machine` (one with a tool changer: one file) writes for `toolpaths`, a die
+/// named `name` in C45.
+pub fn emit(toolpaths: &medalcam::toolpath::Toolpaths, machine: &Machine, name: &str) -> String {
+    let info = medalcam::gcode::ProgramInfo {
+        name: name.into(),
+        source: name.into(),
+        target: medalcam::job::Target::Die,
+        material: "c45".into(),
+    };
+    let mut files = medalcam::gcode::emit(toolpaths, machine, &info).expect("emits");
+    assert_eq!(files.len(), 1, "one file");
+    files.remove(0).text
+}
+
 /// Engraves a sample through the library, as `medalcam engrave samples/<sample>.svg`.
 pub fn engrave(case: &Case, machine: &str) -> Engraving {
     let svg = std::fs::read(sample_path(case.sample)).expect("sample exists");
