@@ -115,7 +115,8 @@ pub(crate) struct JobArgs {
     #[arg(long, value_name = "MM")]
     depth: Option<f64>,
     /// Depth rule SELECTOR=MM, repeatable, tried before the job's: `#d4af37=0.4`,
-    /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut.
+    /// `id:rim=0.3`, `class:text=0.2`, `layer:Raised=0.5`; 0 leaves the shapes uncut;
+    /// `class:text=0.2:vcarve` V-carves them (`class:text=vcarve`: to max-depth-mm).
     #[arg(long = "layer", value_name = "SELECTOR=MM")]
     layers: Vec<String>,
     /// Stock material, which sets the cutting data: c45 (default), p20, h13, d2,

@@ -129,6 +129,8 @@ pub struct ReportRegion {
     pub area_mm2: f64,
     /// The rules or defaults that gave it this depth (`fill #d4af37`, `luminance`).
     pub sources: Vec<String>,
+    /// How it is cut: `pocket` or `vcarve`.
+    pub strategy: crate::relief::Strategy,
 }
 
 /// Program size.
@@ -189,6 +191,7 @@ pub fn regions(relief: &Relief) -> Vec<ReportRegion> {
             depth_mm: r.depth_mm,
             area_mm2: geom::shapes_area(&r.area),
             sources: r.sources.clone(),
+            strategy: r.strategy,
         })
         .collect()
 }

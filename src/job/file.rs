@@ -56,6 +56,9 @@ pub struct JobFile {
     /// A translucent fill or stroke covers what lies below from this opacity up, as if solid;
     /// below it, the colour below shows (default 0.5).
     pub min_opacity: Option<f64>,
+    /// The tool number that V-carves (default: the vee or tapered-ball tool with the finest
+    /// tip).
+    pub vcarve_tool: Option<u32>,
     /// The stock material, which sets the cutting data of every tool (default `c45`, see
     /// [`super::material::MATERIALS`]).
     pub material: Option<String>,
@@ -88,6 +91,8 @@ pub struct LayerFile {
     pub layer: Option<String>,
     /// Depth in mm; 0 leaves the shapes uncut.
     pub depth_mm: f64,
+    /// How the shapes are cut: `"pocket"` (the default) or `"vcarve"`.
+    pub strategy: Option<String>,
 }
 
 /// One `[[tool]]` table.

@@ -6,7 +6,7 @@
 use crate::artwork::ImportOptions;
 use crate::error::{Error, Result};
 use crate::machine::Machine;
-use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector};
+use crate::relief::{DefaultDepth, ReliefOptions, Rule, Selector, Strategy};
 use crate::tolerance::{self, Tolerance};
 use crate::toolpath::ToolpathOptions;
 use crate::{Warning, WarningKind};
@@ -131,6 +131,10 @@ impl Job {
             return Err(setting("ramp-angle-deg", "must be more than 0 and at most 45"));
         }
         let tools = tools(file, &machine, relief.max_depth_mm, material)?;
+        let carving_tool = carving_tool(file, &tools)?;
+        let mut relief = relief;
+        relief.vcarve_slope = carving_tool.map_or(0.0, |t| t.half_angle().tan());
+        let carving_tool = carving_tool.map(|t| t.number);
         let draft_deg = match file.draft_deg {
             Some(d) if !(0.0..45.0).contains(&d) => {
                 return Err(setting("draft-deg", "must be at least 0 and below 45"))
@@ -195,6 +199,7 @@ impl Job {
                 tolerance_mm: tolerance.total_mm(),
                 measure_reach: overrides.measure_reach,
                 hop_mm,
+                carving_tool,
             },
             machine,
             min_wall_mm,
@@ -202,6 +207,28 @@ impl Job {
             name: file.name.clone(),
         })
     }
+}
+
+/// The tool that V-carves: `vcarve-tool`, else the vee or tapered-ball tool with the finest
+/// tip (the first given of equals); none when the job has neither.
+fn carving_tool<'a>(file: &JobFile, tools: &'a [crate::tool::Tool]) -> Result<Option<&'a crate::tool::Tool>> {
+    if let Some(number) = file.vcarve_tool {
+        let tool = tools
+            .iter()
+            .find(|t| t.number == number)
+            .ok_or_else(|| setting("vcarve-tool", &format!("the job has no tool {number}")))?;
+        if !tool.kind.is_tapered() {
+            return Err(setting("vcarve-tool", &format!("tool {number} is not a vee or tapered-ball tool")));
+        }
+        return Ok(Some(tool));
+    }
+    let mut best: Option<&crate::tool::Tool> = None;
+    for tool in tools.iter().filter(|t| t.kind.is_tapered()) {
+        if best.is_none_or(|b| tool.tip_diameter_mm < b.tip_diameter_mm) {
+            best = Some(tool);
+        }
+    }
+    Ok(best)
 }
 
 /// The job's material: `--material`, else the job's `material`, else [`DEFAULT_MATERIAL`].
@@ -222,11 +249,25 @@ fn material(file: &JobFile, overrides: &Overrides) -> Result<&'static Material> 
 pub const DEFAULT_HOP_MM: f64 = 0.5;
 
 /// Parses `--layer SELECTOR=MM`: `#d4af37=0.4`, `fill:#d4af37=0.4`, `id:rim=0.3`,
-/// `class:text=0.2`, `layer:Raised=0.5`.
+/// `class:text=0.2`, `layer:Raised=0.5`; with a strategy, `class:text=0.2:vcarve`, or
+/// `class:text=vcarve` for max-depth-mm (NaN here, filled in by the caller).
 fn parse_layer_flag(flag: &str) -> Result<Rule> {
     let bad = |reason: &str| setting(&format!("--layer {flag}"), reason);
     let (selector, depth) = flag.rsplit_once('=').ok_or_else(|| bad("expected SELECTOR=MM, e.g. #d4af37=0.4"))?;
-    let depth_mm: f64 = depth.trim().parse().map_err(|_| bad("the depth after `=` is not a number"))?;
+    let (depth, strategy) = match depth.split_once(':') {
+        Some((depth, name)) => (depth, Some(name)),
+        None if Strategy::parse(depth.trim()).is_some() => ("", Some(depth)),
+        None => (depth, None),
+    };
+    let strategy = match strategy {
+        None => Strategy::Pocket,
+        Some(name) => Strategy::parse(name.trim()).ok_or_else(|| bad(&unknown_strategy(name)))?,
+    };
+    let depth_mm: f64 = if depth.is_empty() {
+        f64::NAN
+    } else {
+        depth.trim().parse().map_err(|_| bad("the depth after `=` is not a number"))?
+    };
     let selector = match selector.split_once(':') {
         Some(("fill", v)) => Selector::Fill(normalize_color(v).ok_or_else(|| bad("not a #rrggbb colour"))?),
         Some(("id", v)) => Selector::Id(v.to_string()),
@@ -241,7 +282,11 @@ fn parse_layer_flag(flag: &str) -> Result<Rule> {
         // An empty name would match every shape without one.
         return Err(bad("the name after `:` is empty"));
     }
-    Ok(Rule { selector, depth_mm })
+    Ok(Rule { selector, depth_mm, strategy })
+}
+
+fn unknown_strategy(name: &str) -> String {
+    format!("unknown strategy `{name}` (expected pocket or vcarve)")
 }
 
 /// The name an id, class or layer selector matches (none for a colour).
@@ -269,7 +314,14 @@ fn layer_rule(layer: &LayerFile, index: usize) -> Result<Rule> {
         Ok([selector]) if selector_name(&selector).is_some_and(str::is_empty) => {
             Err(setting(&key, "the id, class or layer name is empty (it would match every shape without one)"))
         }
-        Ok([selector]) => Ok(Rule { selector, depth_mm: layer.depth_mm }),
+        Ok([selector]) => {
+            let strategy = match layer.strategy.as_deref() {
+                None => Strategy::Pocket,
+                Some(name) => Strategy::parse(name)
+                    .ok_or_else(|| setting(&format!("{key}: strategy"), &unknown_strategy(name)))?,
+            };
+            Ok(Rule { selector, depth_mm: layer.depth_mm, strategy })
+        }
         Err(_) => Err(setting(&key, "needs exactly one of fill, id, class, layer")),
     }
 }
@@ -334,6 +386,7 @@ fn relief_options(file: &JobFile, overrides: &Overrides) -> Result<ReliefOptions
     let deepest_given = rules
         .iter()
         .map(|r| r.depth_mm)
+        .filter(|d| !d.is_nan())
         .chain(match default_depth {
             DefaultDepth::Depth(d) => Some(d),
             _ => None,
@@ -341,11 +394,14 @@ fn relief_options(file: &JobFile, overrides: &Overrides) -> Result<ReliefOptions
         .fold(0.3, f64::max);
     let max_depth_mm = file.max_depth_mm.unwrap_or(deepest_given);
     positive("max-depth-mm", max_depth_mm)?;
+    for rule in rules.iter_mut().filter(|r| r.depth_mm.is_nan()) {
+        rule.depth_mm = max_depth_mm;
+    }
     let level_step_mm = file.level_step_mm.unwrap_or(crate::relief::DEFAULT_LEVEL_STEP_MM);
     if !(0.001..=max_depth_mm).contains(&level_step_mm) {
         return Err(setting("level-step-mm", &format!("must be from 0.001 mm to max-depth-mm ({max_depth_mm} mm)")));
     }
-    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules, level_step_mm })
+    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules, level_step_mm, vcarve_slope: 0.0 })
 }
 
 /// The artwork's size: diameter, width and height, each from its flag or else the job file.
@@ -381,6 +437,33 @@ mod tests {
         let file = JobFile::from_toml(text).unwrap();
         let err = Job::resolve(&file, &Overrides::default(), haas()).unwrap_err().to_string();
         assert!(err.contains(key), "{text}: {err}");
+    }
+
+    #[test]
+    fn layers_say_how_they_are_cut_and_the_finest_vee_carves() {
+        let text = "max-depth-mm = 0.4\n[[layer]]\nid = \"legend\"\ndepth-mm = 0.3\nstrategy = \"vcarve\"\n";
+        let file = JobFile::from_toml(text).unwrap();
+        let layers = vec!["class:text=0.2:vcarve".to_string(), "id:name=vcarve".to_string(), "#000000=0.1".to_string()];
+        let job = Job::resolve(&file, &Overrides { layers, ..Default::default() }, haas()).unwrap();
+        let rules: Vec<(f64, Strategy)> = job.relief.rules.iter().map(|r| (r.depth_mm, r.strategy)).collect();
+        let v = Strategy::VCarve;
+        assert_eq!(rules, [(0.2, v), (0.4, v), (0.1, Strategy::Pocket), (0.3, v)], "no depth: max-depth-mm");
+        // The default set's only vee, T3, 20 degrees: its flank runs tan(10) across per mm down.
+        assert_eq!(job.toolpath.carving_tool, Some(3));
+        assert!((job.relief.vcarve_slope - 10f64.to_radians().tan()).abs() < 1e-12);
+        let vees = "[[tool]]\nnumber = 7\nkind = \"vee\"\ndiameter-mm = 3\ntip-diameter-mm = 0.2\nincluded-angle-deg = 60\n\
+                    [[tool]]\nnumber = 8\nkind = \"vee\"\ndiameter-mm = 3\ntip-diameter-mm = 0.05\nincluded-angle-deg = 30\n";
+        assert_eq!(resolve(vees).unwrap().toolpath.carving_tool, Some(8), "the finest tip");
+        assert_eq!(resolve(&format!("vcarve-tool = 7\n{vees}")).unwrap().toolpath.carving_tool, Some(7));
+        refused(&format!("vcarve-tool = 9\n{vees}"), "vcarve-tool");
+        refused("vcarve-tool = 1\n", "vcarve-tool");
+        refused("[[layer]]\nid = \"a\"\ndepth-mm = 0.1\nstrategy = \"engrave-ish\"\n", "layer 1: strategy");
+        let bad = Overrides { layers: vec!["id:a=0.1:chisel".into()], ..Default::default() };
+        let err = Job::resolve(&JobFile::default(), &bad, haas()).unwrap_err().to_string();
+        assert!(err.contains("--layer id:a=0.1:chisel") && err.contains("pocket or vcarve"), "{err}");
+        // Without a vee or tapered tool there is nothing to carve with.
+        let flat = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1\n";
+        assert_eq!(resolve(flat).unwrap().toolpath.carving_tool, None);
     }
 
     #[test]

@@ -30,7 +30,9 @@ mod rules;
 
 pub use design::{check_design, Finding};
 use rules::{check_depths, depth_of, shades};
-pub use rules::{lightness, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, Shade, DEFAULT_LEVEL_STEP_MM};
+pub use rules::{
+    lightness, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, Shade, Strategy, DEFAULT_LEVEL_STEP_MM,
+};
 
 /// The die as depth levels.
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub struct Relief {
     pub blank: Shapes,
     /// The colours whose depth luminance set, with their depths.
     pub shades: Vec<Shade>,
+    /// The slope of V-carved walls, horizontal run per mm of depth ([`ReliefOptions::vcarve_slope`]).
+    pub vcarve_slope: f64,
 }
 
 impl Relief {
@@ -72,6 +76,9 @@ pub struct Region {
     pub area: Shapes,
     /// What gave these shapes their depth (`fill #d4af37`, `luminance`), each once.
     pub sources: Vec<String>,
+    /// How it is cut. A V-carved region's walls slope at [`Relief::vcarve_slope`] from its
+    /// outline, so its levels hold only its floor: the area that far inside the outline.
+    pub strategy: Strategy,
 }
 
 /// Everything that must be cut to at least one depth.
@@ -107,9 +114,10 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
     if regions.is_empty() {
         return Err(Error::NothingToEngrave);
     }
-    let levels = nest(&regions)?;
+    let levels = nest(&regions, options.vcarve_slope)?;
     let shades = shades(artwork, options);
-    Ok(Relief { target: options.target, placement: mirror * artwork.placement, regions, levels, blank, shades })
+    let (placement, vcarve_slope) = (mirror * artwork.placement, options.vcarve_slope);
+    Ok(Relief { target: options.target, placement, regions, levels, blank, shades, vcarve_slope })
 }
 
 /// Depths are kept in whole 1 um steps, so equal depths compare equal.
@@ -124,26 +132,27 @@ fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Result<Vec<Region>> {
         at: format!("the visible part of shape {}", artwork.shapes[i].id),
         source,
     })?;
-    let mut by_depth: BTreeMap<i64, (Shapes, Vec<String>)> = BTreeMap::new();
+    let mut by_depth: BTreeMap<(i64, Strategy), (Shapes, Vec<String>)> = BTreeMap::new();
     for (shape, visible) in artwork.shapes.iter().zip(visible).rev() {
         if visible.is_empty() {
             continue;
         }
-        let (depth, source) = depth_of(shape, options);
-        let entry = by_depth.entry(depth_key(depth)).or_default();
+        let (depth, source, strategy) = depth_of(shape, options);
+        let strategy = if depth > 0.0 { strategy } else { Strategy::Pocket };
+        let entry = by_depth.entry((depth_key(depth), strategy)).or_default();
         entry.0.extend(visible);
         if !entry.1.contains(&source) {
             entry.1.push(source);
         }
     }
-    by_depth.into_iter().map(|(key, (area, sources))| region(key, &area, sources)).collect()
+    by_depth.into_iter().map(|((key, strategy), (area, sources))| region(key, &area, sources, strategy)).collect()
 }
 
 /// The region `key` um deep: the union of `area`.
-fn region(key: i64, area: &[Shape], sources: Vec<String>) -> Result<Region> {
+fn region(key: i64, area: &[Shape], sources: Vec<String>, strategy: Strategy) -> Result<Region> {
     let depth_mm = key as f64 / 1e3;
     let area = geom::union(area).map_err(|source| Error::Geometry { at: level_name(depth_mm), source })?;
-    Ok(Region { depth_mm, area, sources })
+    Ok(Region { depth_mm, area, sources, strategy })
 }
 
 /// How messages name the level `depth_mm` deep.
@@ -168,8 +177,10 @@ fn hub_regions(painted: Vec<Region>, blank: &Shapes) -> Result<Vec<Region>> {
     let entry = by_depth.entry(depth_key(h_max)).or_default();
     entry.0.extend(background);
     entry.1.push("blank".into());
-    let regions =
-        by_depth.into_iter().filter(|(key, _)| *key > 0).map(|(key, (area, sources))| region(key, &area, sources));
+    let regions = by_depth
+        .into_iter()
+        .filter(|(key, _)| *key > 0)
+        .map(|(key, (area, sources))| region(key, &area, sources, Strategy::Pocket));
     regions.filter(|r| r.as_ref().map_or(true, |r| !r.area.is_empty())).collect()
 }
 
@@ -190,16 +201,25 @@ fn close_slits(area: &Shapes) -> geom::Result<Shapes> {
     geom::union(&[area.clone(), closed].concat())
 }
 
-/// Nested level sets: for each depth, the union of the regions at least that deep, with slits
+/// Nested level sets: for each depth, the union of the regions at least that deep (of a
+/// V-carved one, its floor: its area eroded by its depth times `vcarve_slope`), with slits
 /// closed (level by level in parallel: most of the time goes there).
-fn nest(regions: &[Region]) -> Result<Vec<Level>> {
+fn nest(regions: &[Region], vcarve_slope: f64) -> Result<Vec<Level>> {
     let mut unions: Vec<(f64, Shapes)> = Vec::with_capacity(regions.len());
     let mut deeper: Shapes = Vec::new();
-    for region in regions.iter().rev() {
+    for (k, region) in regions.iter().enumerate().rev() {
         let at = |source| Error::Geometry { at: level_name(region.depth_mm), source };
-        deeper = geom::union(&[std::mem::take(&mut deeper), region.area.clone()].concat()).map_err(at)?;
-        unions.push((region.depth_mm, deeper.clone()));
+        let area = match region.strategy {
+            Strategy::Pocket => region.area.clone(),
+            Strategy::VCarve => geom::offset(&region.area, -region.depth_mm * vcarve_slope).map_err(at)?,
+        };
+        deeper = geom::union(&[std::mem::take(&mut deeper), area].concat()).map_err(at)?;
+        // Regions of one depth (one of each strategy) make one level.
+        if k == 0 || depth_key(regions[k - 1].depth_mm) != depth_key(region.depth_mm) {
+            unions.push((region.depth_mm, deeper.clone()));
+        }
     }
+    unions.retain(|(_, area)| !area.is_empty());
     unions.reverse();
     unions
         .into_par_iter()
@@ -258,7 +278,8 @@ mod tests {
 
     #[test]
     fn rules_paint_order_and_nesting() {
-        let rules = vec![Rule { selector: Selector::Fill("#d4af37".into()), depth_mm: 0.2 }];
+        let rules =
+            vec![Rule { selector: Selector::Fill("#d4af37".into()), depth_mm: 0.2, strategy: Strategy::Pocket }];
         let relief = build(&art(THREE), &options(rules, DefaultDepth::Luminance)).unwrap();
         // White is uncut; gold 100 - 16 covered = 84 mm2 at 0.2; black 16 mm2 at 0.5.
         let depths: Vec<f64> = relief.regions.iter().map(|r| r.depth_mm).collect();
@@ -297,10 +318,33 @@ mod tests {
     }
 
     #[test]
+    fn a_vcarved_region_keeps_its_outline_and_its_levels_only_its_floor() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect id="word" x="2" y="2" width="10" height="4" fill="#000"/>
+            <rect id="pool" x="2" y="10" width="10" height="4" fill="#000"/></svg>"##;
+        let rules = vec![Rule { selector: Selector::Id("word".into()), depth_mm: 0.3, strategy: Strategy::VCarve }];
+        let carved = ReliefOptions { vcarve_slope: 0.5, ..options(rules.clone(), DefaultDepth::Depth(0.3)) };
+        let relief = build(&art(svg), &carved).unwrap();
+        let strategies: Vec<(f64, Strategy)> = relief.regions.iter().map(|r| (r.depth_mm, r.strategy)).collect();
+        assert_eq!(strategies, [(0.3, Strategy::Pocket), (0.3, Strategy::VCarve)]);
+        assert!((geom::shapes_area(&relief.regions[1].area) - 40.0).abs() < 1e-4, "the outline");
+        // One level at 0.3: the pool whole, the word's floor 0.15 mm inside its outline.
+        assert_eq!(relief.levels.len(), 1);
+        let floor = (10.0 - 0.3) * (4.0 - 0.3);
+        assert!((geom::shapes_area(&relief.levels[0].area) - (40.0 + floor)).abs() < 1e-3);
+        assert_eq!(relief.vcarve_slope, 0.5);
+        // Nothing to carve with, or a hub: refused, naming the rule.
+        let err = build(&art(svg), &options(rules.clone(), DefaultDepth::Depth(0.3))).unwrap_err().to_string();
+        assert!(err.contains("id word") && err.contains("vee"), "{err}");
+        let hub = ReliefOptions { target: Target::Hub, ..carved };
+        assert!(build(&art(svg), &hub).unwrap_err().to_string().contains("hubs"));
+    }
+
+    #[test]
     fn a_zero_depth_rule_covers_but_is_not_cut() {
         let rules = vec![
-            Rule { selector: Selector::Id("cover".into()), depth_mm: 0.0 },
-            Rule { selector: Selector::Id("field".into()), depth_mm: 0.0 },
+            Rule { selector: Selector::Id("cover".into()), depth_mm: 0.0, strategy: Strategy::Pocket },
+            Rule { selector: Selector::Id("field".into()), depth_mm: 0.0, strategy: Strategy::Pocket },
         ];
         let relief = build(&art(THREE), &options(rules, DefaultDepth::Depth(0.3))).unwrap();
         assert_eq!(relief.regions.len(), 1);
@@ -310,7 +354,8 @@ mod tests {
 
     #[test]
     fn hub_is_the_unmirrored_complement() {
-        let rules = vec![Rule { selector: Selector::Fill("#d4af37".into()), depth_mm: 0.2 }];
+        let rules =
+            vec![Rule { selector: Selector::Fill("#d4af37".into()), depth_mm: 0.2, strategy: Strategy::Pocket }];
         let hub = ReliefOptions { target: Target::Hub, ..options(rules, DefaultDepth::Luminance) };
         let relief = build(&art(THREE), &hub).unwrap();
         assert!(!relief.target.mirrored());
@@ -396,7 +441,7 @@ mod tests {
 
     #[test]
     fn depth_deeper_than_max_is_refused() {
-        let rules = vec![Rule { selector: Selector::Class("x".into()), depth_mm: 0.8 }];
+        let rules = vec![Rule { selector: Selector::Class("x".into()), depth_mm: 0.8, strategy: Strategy::Pocket }];
         let err = build(&art(THREE), &options(rules, DefaultDepth::Luminance)).unwrap_err().to_string();
         assert!(err.contains("class x") && err.contains("max-depth-mm"), "{err}");
     }

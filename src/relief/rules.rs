@@ -40,13 +40,46 @@ impl Selector {
     }
 }
 
-/// A depth for the shapes a selector matches.
+/// A depth for the shapes a selector matches, and how they are cut.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     /// Which shapes.
     pub selector: Selector,
-    /// Depth below the die face in mm; 0 leaves them uncut.
+    /// Depth below the die face in mm; 0 leaves them uncut. For [`Strategy::VCarve`], the
+    /// deepest the carve goes.
     pub depth_mm: f64,
+    /// How they are cut.
+    pub strategy: Strategy,
+}
+
+/// How a region is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Pocketed to a flat floor with walls as steep as the draft allows.
+    #[default]
+    Pocket,
+    /// V-carved: a V-bit along the medial axis puts the groove's edges on the outline, its
+    /// walls at the bit's angle; where the region is wider than the depth allows, the floor
+    /// is flat at the depth.
+    VCarve,
+}
+
+impl Strategy {
+    /// The strategy's name in jobs and messages: `pocket`, `vcarve`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Pocket => "pocket",
+            Strategy::VCarve => "vcarve",
+        }
+    }
+
+    /// The strategy called `name`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [Strategy::Pocket, Strategy::VCarve].into_iter().find(|s| s.name() == name)
+    }
 }
 
 /// The depth of shapes no rule matches.
@@ -75,6 +108,9 @@ pub struct ReliefOptions {
     /// Luminance depths are whole multiples of this, in mm: shades closer than it share a
     /// level (a hundred near-identical shades made a hundred terraces 2 um apart).
     pub level_step_mm: f64,
+    /// The slope of V-carved walls: the horizontal run per mm of depth, the tangent of the
+    /// carving bit's half angle (0 when nothing is V-carved).
+    pub vcarve_slope: f64,
 }
 
 /// The default [`ReliefOptions::level_step_mm`]: 10 um, a step an eye sees on a struck medal
@@ -89,6 +125,7 @@ impl Default for ReliefOptions {
             default_depth: DefaultDepth::Luminance,
             rules: Vec::new(),
             level_step_mm: DEFAULT_LEVEL_STEP_MM,
+            vcarve_slope: 0.0,
         }
     }
 }
@@ -102,6 +139,15 @@ pub(super) fn check_depths(options: &ReliefOptions) -> Result<()> {
         options.rules.iter().map(|r| (format!("layer rule `{}`", r.selector.describe()), r.depth_mm)).collect();
     if let DefaultDepth::Depth(d) = options.default_depth {
         depths.push(("default-depth".into(), d));
+    }
+    for rule in options.rules.iter().filter(|r| r.strategy == Strategy::VCarve && r.depth_mm > 0.0) {
+        let key = format!("layer rule `{}`", rule.selector.describe());
+        if options.target == Target::Hub {
+            return Err(Error::Setting { key, reason: "V-carving cuts dies, not hubs".into() });
+        }
+        if !(options.vcarve_slope.is_finite() && options.vcarve_slope > 0.0) {
+            return Err(Error::Setting { key, reason: "V-carving needs a vee or tapered-ball tool in the job".into() });
+        }
     }
     for (key, depth) in depths {
         if !(depth.is_finite() && depth >= 0.0) {
@@ -168,16 +214,17 @@ pub fn shades_merged(shades: &[Shade], level_step_mm: f64) -> Option<crate::Warn
     })
 }
 
-/// The depth of one shape and what decided it.
-pub(super) fn depth_of(shape: &ArtShape, options: &ReliefOptions) -> (f64, String) {
+/// The depth of one shape, what decided it and how it is cut.
+pub(super) fn depth_of(shape: &ArtShape, options: &ReliefOptions) -> (f64, String, Strategy) {
     if let Some(rule) = options.rules.iter().find(|r| r.selector.matches(shape)) {
-        return (rule.depth_mm, rule.selector.describe());
+        return (rule.depth_mm, rule.selector.describe(), rule.strategy);
     }
-    match options.default_depth {
-        DefaultDepth::Luminance => (luminance_depth(&shape.color, options), "luminance".into()),
-        DefaultDepth::Depth(d) => (d, "default-depth".into()),
-        DefaultDepth::Uncut => (0.0, "default-depth".into()),
-    }
+    let (depth, source) = match options.default_depth {
+        DefaultDepth::Luminance => (luminance_depth(&shape.color, options), "luminance"),
+        DefaultDepth::Depth(d) => (d, "default-depth"),
+        DefaultDepth::Uncut => (0.0, "default-depth"),
+    };
+    (depth, source.into(), Strategy::Pocket)
 }
 
 /// CIE 1976 L* (0 black to 100 white) of an sRGB `#rrggbb` colour.

@@ -8,7 +8,7 @@ use super::picture::Mark;
 use super::Heightmap;
 use crate::error::{Error, Result};
 use crate::geom;
-use crate::relief::Relief;
+use crate::relief::{Relief, Strategy};
 
 /// What the die leaves of the relief asked for.
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +75,40 @@ pub fn check_relief(
             }
         });
     }
+    // A V-carved region is asked as deep as its wall's slope from the outline allows, down
+    // to its depth; its floor is one of the levels'. Within a cell and a half of the outline,
+    // not checked. Stock left on the slope counts where the wall stands off by more than the
+    // tolerance across: the slope's depth is that many times deeper.
+    let mut left_within = vec![tolerance_mm; cells];
+    for region in relief.regions.iter().filter(|r| r.strategy == Strategy::VCarve && relief.vcarve_slope > 0.0) {
+        let inside = hm.coverage(&region.area);
+        let (depth, slope) = (region.depth_mm, relief.vcarve_slope);
+        // Each outline with its box: a cell looks only at the outlines whose box holds it.
+        let outlines: Vec<(geom::ShapeIndex, [f64; 4])> = region
+            .area
+            .iter()
+            .filter_map(|shape| Some((geom::ShapeIndex::new(shape), geom::bounds(shape.iter())?)))
+            .collect();
+        let cells = target.par_iter_mut().zip(reachable.par_iter_mut()).zip(left_within.par_iter_mut());
+        cells.enumerate().for_each(|(k, ((t, r), within))| {
+            if !inside[k] {
+                return;
+            }
+            let p = hm.cell_center(k % hm.nx, k / hm.nx);
+            let wall = outlines
+                .iter()
+                .filter(|(_, b)| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3])
+                .map(|(o, _)| o.distance(p))
+                .fold(f64::INFINITY, f64::min);
+            if wall < margin {
+                *t = f64::NAN;
+            } else if wall < depth * slope {
+                *t = -wall / slope;
+                *r = false;
+                *within = tolerance_mm / slope;
+            }
+        });
+    }
     let cell_area = hm.cell_mm * hm.cell_mm;
     let mut check = ReliefCheck {
         overcut_mm2: 0.0,
@@ -100,7 +134,7 @@ pub fn check_relief(
             (check.worst_overcut_mm, check.worst_overcut_at) = (over, at());
         }
         // Stock left on the face is not stock: only floors below it count.
-        if left > tolerance_mm && goal < 0.0 {
+        if left > left_within[k] && goal < 0.0 {
             if reachable[k] {
                 check.uncut_reachable_mm2 += cell_area;
                 check.marks[k] = Mark::Shallower;

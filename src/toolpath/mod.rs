@@ -43,14 +43,16 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::geom::{self, Shape, Shapes};
 use crate::progress::Progress;
-use crate::relief::Relief;
+use crate::relief::{self, Relief, Strategy};
 use crate::tool::Tool;
 use crate::{Warning, WarningKind};
 
 mod cutter;
+pub mod medial;
 mod rings;
 mod section;
 mod unit;
+pub mod vcarve;
 
 pub use cutter::LEAD_IN_DEG;
 use section::{Domains, Sections};
@@ -101,6 +103,8 @@ pub struct ToolpathOptions {
     pub measure_reach: bool,
     /// Height above the die face of the hops between the paths of one tool, in mm.
     pub hop_mm: f64,
+    /// The number of the tool that V-carves the relief's V-carved regions.
+    pub carving_tool: Option<u32>,
 }
 
 impl ToolpathOptions {
@@ -118,6 +122,7 @@ impl ToolpathOptions {
             tolerance_mm: 0.005,
             measure_reach: false,
             hop_mm: 0.5,
+            carving_tool: None,
         }
     }
 
@@ -248,7 +253,16 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
     let mut planned = plan_levels(relief, &units, &by_level, &bounds, &domains, &plan_unit, &bar)?;
     let margin = options.rest_thicker_than_mm + options.tolerance_mm;
     plan_again_under_missed(relief, &tools, margin, &units, &by_level, &mut planned, &plan_unit)?;
-    let (operations, warnings) = operations(relief, &tools, &units, &mut planned);
+    let (mut operations, mut warnings) = operations(relief, &tools, &units, &mut planned);
+    let (carvings, carve_warnings) = carvings(relief, options, &tools)?;
+    if let Some(carving) = carvings {
+        // After the carving tool's pockets, before the tools that cut after it.
+        let rank = |number: u32| tools.iter().position(|t| t.number == number).unwrap_or(tools.len());
+        let own = rank(carving.tool.number);
+        let at = operations.iter().position(|op| rank(op.tool.number) > own).unwrap_or(operations.len());
+        operations.insert(at, carving);
+    }
+    warnings.extend(carve_warnings);
     let mut reached: Vec<Shapes> = Vec::new();
     if options.measure_reach {
         reached = relief.levels.iter().map(|_| Vec::new()).collect();
@@ -276,6 +290,72 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         return Err(Error::ToolTooLarge { number: largest.number, diameter_mm: largest.diameter_mm });
     }
     Ok(Toolpaths { operations, warnings, reached, hop_mm: options.hop_mm })
+}
+
+/// How far inside the outline V-carving stays, in mm: the arc fit's 1 um and the program's
+/// rounding, which the steep flank of a 20 degree V-bit makes 5.7 times as deep.
+const VCARVE_ALLOWANCE_MM: f64 = 0.002;
+
+/// The V-carving of the relief's V-carved regions by the job's carving tool: one operation,
+/// the regions carved in parallel and ordered from the die centre by nearest entry; a warning
+/// per region whose axis could not be computed (left uncut) or that the carve leaves short.
+fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Result<(Option<Operation>, Vec<Warning>)> {
+    let carved: Vec<(&relief::Region, &Shape)> = relief
+        .regions
+        .iter()
+        .filter(|r| r.strategy == Strategy::VCarve)
+        .flat_map(|r| r.area.iter().map(move |shape| (r, shape)))
+        .collect();
+    if carved.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let tool = options.carving_tool.and_then(|n| tools.iter().find(|t| t.number == n)).ok_or_else(|| {
+        Error::Setting { key: "vcarve-tool".into(), reason: "V-carving needs a vee or tapered-ball tool".into() }
+    })?;
+    let sag_mm = options.tolerance_mm / 10.0;
+    let carvings: Vec<_> = carved
+        .par_iter()
+        .map(|(region, shape)| {
+            vcarve::carve(
+                shape,
+                tool,
+                vcarve::CarveOptions {
+                    depth_mm: region.depth_mm,
+                    sag_mm,
+                    prune_mm: options.tolerance_mm / 2.0,
+                    allowance_mm: VCARVE_ALLOWANCE_MM,
+                },
+            )
+        })
+        .collect();
+    let mut plans = Vec::new();
+    let mut warnings = Vec::new();
+    for ((region, shape), carving) in carved.iter().zip(carvings) {
+        let at = || {
+            let b = geom::bounds(shape.iter()).unwrap_or_default();
+            format!("the V-carved region {} mm deep at X{:.3} Y{:.3}", region.depth_mm, b[0], b[1])
+        };
+        match carving {
+            Ok(carving) => {
+                if carving.short_mm > options.tolerance_mm {
+                    warnings.push(Warning::new(
+                        WarningKind::Uncut,
+                        "",
+                        &format!(
+                            "{}: left up to {:.3} mm short where its axis falls more steeply than 45 degrees from both sides",
+                            at(),
+                            carving.short_mm
+                        ),
+                    ));
+                }
+                plans.push(RegionPlan { paths: carving.paths, ..RegionPlan::default() });
+            }
+            Err(e) => warnings.push(Warning::new(WarningKind::Uncut, "", &format!("{}: left uncut, {e}", at()))),
+        }
+    }
+    let paths = order_regions(plans);
+    let depth_mm = carved.iter().map(|(r, _)| r.depth_mm).fold(0.0, f64::max);
+    Ok((Some(Operation { tool: (*tool).clone(), depth_mm, paths }).filter(|op| !op.paths.is_empty()), warnings))
 }
 
 /// The error of a boolean or an offset the polygon engine refused while planning `unit`.
@@ -534,6 +614,7 @@ mod tests {
             levels: levels.into_iter().map(|(depth_mm, area)| Level { depth_mm, area }).collect(),
             blank: vec![square(-20.0, -20.0, 20.0, 20.0)],
             shades: Vec::new(),
+            vcarve_slope: 0.0,
         }
     }
 

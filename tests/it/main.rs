@@ -17,3 +17,4 @@ mod rs274;
 mod safety;
 mod tolerance;
 mod util;
+mod vcarve;

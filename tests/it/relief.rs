@@ -12,7 +12,10 @@ use crate::util::sample_path;
 
 /// A job for a sample: each listed colour to a depth, everything else by luminance.
 fn options(colors: &[(&str, f64)]) -> ReliefOptions {
-    let rules = colors.iter().map(|&(c, d)| Rule { selector: Selector::Fill(c.to_string()), depth_mm: d }).collect();
+    let rules = colors
+        .iter()
+        .map(|&(c, d)| Rule { selector: Selector::Fill(c.to_string()), depth_mm: d, strategy: Default::default() })
+        .collect();
     ReliefOptions { rules, default_depth: DefaultDepth::Luminance, max_depth_mm: 0.6, ..Default::default() }
 }
 

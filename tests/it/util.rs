@@ -137,6 +137,7 @@ pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
         levels,
         blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
         shades: Vec::new(),
+        vcarve_slope: 0.0,
     }
 }
 

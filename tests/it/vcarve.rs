@@ -1,0 +1,101 @@
+//! V-carving (issue 19): the medal's lettering carved along its medial axis by the job's
+//! V-bit, every move safe, the groove's edges on the outline.
+
+use medalcam::geom;
+use medalcam::job::{Job, JobFile, Overrides};
+use medalcam::machine::Machine;
+use medalcam::relief::Strategy;
+use medalcam::simulation::{check_relief, simulate_checked};
+use medalcam::{Engraving, Progress};
+
+use crate::util::{root, sample_path};
+
+fn legend_job() -> Job {
+    let text = std::fs::read_to_string(root().join("samples/legend-vcarve.toml")).expect("sample job");
+    let machine = Machine::built_in("linuxcnc").expect("built-in").expect("valid");
+    Job::resolve(&JobFile::from_toml(&text).expect("job parses"), &Overrides::default(), machine).expect("job")
+}
+
+fn engrave_legend(job: &Job) -> Engraving {
+    let svg = std::fs::read(sample_path("medal-40mm")).expect("sample");
+    // engrave's guard replays every move: it refuses a rapid or a plunge into stock.
+    medalcam::engrave(&svg, "medal-40mm.svg", job, &Progress::hidden()).expect("engraves, the guard passing")
+}
+
+#[test]
+fn the_medals_lettering_is_vcarved_to_its_outline_without_overcut() {
+    let job = legend_job();
+    let engraving = engrave_legend(&job);
+    let carved: Vec<&medalcam::relief::Region> =
+        engraving.relief.regions.iter().filter(|r| r.strategy == Strategy::VCarve).collect();
+    assert_eq!(carved.len(), 1, "the three texts at 0.3 mm make one V-carved region");
+    assert!(carved[0].area.len() > 40, "one shape a letter: {}", carved[0].area.len());
+    let vee = engraving.toolpaths.operations.last().expect("operations");
+    assert_eq!(vee.tool.number, 3, "the V-carving runs last, with the vee");
+
+    // Simulated with the true tool shapes, move by move.
+    let tools = engraving.toolpaths.tools();
+    let tolerance = job.toolpath.tolerance_mm;
+    let run = engraving.run();
+    let bounds = engraving.relief.bounds().expect("something is cut");
+    let sim = simulate_checked(&run, &tools, bounds, 0.01, Some(tolerance)).expect("simulates");
+    assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "no rapid or plunge into stock");
+    let hm = &sim.heightmap;
+
+    // Nowhere deeper than asked by more than 0.01 mm: the V-carved walls are asked as deep
+    // as their slope from the outline, the floors at their depth.
+    let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
+    let check = check_relief(hm, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
+    assert_eq!(check.overcut_mm2, 0.0, "overcut {} mm at {:?}", check.worst_overcut_mm, check.worst_overcut_at);
+
+    // The groove's edges on the outline: inside every letter, 0.02 to 0.03 mm from its
+    // outline, the die is cut (at least 0.02 mm deep, about 0.0035 mm across on the flank of
+    // a 20 degree bit), but where the letter is narrower there than the bit's tip.
+    let tip = tools.iter().find(|t| t.number == 3).expect("the vee").radius_at(0.0);
+    let (mut band, mut cut) = (0usize, 0usize);
+    for shape in &carved[0].area {
+        let index = geom::ShapeIndex::new(shape);
+        // Where a circle of the tip's radius fits in the letter.
+        let opened = geom::offset(&geom::offset(&vec![shape.clone()], -tip).expect("erodes"), tip).expect("dilates");
+        let fits: Vec<geom::ShapeIndex> = opened.iter().map(geom::ShapeIndex::new).collect();
+        let Some(b) = geom::bounds(shape.iter()) else { continue };
+        let cells = |lo: f64, hi: f64| {
+            let from = ((lo - hm.origin[0]) / hm.cell_mm).floor().max(0.0) as usize;
+            (from, ((hi - hm.origin[0]) / hm.cell_mm).ceil() as usize)
+        };
+        let (x0, x1) = cells(b[0], b[2]);
+        let from_y = ((b[1] - hm.origin[1]) / hm.cell_mm).floor().max(0.0) as usize;
+        let to_y = ((b[3] - hm.origin[1]) / hm.cell_mm).ceil() as usize;
+        for iy in from_y..to_y.min(hm.ny) {
+            for ix in x0..x1.min(hm.nx) {
+                let p = hm.cell_center(ix, iy);
+                if !index.contains(p) {
+                    continue;
+                }
+                let wall = index.distance(p);
+                if !(0.02..0.03).contains(&wall) || !fits.iter().any(|f| f.contains(p)) {
+                    continue;
+                }
+                band += 1;
+                if hm.z[iy * hm.nx + ix] < -0.02 {
+                    cut += 1;
+                }
+            }
+        }
+    }
+    assert!(band > 10_000, "the band is measured: {band} cells");
+    let share = cut as f64 / band as f64;
+    eprintln!("groove edges: {cut} of {band} cells 0.02 to 0.03 mm inside the outline cut ({share:.4})");
+    assert!(share > 0.99, "{cut} of {band} cells 0.02 mm inside the outline are cut");
+
+    // LinuxCNC's own interpreter reads the program to its end without a complaint.
+    if crate::rs274::have_rs274("the_medals_lettering_is_vcarved_to_its_outline_without_overcut") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let table = dir.path().join("tool.tbl");
+        let lines: String = tools.iter().map(|t| format!("T{0} P{0} D{1} Z0 ;\n", t.number, t.diameter_mm)).collect();
+        std::fs::write(&table, lines).expect("tool table");
+        let program = dir.path().join("legend.ngc");
+        std::fs::write(&program, &engraving.program).expect("program");
+        crate::rs274::canon(&table, &program, "legend-vcarve");
+    }
+}
