@@ -35,6 +35,52 @@ fn engrave(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 19's target: F-Engrave's V-carve workload (`samples/fengrave-plate.svg`: 20 motifs,
+/// about 14,400 segments, evenodd) 100 mm tall, V-carved with a pointed 90 degree V-bit in one
+/// pass, up to 1 mm deep: every region's medial axis and its paths, under 2 s on 2 cores
+/// (F-Engrave 1.75: 49.4 s, one thread).
+fn vcarve(c: &mut Criterion) {
+    use rayon::prelude::*;
+    let svg = std::fs::read(format!("{}/samples/fengrave-plate.svg", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+    let file = JobFile::from_toml(PLATE_JOB).expect("job");
+    let machine = Machine::built_in("linuxcnc").expect("built-in").expect("valid");
+    let job = Job::resolve(&file, &Overrides::default(), machine).expect("job");
+    let artwork = medalcam::artwork::import(&svg, &job.import).expect("imports");
+    let relief = medalcam::relief::build(&artwork, &job.relief).expect("relief");
+    let shapes: Vec<&medalcam::geom::Shape> = relief
+        .regions
+        .iter()
+        .filter(|r| r.strategy == medalcam::relief::Strategy::VCarve)
+        .flat_map(|r| r.area.iter())
+        .collect();
+    let tool = &job.toolpath.tools[0];
+    let options = medalcam::toolpath::vcarve::CarveOptions {
+        depth_mm: 1.0,
+        sag_mm: 0.0005,
+        prune_mm: 0.0025,
+        allowance_mm: 0.002,
+    };
+    let mut group = c.benchmark_group("vcarve");
+    group.sample_size(10);
+    group.bench_function("fengrave-plate-100mm-90deg", |b| {
+        b.iter(|| {
+            let carvings: Vec<_> = shapes
+                .par_iter()
+                .map(|shape| medalcam::toolpath::vcarve::carve(shape, tool, options).expect("carves"))
+                .collect();
+            carvings
+        });
+    });
+    group.finish();
+}
+
+/// The V-carve bench's job: the plate 100 mm tall, its motifs V-carved up to 1 mm deep by one
+/// pointed 90 degree V-bit in one pass.
+const PLATE_JOB: &str = "height-mm = 100.0\nmax-depth-mm = 1.0\ndefault-depth = \"uncut\"\n\
+    [[layer]]\nid = \"motifs\"\ndepth-mm = 1.0\nstrategy = \"vcarve\"\n\
+    [[tool]]\nnumber = 1\nkind = \"vee\"\ndiameter-mm = 6.0\ntip-diameter-mm = 0.0\n\
+    included-angle-deg = 90\nstepdown-mm = 1.0\n";
+
 /// Issue 16's target: the emblem of many shades engraved at 40 mm (default job, haas) in
 /// under 5 s and 300 MB.
 fn engrave_shades(c: &mut Criterion) {
@@ -268,5 +314,5 @@ fn toolpath(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engrave, engrave_shades, guard, import, relief, simulate, toolpath);
+criterion_group!(benches, engrave, engrave_shades, guard, import, relief, simulate, toolpath, vcarve);
 criterion_main!(benches);

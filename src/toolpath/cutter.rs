@@ -171,6 +171,11 @@ impl Cutter {
         let center = [ring.iter().map(|p| p[0]).sum::<f64>() / n, ring.iter().map(|p| p[1]).sum::<f64>() / n];
         for fraction in HELIX_DIAMETER_FRACTIONS {
             let radius = fraction * self.max_slot_mm / 2.0;
+            // A tool with next to no flat at its tip (a pointed V-bit) has no helix: one of
+            // no radius would go round on the spot for ever.
+            if radius < MIN_HELIX_RADIUS_MM {
+                break;
+            }
             let circle: Vec<Point> = (0..HELIX_SEGMENTS)
                 .map(|k| {
                     let a = std::f64::consts::TAU * k as f64 / HELIX_SEGMENTS as f64;
@@ -256,6 +261,10 @@ const LEAST_RAMP_SLOPE: f64 = 1e-6;
 pub(super) fn lead_in_slope() -> f64 {
     LEAD_IN_DEG.to_radians().tan()
 }
+
+/// The smallest helix, in mm of radius: a lap shorter than 0.06 mm is a plunge in all but
+/// name, and at the ramp angle it takes hundreds of thousands of moves.
+pub(super) const MIN_HELIX_RADIUS_MM: f64 = 0.01;
 
 /// A ring shorter than this many laps of the ramp is entered by a helix where one fits.
 pub(super) const MIN_RING_LAPS_BEFORE_HELIX: f64 = 2.0;

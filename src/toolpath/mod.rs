@@ -200,18 +200,22 @@ pub struct Path {
 pub const MAX_PATH_MM: f64 = 2e7;
 
 /// Refuses, before planning, a job whose cutting path would exceed [`MAX_PATH_MM`]: estimated
-/// as every level's area over the stepover, times its step-downs.
+/// as every level's area over the stepover of the tool that cuts first (the one that clears
+/// it all), times its step-downs. The stepover is the one its pockets get: at most 1.9 times
+/// the radius of its tip's flat (a pointed V-bit that cuts first would take rings microns
+/// apart).
 ///
 /// # Errors
 ///
 /// [`Error::Limit`] with the estimate.
 pub fn check_size(relief: &Relief, options: &ToolpathOptions) -> Result<()> {
-    let Some(tool) = options.tools.first() else { return Ok(()) };
+    let Some(tool) = options.cutting_order().first().copied() else { return Ok(()) };
+    let stepover = tool.stepover_mm.min(1.9 * tool.floor_radius(options.tolerance_mm)).max(1e-6);
     let mut estimate = 0.0;
     let mut top = 0.0;
     for level in &relief.levels {
         let passes = ((level.depth_mm - top) / tool.stepdown_mm).ceil().max(1.0);
-        estimate += geom::shapes_area(&level.area) / tool.stepover_mm * passes;
+        estimate += geom::shapes_area(&level.area) / stepover * passes;
         top = level.depth_mm;
     }
     if estimate > MAX_PATH_MM {
@@ -649,6 +653,18 @@ mod tests {
             }
         }
         depths
+    }
+
+    #[test]
+    fn a_pointed_vee_clearing_a_floor_first_has_no_helix_on_the_spot() {
+        // A 90 degree V-bit with no flat, alone, one 1 mm step-down: its rings are microns
+        // apart and a helix of their width would take millions of moves (it ran out of
+        // memory on a 100 mm plate). Without helices it ramps, or leaves pocket centres.
+        let pointed = Tool { tip_diameter_mm: 0.0, included_angle_deg: 90.0, stepdown_mm: 1.0, ..vee() };
+        let relief = relief(vec![(1.0, vec![square(0.0, 0.0, 6.0, 6.0)])]);
+        let toolpaths = plan(&relief, &ToolpathOptions::new(vec![pointed]), &Progress::hidden()).unwrap();
+        let points: usize = toolpaths.operations.iter().flat_map(|op| &op.paths).map(|p| p.points.len()).sum();
+        assert!(points > 0 && points < 2_000_000, "{points} points");
     }
 
     #[test]

@@ -171,6 +171,7 @@ render! {
     sample_medal_40mm: "samples/medal-40mm.svg";
     sample_noto_u1f396: "samples/noto_u1f396.svg";
     sample_noto_u1fa99: "samples/noto_u1fa99.svg";
+    sample_fengrave_plate: "samples/fengrave-plate.svg";
     art_armoria_ear_of_wheat: "tests/fixtures/art/armoria_earOfWheat.svg";
     art_armoria_grape_bunch: "tests/fixtures/art/armoria_grapeBunch.svg";
     art_flag_sm: "tests/fixtures/art/flag_sm.svg";
