@@ -20,6 +20,9 @@ use crate::tool::Tool;
 /// Steepest descent into uncut stock, as drop over XY travel (39 degrees, under the 45 of a plunge with room for rounding).
 pub const MAX_DESCENT: f64 = 0.8;
 
+/// Rounds of walks over what is still short after a pass, while they gain.
+const FIX_ROUNDS: usize = 3;
+
 /// Back from a dead end, the tool goes back along its cut when that is at most this long, in
 /// mm, and lifts otherwise: at the feed of a fine V-bit, about the time of a lift.
 const WALK_BACK_MM: f64 = 3.0;
@@ -253,10 +256,26 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        // Back along what a steep drop left short, from the far end.
+        // Back along what a steep drop left short, from the far end; then, while that gains,
+        // from whichever end is cut deeper.
         for (i, from_first) in walked {
             if self.has_work(i, bottom) {
                 self.walk(i, !from_first, bottom, true, true, paths);
+            }
+        }
+        for _ in 0..FIX_ROUNDS {
+            let short: Vec<usize> = (0..branches).filter(|&i| self.has_work(i, bottom)).collect();
+            if short.is_empty() {
+                break;
+            }
+            let before = self.short(bottom);
+            for i in short {
+                let ends = self.axis.branches[i].ends;
+                let forward = self.node_cut[ends[0]] <= self.node_cut[ends[1]];
+                self.walk(i, forward, bottom, true, true, paths);
+            }
+            if self.short(bottom) >= before - SAME_MM {
+                break;
             }
         }
     }
@@ -551,6 +570,23 @@ mod tests {
         let inset = vee().radius_at(0.05) + 0.002;
         assert!(bar.paths.iter().all(|p| p.points.iter().all(|q| q[2] >= -0.05 - 1e-9)), "capped");
         assert!(bar.paths.iter().any(|p| p.points.iter().any(|q| (q[1] - inset).abs() < 1e-4)), "a ring");
+    }
+
+    #[test]
+    fn a_disc_is_carved_to_its_centre_in_one_pass_of_a_pointed_bit() {
+        // Every spoke of a disc's axis falls towards its centre at the bit's slope or more:
+        // the carve reaches the centre only by walking spokes from both ends.
+        let disc: Contour = (0..96)
+            .map(|k| {
+                let a = std::f64::consts::TAU * f64::from(k) / 96.0;
+                [1.5 * a.cos(), 1.5 * a.sin()]
+            })
+            .collect();
+        let pointed = Tool { tip_diameter_mm: 0.0, included_angle_deg: 90.0, stepdown_mm: 1.0, ..vee() };
+        let carving = carve(&[disc], &pointed, options(1.0)).unwrap();
+        assert!(carving.short_mm < 0.02, "short by {} mm", carving.short_mm);
+        let deepest = carving.paths.iter().flat_map(|p| &p.points).map(|p| p[2]).fold(0.0, f64::min);
+        assert!((deepest + 1.0).abs() < 1e-9, "{deepest}");
     }
 
     #[test]
