@@ -17,7 +17,8 @@ use super::{Path, SAME_MM};
 use crate::geom::{self, Contour, Point};
 use crate::tool::Tool;
 
-/// Steepest descent into uncut stock, as drop over XY travel (39 degrees, under the 45 of a plunge with room for rounding).
+/// Steepest descent into uncut stock, as drop over XY travel: 39 degrees, under the 45 of a
+/// plunge with room for rounding.
 pub const MAX_DESCENT: f64 = 0.8;
 
 /// Rounds of walks over what is still short after a pass, while they gain.
