@@ -355,6 +355,11 @@ impl<'a> Walker<'a> {
         self.at = *out.last().expect("a walk has a point");
         match paths.last_mut() {
             Some(path) if !starts => path.points.extend(out.iter().skip(1).copied()),
+            // A walk that goes in where the tool stands goes straight down through its own cut
+            // instead of lifting.
+            Some(path) if path.points.last().is_some_and(|p| p[0] == out[0][0] && p[1] == out[0][1]) => {
+                path.points.extend(out.iter().copied());
+            }
             _ => paths.push(Path { retract: true, points: out.clone() }),
         }
         (first == 0, out)
@@ -552,9 +557,14 @@ mod tests {
                 made.push((w[0], w[1]));
             }
         }
-        // Passes in the tool's step-downs: the first one no deeper than one step-down.
-        let first = &carving.paths[0];
-        assert!(first.points.iter().all(|p| p[2] >= -0.04 - 1e-9));
+        // Passes in the tool's step-downs: no point goes more than one step-down below the
+        // deepest before it.
+        let mut deepest: f64 = 0.0;
+        for p in &points {
+            assert!(p[2] >= deepest - 0.04 - 1e-9, "{p:?} below {deepest}");
+            deepest = deepest.min(p[2]);
+        }
+        assert!(deepest < -0.3 + 1e-9);
     }
 
     #[test]
