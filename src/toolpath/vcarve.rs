@@ -28,7 +28,10 @@ const FIX_ROUNDS: usize = 3;
 /// mm, and lifts otherwise: at the feed of a fine V-bit, about the time of a lift.
 const WALK_BACK_MM: f64 = 3.0;
 
-/// The most a step of `ds` mm in XY may go down into stock (see [`Walker::descent`]).
+/// The most a step of `ds` mm in XY may go down into stock: [`MAX_DESCENT`] of it, and so
+/// much less that rounding to the program's 1 um (at most 1 um on the drop, 1.4 on the travel)
+/// cannot make it steeper than 45 degrees; on a step too short for that, `short_drop`, what the
+/// guard lets a tip bite.
 fn descent(ds: f64, short_drop: f64) -> f64 {
     (MAX_DESCENT * ds).min((ds - ROUNDING_MM).max(short_drop))
 }
@@ -294,7 +297,7 @@ impl<'a> Walker<'a> {
                 let end = self.at_node[node].iter().filter(|&&(j, _)| !done[j]).count() < 2;
                 let d = (p[0] - self.at[0]).powi(2) + (p[1] - self.at[1]).powi(2);
                 let key = (end, d, node);
-                if best.is_none_or(|(be, bd, bn)| (end, d, node) < (be, bd, bn)) {
+                if best.is_none_or(|b| key < b) {
                     best = Some(key);
                 }
             }
@@ -346,7 +349,7 @@ impl<'a> Walker<'a> {
             let ds = geom::distance([points[a][0], points[a][1]], [points[b][0], points[b][1]]);
             let clear = self.cut[i][a].max(self.cut[i][b]);
             let goal = self.target[i][b].max(bottom);
-            z = goal.max(clear.min(z - self.descent(ds))).min(z.max(goal));
+            z = goal.max(clear.min(z - descent(ds, self.short_drop))).min(z.max(goal));
             self.cut[i][b] = self.cut[i][b].min(z);
             out.push([points[b][0], points[b][1], z]);
         }
@@ -363,14 +366,6 @@ impl<'a> Walker<'a> {
             _ => paths.push(Path { retract: true, points: out.clone() }),
         }
         (first == 0, out)
-    }
-
-    /// The most a step of `ds` mm in XY may go down into stock: [`MAX_DESCENT`] of it, and so
-    /// much less that rounding to the program's 1 um (at most 1 um on the drop, 1.4 on the
-    /// travel) cannot make it steeper than 45 degrees; on a step too short for that, what the
-    /// guard lets a tip bite.
-    fn descent(&self, ds: f64) -> f64 {
-        descent(ds, self.short_drop)
     }
 
     /// Back at `node`, down to the deepest the tool has been there: straight down through

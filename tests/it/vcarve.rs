@@ -99,3 +99,68 @@ fn the_medals_lettering_is_vcarved_to_its_outline_without_overcut() {
         crate::rs274::canon(&table, &program, "legend-vcarve");
     }
 }
+
+/// V-carving at depths, step-downs, bit angles and profiles other than the defaults, replayed
+/// move by move: no rapid touches stock, no feed goes straight down into uncut stock, nothing
+/// is cut deeper than asked; per-tool and memory-split files included.
+#[test]
+fn vcarving_is_safe_move_by_move_away_from_the_defaults() {
+    let legend = |depth: f64| {
+        format!(
+            "diameter-mm = 40.0\nmax-depth-mm = 0.5\n\
+             [[layer]]\nid = \"field\"\ndepth-mm = 0.0\n[[layer]]\nid = \"rim\"\ndepth-mm = 0.5\n\
+             [[layer]]\nid = \"arc\"\ndepth-mm = {depth}\nstrategy = \"vcarve\"\n\
+             [[layer]]\nid = \"title\"\ndepth-mm = {depth}\nstrategy = \"vcarve\"\n"
+        )
+    };
+    let tool = |number: u32, body: &str| format!("[[tool]]\nnumber = {number}\n{body}\n");
+    let flat = |number: u32, d: f64| tool(number, &format!("kind = \"flat\"\ndiameter-mm = {d}"));
+    let vee = |angle: f64, tip: f64, stepdown: f64| {
+        tool(
+            3,
+            &format!(
+                "kind = \"vee\"\ndiameter-mm = 3.175\ntip-diameter-mm = {tip}\nincluded-angle-deg = {angle}\n\
+                 stepdown-mm = {stepdown}"
+            ),
+        )
+    };
+    let cases = [
+        // Shallow, a 60 degree bit in step-downs of 0.07, one file per tool.
+        ("grbl", format!("{}{}{}{}", legend(0.17), flat(1, 1.0), flat(2, 0.3), vee(60.0, 0.05, 0.07))),
+        // Deep, the default bit in uneven step-downs, a draft of its own.
+        ("haas", format!("draft-deg = 5\n{}{}{}", legend(0.45), flat(1, 0.6), vee(20.0, 0.1, 0.11))),
+        // A pointed 90 degree bit in one pass, the program split for the control's memory.
+        ("fanuc", format!("draft-deg = 0\n{}{}{}", legend(0.3), flat(1, 0.6), vee(90.0, 0.0, 0.5))),
+    ];
+    let svg = std::fs::read(sample_path("medal-40mm")).expect("sample");
+    for (profile, text) in cases {
+        let profile_text = if profile == "fanuc" {
+            "extends = \"fanuc\"\nmax-program-bytes = 500000\nsplit-programs = true\n".to_string()
+        } else {
+            format!("extends = \"{profile}\"\n")
+        };
+        let machine = Machine::from_toml("mine", &profile_text).expect("valid");
+        let job =
+            Job::resolve(&JobFile::from_toml(&text).expect("job parses"), &Overrides::default(), machine).expect("job");
+        // `engrave` runs the guard over the program: it refuses a move into stock.
+        let engraving = medalcam::engrave(&svg, "medal-40mm.svg", &job, &Progress::hidden()).expect("engraves");
+        assert!(
+            engraving.relief.regions.iter().any(|r| r.strategy == Strategy::VCarve),
+            "{profile}: the lettering is V-carved"
+        );
+        assert!(profile != "fanuc" || engraving.files().len() > 1, "{profile}: the program is split");
+        let tools = engraving.toolpaths.tools();
+        let tolerance = job.toolpath.tolerance_mm;
+        let bounds = engraving.relief.bounds().expect("something is cut");
+        let sim = simulate_checked(&engraving.run(), &tools, bounds, 0.02, Some(tolerance)).expect("simulates");
+        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{profile}: a rapid or a plunge into stock");
+        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
+        let check =
+            check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
+        assert_eq!(
+            check.overcut_mm2, 0.0,
+            "{profile}: overcut {} mm at {:?}",
+            check.worst_overcut_mm, check.worst_overcut_at
+        );
+    }
+}
