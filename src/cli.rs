@@ -210,6 +210,12 @@ fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
             out +=
                 &format!("  {:.3} mm: {:.3} mm2 ({})\n", region.depth_mm, region.area_mm2, region.sources.join(", "));
         }
+        for groove in &report.grooves {
+            out += &format!(
+                "  {:.3} mm: engraved line {:.3} mm wide, {:.3} mm long ({})\n",
+                groove.depth_mm, groove.width_mm, groove.length_mm, groove.source
+            );
+        }
         for warning in &report.warnings {
             out += &format!("  warning: {warning}\n");
         }
@@ -320,6 +326,14 @@ fn describe(art: &Path, i: &medalcam::artwork::Inspection) -> String {
             out,
             "  colour {}: {:.3} mm2 painted, {:.3} mm2 visible, {} shapes",
             c.color, c.area_mm2, c.visible_area_mm2, c.shapes
+        );
+    }
+    for l in &i.lines {
+        let what = if l.width_mm > 0.0 { format!("{:.3} mm wide", l.width_mm) } else { "hairline".to_string() };
+        let _ = writeln!(
+            out,
+            "  lines {} {what}: {} lines, {:.3} mm long (engraved along their centres by a layer of strategy engrave)",
+            l.color, l.lines, l.length_mm
         );
     }
     // Names and text from the file, escaped: one line each.

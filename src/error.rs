@@ -14,6 +14,13 @@ pub enum Error {
     /// The SVG parsed but holds no filled shape to cut.
     #[error("the artwork has no filled shape to engrave")]
     NothingToEngrave,
+    /// The artwork's only lines are hairlines (no fill, no stroke width), and no layer rule
+    /// engraves them.
+    #[error(
+        "the artwork's {0} lines have no fill and no stroke width: engrave them along their centre lines \
+         with a layer rule of strategy engrave, e.g. --layer none=engrave"
+    )]
+    OnlyHairlines(usize),
     /// The SVG has an unusable size or viewBox.
     #[error("the artwork has an unusable size: {0}")]
     BadSize(String),

@@ -19,6 +19,35 @@ pub type Shape = Vec<Contour>;
 /// A set of disjoint shapes.
 pub type Shapes = Vec<Shape>;
 
+/// An open or closed line: a stroke's centre line, a groove's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Polyline {
+    /// Its points, at least two; a closed one does not repeat its first at the end.
+    pub points: Vec<Point>,
+    /// Whether it closes back to its first point.
+    pub closed: bool,
+}
+
+impl Polyline {
+    /// Its length in mm, the closing segment included.
+    #[must_use]
+    pub fn length_mm(&self) -> f64 {
+        let open: f64 = self.points.windows(2).map(|w| distance(w[0], w[1])).sum();
+        let close = match (self.closed, self.points.first(), self.points.last()) {
+            (true, Some(&a), Some(&b)) => distance(a, b),
+            _ => 0.0,
+        };
+        open + close
+    }
+
+    /// Its segments, the closing one included.
+    pub fn segments(&self) -> impl Iterator<Item = (Point, Point)> + '_ {
+        let n = self.points.len();
+        let count = if self.closed && n > 2 { n } else { n.saturating_sub(1) };
+        (0..count).map(move |i| (self.points[i], self.points[(i + 1) % n]))
+    }
+}
+
 /// Integer grid of the polygon engine: 2^16 steps per mm (15 nm).
 ///
 /// Every boolean and offset snaps to this one grid, which makes results independent of the

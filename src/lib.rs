@@ -248,7 +248,14 @@ fn design_warnings(
     design: Vec<relief::Finding>,
 ) -> Vec<Warning> {
     let merged = relief::shades_merged(&relief.shades, job.relief.level_step_mm);
-    job.warnings().into_iter().chain(imported).chain(merged).chain(design.into_iter().map(Warning::from)).collect()
+    let flattened = relief.warnings.iter().cloned();
+    job.warnings()
+        .into_iter()
+        .chain(imported)
+        .chain(flattened)
+        .chain(merged)
+        .chain(design.into_iter().map(Warning::from))
+        .collect()
 }
 
 /// Something the pipeline could not take or could not cut, with the SVG element it concerns.

@@ -95,6 +95,24 @@ pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
         let color = level_color(i, relief.regions.len());
         let _ = write!(svg, r#"<path d="{}" fill="{color}" fill-rule="evenodd"/>"#, path_data(&region.area, &map));
     }
+    // The engraved lines over the regions, at their width, in one dark colour.
+    for groove in &relief.grooves {
+        let mut d = String::new();
+        for line in &groove.paths {
+            for (i, &p) in line.points.iter().enumerate() {
+                let (x, y) = map(p);
+                let _ = write!(d, "{}{x:.4} {y:.4} ", if i == 0 { 'M' } else { 'L' });
+            }
+            if line.closed {
+                d.push_str("Z ");
+            }
+        }
+        let _ = write!(
+            svg,
+            r##"<path d="{d}" fill="none" stroke="{GROOVE_COLOR}" stroke-width="{:.4}" stroke-linecap="round" stroke-linejoin="round"/>"##,
+            groove.width_mm
+        );
+    }
     let text = 0.035 * w.max(h);
     let x = w + 2.0 * margin;
     let title = match (relief.target, orientation) {
@@ -128,9 +146,27 @@ pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
             escape(&label)
         );
     }
+    if !relief.grooves.is_empty() {
+        let y = margin + text * (3.0 + 1.6 * relief.regions.len() as f64);
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.3}" y="{:.3}" width="{text:.3}" height="{:.3}" fill="{GROOVE_COLOR}"/>"##,
+            y - text * 0.6,
+            text * 0.3
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.3}" y="{y:.3}" font-size="{text:.3}" font-family="DejaVu Sans">engraved lines ({})</text>"#,
+            x + text * 1.4,
+            relief.grooves.len()
+        );
+    }
     svg.push_str("</svg>");
     svg
 }
+
+/// The colour of engraved lines on the depth map.
+const GROOVE_COLOR: &str = "#202020";
 
 fn path_data(shapes: &Shapes, map: &impl Fn([f64; 2]) -> (f64, f64)) -> String {
     let mut d = String::new();

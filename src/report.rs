@@ -18,6 +18,8 @@ pub struct ReliefReport {
     pub levels: Vec<ReportLevel>,
     /// The regions, as in the report.
     pub regions: Vec<ReportRegion>,
+    /// The engraved lines, as in the report.
+    pub grooves: Vec<ReportGroove>,
     /// The colours whose depth luminance set, as in the report.
     pub shades: Vec<crate::relief::Shade>,
     /// The warnings, as in the report.
@@ -34,6 +36,7 @@ impl ReliefReport {
             mirrored: relief.target.mirrored(),
             levels: levels(relief),
             regions: regions(relief),
+            grooves: grooves(relief),
             shades: relief.shades.clone(),
             warnings: design.warnings.clone(),
         }
@@ -62,6 +65,8 @@ pub struct Report {
     pub levels: Vec<ReportLevel>,
     /// The disjoint regions, one per depth, with what gave them their depth.
     pub regions: Vec<ReportRegion>,
+    /// The lines engraved along their centres (layers of strategy `engrave`), in paint order.
+    pub grooves: Vec<ReportGroove>,
     /// The colours whose depth luminance set, each with its depth (`color`, `depth_mm`).
     pub shades: Vec<crate::relief::Shade>,
     /// The program's size.
@@ -129,8 +134,21 @@ pub struct ReportRegion {
     pub area_mm2: f64,
     /// The rules or defaults that gave it this depth (`fill #d4af37`, `luminance`).
     pub sources: Vec<String>,
-    /// How it is cut: `pocket` or `vcarve`.
+    /// How it is cut: `pocket` or `vcarve` (a fill in an `engrave` layer is V-carved).
     pub strategy: crate::relief::Strategy,
+}
+
+/// One engraved stroke or hairline.
+#[derive(Debug, Serialize)]
+pub struct ReportGroove {
+    /// Depth below the die face.
+    pub depth_mm: f64,
+    /// Width at the die face.
+    pub width_mm: f64,
+    /// The length of its lines.
+    pub length_mm: f64,
+    /// The rule that engraved it (`fill none`, `class line`).
+    pub source: String,
 }
 
 /// Program size.
@@ -178,6 +196,21 @@ pub fn levels(relief: &Relief) -> Vec<ReportLevel> {
         .levels
         .iter()
         .map(|l| ReportLevel { depth_mm: l.depth_mm, area_mm2: geom::shapes_area(&l.area), reached_mm2: None })
+        .collect()
+}
+
+/// The grooves of a relief, for reports.
+#[must_use]
+pub fn grooves(relief: &Relief) -> Vec<ReportGroove> {
+    relief
+        .grooves
+        .iter()
+        .map(|g| ReportGroove {
+            depth_mm: g.depth_mm,
+            width_mm: g.width_mm,
+            length_mm: g.paths.iter().map(geom::Polyline::length_mm).sum(),
+            source: g.source.clone(),
+        })
         .collect()
 }
 
@@ -246,6 +279,7 @@ impl Report {
                 })
                 .collect(),
             regions: regions(&engraving.relief),
+            grooves: grooves(&engraving.relief),
             shades: engraving.relief.shades.clone(),
             program: ReportProgram {
                 bytes: engraving.program.len(),

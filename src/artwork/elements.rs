@@ -29,6 +29,8 @@ pub(crate) struct Element {
     pub href: Option<String>,
     /// Position in document order.
     pub order: usize,
+    /// Whether `visibility` hides it (on it or the nearest enclosing element that sets it).
+    pub hidden: bool,
 }
 
 /// Elements by the id usvg reports (original or generated).
@@ -55,6 +57,20 @@ pub(crate) fn tag(text: &str, untagged: &[usize]) -> (String, String) {
     (tagged, prefix)
 }
 
+/// Whether the nearest of `node` and its ancestors that sets `visibility` (as an attribute or
+/// in its `style`) sets it to `hidden` or `collapse`.
+fn hidden(node: roxmltree::Node<'_, '_>) -> bool {
+    for n in node.ancestors().filter(roxmltree::Node::is_element) {
+        let styled = n.attribute("style").and_then(|style| {
+            style.split(';').filter_map(|d| d.split_once(':')).find(|(k, _)| k.trim() == "visibility").map(|(_, v)| v)
+        });
+        if let Some(value) = styled.or_else(|| n.attribute("visibility")) {
+            return matches!(value.trim(), "hidden" | "collapse");
+        }
+    }
+    false
+}
+
 impl Elements {
     /// Records the classes and layer label of every element of a document whose generated ids
     /// start with `prefix`.
@@ -78,6 +94,7 @@ impl Elements {
                     .and_then(|h| h.strip_prefix('#'))
                     .map(str::to_string),
                 order,
+                hidden: hidden(node),
             };
             by_id.entry(key.to_string()).or_insert(element);
         }

@@ -8,6 +8,7 @@ use i_overlay::core::fill_rule::FillRule;
 use kurbo::{Affine, BezPath, PathEl, Shape as _};
 use usvg::tiny_skia_path::PathSegment;
 
+use super::centreline::{self, Centreline};
 use super::elements::Elements;
 use super::{stroke, ArtShape, TextRun};
 use crate::geom::{self, Contour, Shapes};
@@ -221,15 +222,21 @@ impl<'a> Importer<'a> {
     }
 
     pub(super) fn path(&mut self, path: &'a usvg::Path) {
-        if !path.is_visible() {
-            return;
-        }
         let transform = self.world * to_affine(path.abs_transform());
         let local = path.data();
         // usvg's own bounds of the path, which it found exactly (`abs_` ones include skews).
         let b = path.abs_bounding_box();
         let user_bounds = kurbo::Rect::new(b.left().into(), b.top().into(), b.right().into(), b.bottom().into());
         let bounds = self.world.transform_rect_bbox(user_bounds);
+        if !path.is_visible() {
+            // With neither a fill nor a stroke width, a path is a hairline: a line to engrave
+            // along, painting nothing. One made invisible on purpose is not.
+            let hidden = self.elements.get(path.id()).is_some_and(|e| e.hidden);
+            if path.fill().is_none() && path.stroke().is_none() && !hidden && self.opacity > 0.0 {
+                self.push(path.id(), None, bounds, Geometry::Hairline { local, transform });
+            }
+            return;
+        }
         let fill = path.fill().map(|fill| {
             let rule = match fill.rule() {
                 usvg::FillRule::NonZero => FillRule::NonZero,
@@ -247,7 +254,8 @@ impl<'a> Importer<'a> {
         let fill_part = |me: &mut Self| {
             if let Some((paint, opacity, rule)) = fill {
                 if me.covers(&id, "fill", opacity) {
-                    me.push(path.id(), paint, bounds, Geometry::Fill { local, rule, transform });
+                    let lines = stroke.is_none();
+                    me.push(path.id(), Some(paint), bounds, Geometry::Fill { local, rule, transform, lines });
                 }
             }
         };
@@ -256,7 +264,8 @@ impl<'a> Importer<'a> {
                 if me.covers(&id, "stroke", opacity) {
                     let style = stroke_style(stroke);
                     let clip_miters = stroke.linejoin() == usvg::LineJoin::MiterClip;
-                    me.push(path.id(), paint, bounds, Geometry::Stroke { local, style, clip_miters, transform });
+                    let geometry = Geometry::Stroke { local, style, clip_miters, transform };
+                    me.push(path.id(), Some(paint), bounds, geometry);
                 }
             }
         };
@@ -272,10 +281,11 @@ impl<'a> Importer<'a> {
         }
     }
 
-    /// Queues a fill or stroke of a path whose fill covers `bounds` (in mm).
-    pub(super) fn push(&mut self, id: &str, paint: &usvg::Paint, bounds: kurbo::Rect, geometry: Geometry<'a>) {
+    /// Queues a fill, stroke or hairline of a path whose fill covers `bounds` (in mm); a
+    /// hairline has no `paint`.
+    pub(super) fn push(&mut self, id: &str, paint: Option<&usvg::Paint>, bounds: kurbo::Rect, geometry: Geometry<'a>) {
         let bounds = match &geometry {
-            Geometry::Fill { .. } => bounds,
+            Geometry::Fill { .. } | Geometry::Hairline { .. } => bounds,
             Geometry::Stroke { style, transform, .. } => {
                 let grow = style.width * transform_scale(*transform);
                 bounds.inflate(grow, grow)
@@ -311,16 +321,17 @@ impl<'a> Importer<'a> {
         let layer = self.groups.iter().rev().find_map(|g| self.elements.get(g).and_then(|e| e.layer.clone()));
         let id = id.as_str();
         let color = match paint {
-            usvg::Paint::Color(c) => format!("#{:02x}{:02x}{:02x}", c.red, c.green, c.blue),
-            usvg::Paint::LinearGradient(g) => self.gradient_color(id, g.stops()),
-            usvg::Paint::RadialGradient(g) => self.gradient_color(id, g.stops()),
-            usvg::Paint::Pattern(_) => {
+            None => NO_PAINT.into(),
+            Some(usvg::Paint::Color(c)) => format!("#{:02x}{:02x}{:02x}", c.red, c.green, c.blue),
+            Some(usvg::Paint::LinearGradient(g)) => self.gradient_color(id, g.stops()),
+            Some(usvg::Paint::RadialGradient(g)) => self.gradient_color(id, g.stops()),
+            Some(usvg::Paint::Pattern(_)) => {
                 self.warn(WarningKind::Approximated, id, "pattern fill: engraved as a plain black fill");
                 "#000000".into()
             }
         };
-        let shape =
-            ArtShape { id: element.id, classes: element.classes, ancestors, layer, color, polygons: Vec::new() };
+        let (classes, polygons, centreline) = (element.classes, Vec::new(), None);
+        let shape = ArtShape { id: element.id, classes, ancestors, layer, color, polygons, centreline };
         self.shapes.push(Pending { shape, geometry, clip: self.clip.clone() });
     }
 
@@ -381,12 +392,19 @@ impl<'a> Importer<'a> {
 /// The geometry of one pending shape, resolved to polygons in parallel.
 #[derive(Debug)]
 pub(super) enum Geometry<'a> {
-    /// A fill: the path in its own coordinates, its fill rule, and the transform to mm.
-    Fill { local: &'a usvg::tiny_skia_path::Path, rule: FillRule, transform: Affine },
+    /// A fill: the path in its own coordinates, its fill rule, and the transform to mm; with
+    /// `lines`, a fill that encloses nothing (a `<line>` or an open path drawn with no stroke)
+    /// is a hairline.
+    Fill { local: &'a usvg::tiny_skia_path::Path, rule: FillRule, transform: Affine, lines: bool },
     /// A stroke: the path in its own coordinates (where the width is defined), the style,
     /// whether its joins are `miter-clip` (`style` says `miter`), and the transform to mm.
     Stroke { local: &'a usvg::tiny_skia_path::Path, style: kurbo::Stroke, clip_miters: bool, transform: Affine },
+    /// A path with neither a fill nor a stroke width, and the transform to mm: only a line.
+    Hairline { local: &'a usvg::tiny_skia_path::Path, transform: Affine },
 }
+
+/// The colour of a shape with no paint: a hairline's.
+pub const NO_PAINT: &str = "none";
 
 /// The area a group may paint: polygons, and the rectangle they are when they are one.
 #[derive(Debug, Clone)]
@@ -412,26 +430,56 @@ impl Pending<'_> {
         self.polygons(tolerance_mm).map_err(|e| (id, e))
     }
 
-    fn polygons(self, tolerance_mm: f64) -> geom::Result<Option<ArtShape>> {
-        let mut polygons = match &self.geometry {
-            Geometry::Fill { local, rule, transform } => {
+    fn polygons(mut self, tolerance_mm: f64) -> geom::Result<Option<ArtShape>> {
+        let mut hairline = matches!(self.geometry, Geometry::Hairline { .. });
+        let (mut polygons, mut centreline) = match &self.geometry {
+            Geometry::Fill { local, rule, transform, lines } => {
                 let path = thin_lines(&(*transform * to_bez(local)), tolerance_mm);
-                geom::simplify(&thin_out(flatten(&path, tolerance_mm)), *rule)?
+                let area = geom::simplify(&thin_out(flatten(&path, tolerance_mm)), *rule)?;
+                if area.is_empty() && *lines {
+                    let paths = centreline::polylines(&(*transform * to_bez(local)), tolerance_mm);
+                    hairline = true;
+                    (area, Some(Centreline { width_mm: 0.0, paths }))
+                } else {
+                    (area, None)
+                }
             }
             Geometry::Stroke { local, style, clip_miters, transform } => {
-                stroke::area(&to_bez(local), style, *clip_miters, *transform, tolerance_mm)?
+                let area = stroke::area(&to_bez(local), style, *clip_miters, *transform, tolerance_mm)?;
+                let width_mm = style.width * transform_scale(*transform);
+                let line = if style.dash_pattern.is_empty() {
+                    to_bez(local)
+                } else {
+                    BezPath::from_iter(kurbo::dash(to_bez(local).iter(), style.dash_offset, &style.dash_pattern))
+                };
+                let paths = centreline::polylines(&(*transform * line), tolerance_mm);
+                (area, Some(Centreline { width_mm, paths }))
+            }
+            Geometry::Hairline { local, transform } => {
+                let paths = centreline::polylines(&(*transform * to_bez(local)), tolerance_mm);
+                (Vec::new(), Some(Centreline { width_mm: 0.0, paths }))
             }
         };
         if let Some(clip) = &self.clip {
-            let inside = match (clip.rect, geom::bounds(polygons.iter().flatten())) {
+            let within = |b: Option<[f64; 4]>| match (clip.rect, b) {
                 (Some(r), Some(b)) => b[0] >= r[0] && b[1] >= r[1] && b[2] <= r[2] && b[3] <= r[3],
                 _ => false,
             };
-            if !inside {
+            if !polygons.is_empty() && !within(geom::bounds(polygons.iter().flatten())) {
                 polygons = geom::intersect(&polygons, &clip.area)?;
             }
+            if let Some(line) = centreline.as_mut() {
+                let points: Vec<geom::Contour> = line.paths.iter().map(|p| p.points.clone()).collect();
+                if !within(geom::bounds(points.iter())) {
+                    line.paths = centreline::clip_lines(std::mem::take(&mut line.paths), &clip.area, true);
+                }
+            }
         }
-        Ok((!polygons.is_empty()).then_some(ArtShape { polygons, ..self.shape }))
+        let centreline = centreline.filter(|c| !c.paths.is_empty());
+        if hairline {
+            NO_PAINT.clone_into(&mut self.shape.color);
+        }
+        Ok((!polygons.is_empty() || centreline.is_some()).then_some(ArtShape { polygons, centreline, ..self.shape }))
     }
 }
 
@@ -533,6 +581,7 @@ pub(super) fn points(geometry: &Geometry, tolerance_mm: f64, limit: usize, dashe
     let (local, transform, sides) = match geometry {
         Geometry::Fill { local, transform, .. } => (*local, *transform, 1),
         Geometry::Stroke { local, transform, .. } => (*local, *transform, 2),
+        Geometry::Hairline { local, transform } => (*local, *transform, 1),
     };
     let mut count = 4.0 * dashes;
     if count > limit as f64 {

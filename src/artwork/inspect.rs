@@ -22,6 +22,9 @@ pub struct Inspection {
     pub painted_area_mm2: f64,
     /// Each fill colour, in order of first use.
     pub colors: Vec<ColorUse>,
+    /// The lines strokes and hairlines follow, by colour and width, in order of first use:
+    /// what single-line engraving cuts.
+    pub lines: Vec<LineUse>,
     /// Element ids, in paint order, each once.
     pub ids: Vec<String>,
     /// Inkscape layer labels, in paint order, each once.
@@ -46,6 +49,19 @@ pub struct ColorUse {
     pub visible_area_mm2: f64,
     /// Number of shapes in this colour.
     pub shapes: usize,
+}
+
+/// The centre lines of the strokes of one colour and width.
+#[derive(Debug, Serialize)]
+pub struct LineUse {
+    /// The stroke's colour, `#rrggbb`; `none` for hairlines (no fill, no stroke width).
+    pub color: String,
+    /// The stroke's width in mm; 0 for hairlines.
+    pub width_mm: f64,
+    /// Number of lines (subpaths; each dash one).
+    pub lines: usize,
+    /// Their length, in mm.
+    pub length_mm: f64,
 }
 
 /// A narrow place of the artwork.
@@ -73,7 +89,26 @@ pub fn inspect(artwork: &Artwork) -> Result<Inspection> {
     let visible_regions: Shapes = own.into_iter().rev().flatten().collect();
     let all: Shapes = artwork.shapes.iter().flat_map(|shape| shape.polygons.iter().cloned()).collect();
     let covered = geom::union(&all).map_err(|source| Error::Geometry { at: "the painted area".into(), source })?;
-    for (shape, visible) in artwork.shapes.iter().zip(visible) {
+    let mut lines: Vec<LineUse> = Vec::new();
+    for line_shape in &artwork.shapes {
+        let Some(centre) = &line_shape.centreline else { continue };
+        let (count, length) = (centre.paths.len(), centre.paths.iter().map(geom::Polyline::length_mm).sum::<f64>());
+        let same = |l: &&mut LineUse| l.color == line_shape.color && (l.width_mm - centre.width_mm).abs() < 1e-6;
+        match lines.iter_mut().find(same) {
+            Some(l) => {
+                l.lines += count;
+                l.length_mm += length;
+            }
+            None => lines.push(LineUse {
+                color: line_shape.color.clone(),
+                width_mm: centre.width_mm,
+                lines: count,
+                length_mm: length,
+            }),
+        }
+    }
+    // A hairline paints nothing: it has no colour here, only a line.
+    for (shape, visible) in artwork.shapes.iter().zip(visible).filter(|(s, _)| !s.polygons.is_empty()) {
         let area = geom::shapes_area(&shape.polygons);
         match colors.iter_mut().find(|c| c.color == shape.color) {
             Some(c) => {
@@ -106,8 +141,10 @@ pub fn inspect(artwork: &Artwork) -> Result<Inspection> {
     Ok(Inspection {
         size_mm: artwork.size_mm,
         shapes: artwork.shapes.len(),
-        painted_area_mm2: geom::shapes_area(&covered),
+        // `+ 0.0`: an empty area is 0, not -0.
+        painted_area_mm2: geom::shapes_area(&covered) + 0.0,
         colors,
+        lines,
         ids,
         layers,
         texts: artwork.texts.clone(),

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::geom::Shapes;
 use crate::{Warning, WarningKind};
 
+mod centreline;
 mod limits;
 mod stroke;
 
@@ -30,9 +31,11 @@ mod importer;
 mod inspect;
 mod viewport;
 
+pub use centreline::{clip_lines, Centreline};
 use elements::Elements;
 use importer::Importer;
-pub use inspect::{inspect, Inspection};
+pub use importer::NO_PAINT;
+pub use inspect::{inspect, Inspection, LineUse};
 pub use limits::MAX_BYTES as MAX_FILE_BYTES;
 use viewport::Viewport;
 
@@ -120,8 +123,11 @@ pub struct ArtShape {
     pub layer: Option<String>,
     /// Fill colour as `#rrggbb`.
     pub color: String,
-    /// The painted area as valid polygons.
+    /// The painted area as valid polygons (none for a hairline).
     pub polygons: Shapes,
+    /// For a stroke or a hairline (a path with no fill and no stroke width), the line it
+    /// follows: what single-line engraving cuts along.
+    pub centreline: Option<Centreline>,
 }
 
 /// Reads SVG bytes into an [`Artwork`].
@@ -129,7 +135,7 @@ pub struct ArtShape {
 /// # Errors
 ///
 /// [`Error::Svg`] when the bytes are not an SVG document, [`Error::BadSize`] for an unusable
-/// size, and [`Error::NothingToEngrave`] when no shape is filled.
+/// size, and [`Error::NothingToEngrave`] when nothing is filled, stroked or drawn as a line.
 pub fn import(svg: &[u8], options: &ImportOptions) -> Result<Artwork> {
     let (emptied, scan) = limits::checked(svg)?;
     let svg = emptied.as_deref().unwrap_or(svg);
@@ -647,6 +653,46 @@ mod tests {
         // below its top.
         assert!((b[0] + 5.0).abs() < 1e-5 && (b[2] + 4.5).abs() < 1e-5, "{b:?}");
         assert!((b[3] - 2.5).abs() < 1e-5 && (b[1] - 2.0).abs() < 1e-5, "{b:?}");
+    }
+
+    #[test]
+    fn strokes_keep_their_centre_lines_and_hairlines_are_lines_only() {
+        let art = import_str(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+                 <line id="bare" x1="2" y1="2" x2="18" y2="2"/>
+                 <path id="unpainted" d="M 2 4 L 18 4 L 18 8" fill="none"/>
+                 <path id="hidden" d="M 2 6 L 18 6" fill="none" style="visibility:hidden"/>
+                 <g transform="scale(0.5)"><path id="wide" d="M 4 20 L 36 20" fill="none" stroke="red" stroke-width="2"/></g>
+                 <path id="dashed" d="M 2 14 L 18 14" fill="none" stroke="#000" stroke-width="0.5"
+                       stroke-dasharray="2 2"/>
+                 <circle id="ring" cx="10" cy="10" r="3" fill="none" stroke="#000" stroke-width="0.3"/>
+               </svg>"##,
+        );
+        let ids: Vec<&str> = art.shapes.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["bare", "unpainted", "wide", "dashed", "ring"], "a hidden path is not a hairline");
+        for hairline in &art.shapes[..2] {
+            assert!(hairline.polygons.is_empty() && hairline.color == NO_PAINT, "{}", hairline.id);
+            let line = hairline.centreline.as_ref().expect("a hairline is a line");
+            assert_eq!((line.width_mm, line.paths.len(), line.paths[0].closed), (0.0, 1, false));
+        }
+        assert!((art.shapes[1].centreline.as_ref().unwrap().paths[0].length_mm() - 20.0).abs() < 1e-5);
+        // The width in mm at final size, the line where the stroke runs.
+        let wide = art.shapes[2].centreline.as_ref().expect("a stroke has a centre line");
+        assert!((wide.width_mm - 1.0).abs() < 1e-6 && art.shapes[2].color == "#ff0000", "{wide:?}");
+        assert!((wide.paths[0].length_mm() - 16.0).abs() < 1e-5 && !art.shapes[2].polygons.is_empty());
+        assert_eq!(art.shapes[3].centreline.as_ref().unwrap().paths.len(), 4, "each dash a line");
+        let ring = &art.shapes[4].centreline.as_ref().unwrap().paths[0];
+        assert!(ring.closed && (ring.length_mm() - std::f64::consts::TAU * 3.0).abs() < 0.01, "{}", ring.length_mm());
+    }
+
+    #[test]
+    fn a_line_past_the_viewport_is_clipped_to_it() {
+        let art = import_str(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">
+                 <line x1="-5" y1="5" x2="5" y2="5"/></svg>"#,
+        );
+        let line = &art.shapes[0].centreline.as_ref().unwrap().paths[0];
+        assert!((line.length_mm() - 5.0).abs() < 1e-5, "{line:?}");
     }
 
     #[test]

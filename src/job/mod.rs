@@ -134,6 +134,9 @@ impl Job {
         let carving_tool = carving_tool(file, &tools)?;
         let mut relief = relief;
         relief.vcarve_slope = carving_tool.map_or(0.0, |t| t.half_angle().tan());
+        // Where the flank, carried down to the tip, is from the axis: from the flank's top.
+        relief.vcarve_tip_radius_mm =
+            carving_tool.map_or(0.0, |t| (t.radius() - t.height_at(t.radius()) * relief.vcarve_slope).max(0.0));
         let carving_tool = carving_tool.map(|t| t.number);
         let draft_deg = match file.draft_deg {
             Some(d) if !(0.0..45.0).contains(&d) => {
@@ -273,10 +276,10 @@ fn parse_layer_flag(flag: &str) -> Result<Rule> {
         Some(("id", v)) => Selector::Id(v.to_string()),
         Some(("class", v)) => Selector::Class(v.to_string()),
         Some(("layer", v)) => Selector::Layer(v.to_string()),
-        None if selector.starts_with('#') => {
+        None if selector.starts_with('#') || selector.trim().eq_ignore_ascii_case(crate::artwork::NO_PAINT) => {
             Selector::Fill(normalize_color(selector).ok_or_else(|| bad("not a #rrggbb colour"))?)
         }
-        _ => return Err(bad("the selector is #rrggbb, fill:#rrggbb, id:NAME, class:NAME or layer:LABEL")),
+        _ => return Err(bad("the selector is #rrggbb, fill:#rrggbb, none, id:NAME, class:NAME or layer:LABEL")),
     };
     if selector_name(&selector).is_some_and(str::is_empty) {
         // An empty name would match every shape without one.
@@ -286,7 +289,7 @@ fn parse_layer_flag(flag: &str) -> Result<Rule> {
 }
 
 fn unknown_strategy(name: &str) -> String {
-    format!("unknown strategy `{name}` (expected pocket or vcarve)")
+    format!("unknown strategy `{name}` (expected pocket, vcarve or engrave)")
 }
 
 /// The name an id, class or layer selector matches (none for a colour).
@@ -328,6 +331,10 @@ fn layer_rule(layer: &LayerFile, index: usize) -> Result<Rule> {
 
 /// `#RGB` or `#RRGGBB` (any case) as `#rrggbb`.
 fn normalize_color(text: &str) -> Option<String> {
+    // Hairlines, painted with neither a fill nor a stroke.
+    if text.trim().eq_ignore_ascii_case(crate::artwork::NO_PAINT) {
+        return Some(crate::artwork::NO_PAINT.into());
+    }
     let hex = text.trim().strip_prefix('#')?;
     if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
@@ -401,7 +408,7 @@ fn relief_options(file: &JobFile, overrides: &Overrides) -> Result<ReliefOptions
     if !(0.001..=max_depth_mm).contains(&level_step_mm) {
         return Err(setting("level-step-mm", &format!("must be from 0.001 mm to max-depth-mm ({max_depth_mm} mm)")));
     }
-    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules, level_step_mm, vcarve_slope: 0.0 })
+    Ok(ReliefOptions { target, max_depth_mm, default_depth, rules, level_step_mm, ..Default::default() })
 }
 
 /// The artwork's size: diameter, width and height, each from its flag or else the job file.
@@ -460,10 +467,32 @@ mod tests {
         refused("[[layer]]\nid = \"a\"\ndepth-mm = 0.1\nstrategy = \"engrave-ish\"\n", "layer 1: strategy");
         let bad = Overrides { layers: vec!["id:a=0.1:chisel".into()], ..Default::default() };
         let err = Job::resolve(&JobFile::default(), &bad, haas()).unwrap_err().to_string();
-        assert!(err.contains("--layer id:a=0.1:chisel") && err.contains("pocket or vcarve"), "{err}");
+        assert!(err.contains("--layer id:a=0.1:chisel") && err.contains("pocket, vcarve or engrave"), "{err}");
         // Without a vee or tapered tool there is nothing to carve with.
         let flat = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1\n";
         assert_eq!(resolve(flat).unwrap().toolpath.carving_tool, None);
+    }
+
+    #[test]
+    fn hairlines_are_selected_as_fill_none_and_engraved() {
+        let text = "max-depth-mm = 0.4\n[[layer]]\nfill = \"None\"\ndepth-mm = 0.05\nstrategy = \"engrave\"\n";
+        let layers = vec!["none=engrave".to_string(), "fill:none=0.1:engrave".to_string(), "#000=0.2:engrave".into()];
+        let job = Job::resolve(&JobFile::from_toml(text).unwrap(), &Overrides { layers, ..Default::default() }, haas())
+            .unwrap();
+        let rules: Vec<(Selector, f64, Strategy)> =
+            job.relief.rules.iter().map(|r| (r.selector.clone(), r.depth_mm, r.strategy)).collect();
+        let (none, e) = (|| Selector::Fill("none".into()), Strategy::Engrave);
+        assert_eq!(
+            rules,
+            [(none(), 0.4, e), (none(), 0.1, e), (Selector::Fill("#000000".into()), 0.2, e), (none(), 0.05, e)]
+        );
+        // The default vee: 20 degrees with a 0.1 mm flat, its flank 0.05 mm off the axis at the tip.
+        assert!((job.relief.vcarve_tip_radius_mm - 0.05).abs() < 1e-12, "{}", job.relief.vcarve_tip_radius_mm);
+        let ball = "[[tool]]\nnumber = 4\nkind = \"tapered-ball\"\ndiameter-mm = 3\ntip-diameter-mm = 0.5\n\
+                    included-angle-deg = 90\n";
+        // A tapered ball's flank, carried down to its tip, passes inside the ball: r (sqrt 2 - 1).
+        let r0 = resolve(ball).unwrap().relief.vcarve_tip_radius_mm;
+        assert!((r0 - 0.25 * (2f64.sqrt() - 1.0)).abs() < 1e-9, "{r0}");
     }
 
     #[test]

@@ -20,15 +20,18 @@ use std::collections::BTreeMap;
 use kurbo::Affine;
 use rayon::prelude::*;
 
-use crate::artwork::Artwork;
+use crate::artwork::{ArtShape, Artwork};
 use crate::error::{Error, Result};
 use crate::geom::{self, Shape, Shapes};
 use crate::job::Target;
+use crate::{Warning, WarningKind};
 
 mod design;
+mod groove;
 mod rules;
 
 pub use design::{check_design, Finding};
+pub use groove::Groove;
 use rules::{check_depths, depth_of, shades};
 pub use rules::{
     lightness, shades_merged, DefaultDepth, ReliefOptions, Rule, Selector, Shade, Strategy, DEFAULT_LEVEL_STEP_MM,
@@ -51,19 +54,33 @@ pub struct Relief {
     pub shades: Vec<Shade>,
     /// The slope of V-carved walls, horizontal run per mm of depth ([`ReliefOptions::vcarve_slope`]).
     pub vcarve_slope: f64,
+    /// The lines engraved along their centres, in paint order. They cover nothing: each is cut
+    /// from the die face into whatever lies below.
+    pub grooves: Vec<Groove>,
+    /// What the flattening approximated or left out: engraved widths it could not give,
+    /// hairlines no rule engraves.
+    pub warnings: Vec<Warning>,
 }
 
 impl Relief {
     /// The box `[min_x, min_y, max_x, max_y]` in mm of everything cut, `None` when nothing is.
     #[must_use]
     pub fn bounds(&self) -> Option<[f64; 4]> {
-        geom::bounds(self.levels.iter().flat_map(|l| l.area.iter().flatten()))
+        let levels = geom::bounds(self.levels.iter().flat_map(|l| l.area.iter().flatten()));
+        let regions = geom::bounds(self.regions.iter().flat_map(|r| r.area.iter().flatten()));
+        let grooves = self.grooves.iter().filter_map(Groove::bounds);
+        levels
+            .into_iter()
+            .chain(regions)
+            .chain(grooves)
+            .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
     }
 
-    /// The deepest level's depth in mm (0 when nothing is cut).
+    /// The deepest cut's depth in mm (0 when nothing is cut).
     #[must_use]
     pub fn deepest_mm(&self) -> f64 {
-        self.levels.iter().map(|l| l.depth_mm).fold(0.0, f64::max)
+        let levels = self.levels.iter().map(|l| l.depth_mm);
+        levels.chain(self.grooves.iter().map(|g| g.depth_mm)).fold(0.0, f64::max)
     }
 }
 
@@ -98,7 +115,7 @@ pub struct Level {
 /// `max_depth_mm`, and [`Error::NothingToEngrave`] when nothing is to be cut.
 pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
     check_depths(options)?;
-    let painted = flatten(artwork, options)?;
+    let (painted, mut grooves, warnings) = flatten(artwork, options)?;
     let mirror = if options.target.mirrored() { Affine::FLIP_X } else { Affine::IDENTITY };
     let mut blank = artwork.viewport.clone();
     let mut regions = match options.target {
@@ -109,15 +126,23 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
         for region in &mut regions {
             region.area = mirrored(&region.area);
         }
+        for point in grooves.iter_mut().flat_map(|g| g.paths.iter_mut()).flat_map(|p| p.points.iter_mut()) {
+            point[0] = -point[0];
+        }
         blank = mirrored(&blank);
     }
-    if regions.is_empty() {
-        return Err(Error::NothingToEngrave);
+    if regions.is_empty() && grooves.is_empty() {
+        let hairlines = artwork.shapes.iter().filter(|s| s.polygons.is_empty()).count();
+        return Err(if hairlines > 0 && hairlines == artwork.shapes.len() {
+            Error::OnlyHairlines(hairlines)
+        } else {
+            Error::NothingToEngrave
+        });
     }
     let levels = nest(&regions, options.vcarve_slope)?;
     let shades = shades(artwork, options);
     let (placement, vcarve_slope) = (mirror * artwork.placement, options.vcarve_slope);
-    Ok(Relief { target: options.target, placement, regions, levels, blank, shades, vcarve_slope })
+    Ok(Relief { target: options.target, placement, regions, levels, blank, shades, vcarve_slope, grooves, warnings })
 }
 
 /// Depths are kept in whole 1 um steps, so equal depths compare equal.
@@ -125,27 +150,101 @@ fn depth_key(depth_mm: f64) -> i64 {
     (depth_mm * 1e3).round() as i64
 }
 
-/// Paint-order flattening: the visible part of every shape, merged per depth (including 0).
-fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Result<Vec<Region>> {
-    let layers: Vec<&Shapes> = artwork.shapes.iter().map(|shape| &shape.polygons).collect();
+/// Paint-order flattening: the visible part of every shape, merged per depth (including 0);
+/// the grooves of the engraved lines, less what later shapes hide; and what was approximated.
+fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Result<(Vec<Region>, Vec<Groove>, Vec<Warning>)> {
+    let depths: Vec<(f64, String, Strategy)> = artwork.shapes.iter().map(|shape| depth_of(shape, options)).collect();
+    // An engraved line covers nothing: it is cut into what lies below.
+    let engraved = |k: usize| {
+        let (depth, _, strategy) = &depths[k];
+        *strategy == Strategy::Engrave && *depth > 0.0 && artwork.shapes[k].centreline.is_some()
+    };
+    let none = Vec::new();
+    let layers: Vec<&Shapes> =
+        artwork.shapes.iter().enumerate().map(|(k, shape)| if engraved(k) { &none } else { &shape.polygons }).collect();
     let visible = geom::visible_parts(&layers).map_err(|(i, source)| Error::Geometry {
         at: format!("the visible part of shape {}", artwork.shapes[i].id),
         source,
     })?;
     let mut by_depth: BTreeMap<(i64, Strategy), (Shapes, Vec<String>)> = BTreeMap::new();
-    for (shape, visible) in artwork.shapes.iter().zip(visible).rev() {
+    for (visible, (depth, source, strategy)) in visible.into_iter().zip(&depths).rev() {
         if visible.is_empty() {
             continue;
         }
-        let (depth, source, strategy) = depth_of(shape, options);
-        let strategy = if depth > 0.0 { strategy } else { Strategy::Pocket };
-        let entry = by_depth.entry((depth_key(depth), strategy)).or_default();
+        // A fill in an engraved layer has no line to follow: it is V-carved.
+        let strategy = match strategy {
+            _ if *depth <= 0.0 => Strategy::Pocket,
+            Strategy::Engrave => Strategy::VCarve,
+            other => *other,
+        };
+        let entry = by_depth.entry((depth_key(*depth), strategy)).or_default();
         entry.0.extend(visible);
-        if !entry.1.contains(&source) {
-            entry.1.push(source);
+        if !entry.1.contains(source) {
+            entry.1.push(source.clone());
         }
     }
-    by_depth.into_iter().map(|((key, strategy), (area, sources))| region(key, &area, sources, strategy)).collect()
+    let regions: Vec<Region> = by_depth
+        .into_iter()
+        .map(|((key, strategy), (area, sources))| region(key, &area, sources, strategy))
+        .collect::<Result<_>>()?;
+    let (grooves, mut warnings) = grooves(artwork, options, &depths, &layers, engraved)?;
+    let hairlines: Vec<&ArtShape> = artwork
+        .shapes
+        .iter()
+        .enumerate()
+        .filter(|&(k, s)| s.polygons.is_empty() && !engraved(k))
+        .map(|(_, s)| s)
+        .collect();
+    if let Some(first) = hairlines.first() {
+        let reason = format!(
+            "{} lines without a fill or a stroke width (hairlines) are cut only by a layer rule of strategy \
+             engrave (e.g. --layer none=engrave): left out",
+            hairlines.len()
+        );
+        warnings.push(Warning::new(WarningKind::Unsupported, &first.id, &reason));
+    }
+    Ok((regions, grooves, warnings))
+}
+
+/// The grooves of the shapes `engraved` picks, in paint order, each less what the `layers`
+/// painted after it hide, with a warning per groove whose width could not be had.
+fn grooves(
+    artwork: &Artwork,
+    options: &ReliefOptions,
+    depths: &[(f64, String, Strategy)],
+    layers: &[&Shapes],
+    engraved: impl Fn(usize) -> bool + Sync,
+) -> Result<(Vec<Groove>, Vec<Warning>)> {
+    let bit = groove::Bit { slope: options.vcarve_slope, tip_radius_mm: options.vcarve_tip_radius_mm };
+    let picked: Vec<usize> = (0..artwork.shapes.len()).filter(|&k| engraved(k)).collect();
+    let made: Vec<_> = picked
+        .par_iter()
+        .map(|&k| {
+            let shape = &artwork.shapes[k];
+            let (depth, source, _) = &depths[k];
+            let least = options.level_step_mm;
+            let Some((groove, warning)) = groove::groove(shape, *depth, least, bit, source.clone()) else {
+                return Ok(None);
+            };
+            // What the shapes painted after it hide, near enough to matter.
+            let near = groove.bounds().unwrap_or_default();
+            let over = |shape: &Shape| {
+                geom::bounds(shape.iter())
+                    .is_some_and(|b| b[0] <= near[2] && b[2] >= near[0] && b[1] <= near[3] && b[3] >= near[1])
+            };
+            let later: Shapes = layers[k + 1..].iter().flat_map(|l| l.iter()).filter(|s| over(s)).cloned().collect();
+            let at = |source| Error::Geometry { at: format!("the engraved line {}", shape.id), source };
+            let cover = geom::union(&later).map_err(at)?;
+            let groove = groove::uncovered(groove, &cover).map_err(at)?;
+            Ok((!groove.paths.is_empty()).then_some((groove, warning)))
+        })
+        .collect::<Result<_>>()?;
+    let (mut grooves, mut warnings) = (Vec::new(), Vec::new());
+    for (groove, warning) in made.into_iter().flatten() {
+        grooves.push(groove);
+        warnings.extend(warning);
+    }
+    Ok((grooves, warnings))
 }
 
 /// The region `key` um deep: the union of `area`.
@@ -211,7 +310,9 @@ fn nest(regions: &[Region], vcarve_slope: f64) -> Result<Vec<Level>> {
         let at = |source| Error::Geometry { at: level_name(region.depth_mm), source };
         let area = match region.strategy {
             Strategy::Pocket => region.area.clone(),
-            Strategy::VCarve => geom::offset(&region.area, -region.depth_mm * vcarve_slope).map_err(at)?,
+            Strategy::VCarve | Strategy::Engrave => {
+                geom::offset(&region.area, -region.depth_mm * vcarve_slope).map_err(at)?
+            }
         };
         deeper = geom::union(&[std::mem::take(&mut deeper), area].concat()).map_err(at)?;
         // Regions of one depth (one of each strategy) make one level.
@@ -260,6 +361,68 @@ mod tests {
         <rect id="gold" x="2" y="2" width="10" height="10" fill="#d4af37"/>
         <rect id="cover" x="8" y="8" width="4" height="4" fill="#ffffff"/>
         <rect id="dark" x="14" y="2" width="4" height="4" fill="#000000"/></svg>"##;
+
+    /// A 90 degree bit with a 0.1 mm flat.
+    fn engraving(rules: Vec<Rule>) -> ReliefOptions {
+        ReliefOptions { vcarve_slope: 1.0, vcarve_tip_radius_mm: 0.05, ..options(rules, DefaultDepth::Uncut) }
+    }
+
+    fn engraved(selector: Selector, depth_mm: f64) -> Rule {
+        Rule { selector, depth_mm, strategy: Strategy::Engrave }
+    }
+
+    #[test]
+    fn engraved_strokes_are_grooves_covering_nothing_and_fills_are_vcarved() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect id="field" x="0" y="0" width="10" height="20" fill="#808080"/>
+            <path id="line" d="M 2 10 L 18 10" fill="none" stroke="#000" stroke-width="0.3"/>
+            <rect id="badge" x="14" y="8" width="4" height="4" fill="#000"/>
+            <path id="hatch" d="M 2 15 L 8 15" fill="none"/>
+          </svg>"##;
+        let rules = vec![
+            Rule { selector: Selector::Id("field".into()), depth_mm: 0.2, strategy: Strategy::Pocket },
+            engraved(Selector::Fill("#000000".into()), 0.4),
+        ];
+        let relief = build(&art(svg), &engraving(rules)).unwrap();
+        // The field keeps its whole area: the line covers nothing.
+        let field = relief.regions.iter().find(|r| r.depth_mm == 0.2).expect("the field");
+        assert!((geom::shapes_area(&field.area) - 200.0).abs() < 1e-6);
+        // The badge, a fill in an engraved layer, is V-carved.
+        assert!(relief.regions.iter().any(|r| r.depth_mm == 0.4 && r.strategy == Strategy::VCarve));
+        // The line: 0.3 mm wide is 0.1 mm deep; the badge painted over it hides its end, as far
+        // as its groove would reach under it (half its width); mirrored with the die.
+        assert_eq!(relief.grooves.len(), 1, "{:?}", relief.grooves);
+        let groove = &relief.grooves[0];
+        assert!((groove.depth_mm - 0.1).abs() < 1e-6 && (groove.width_mm - 0.3).abs() < 1e-6, "{groove:?}");
+        let b = geom::bounds(groove.paths.iter().map(|p| &p.points)).unwrap();
+        assert!((b[0] + 3.85).abs() < 1e-3 && (b[2] - 8.0).abs() < 1e-4, "{b:?}");
+        // The hairline no rule engraves is named, not cut.
+        assert!(
+            relief.warnings.iter().any(|w| w.message.starts_with("1 lines without a fill")),
+            "{:?}",
+            relief.warnings
+        );
+        assert!((relief.deepest_mm() - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn hairlines_alone_are_engraved_only_when_a_rule_says_so() {
+        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <line x1="2" y1="2" x2="18" y2="18"/><path d="M 2 18 L 18 2" fill="none"/></svg>"#;
+        let err = build(&art(svg), &engraving(Vec::new())).unwrap_err().to_string();
+        assert!(
+            err.contains("2 lines have no fill and no stroke width") && err.contains("--layer none=engrave"),
+            "{err}"
+        );
+        let relief = build(&art(svg), &engraving(vec![engraved(Selector::Fill("none".into()), 0.05)])).unwrap();
+        assert_eq!(relief.grooves.len(), 2);
+        assert!(relief.grooves.iter().all(|g| g.depth_mm == 0.05 && (g.width_mm - 0.2).abs() < 1e-12));
+        assert!(relief.levels.is_empty() && relief.warnings.is_empty());
+        // Without a V-bit, the rule is refused.
+        let rules = vec![engraved(Selector::Fill("none".into()), 0.05)];
+        let err = build(&art(svg), &options(rules, DefaultDepth::Uncut)).unwrap_err().to_string();
+        assert!(err.contains("Engraving needs a vee or tapered-ball tool"), "{err}");
+    }
 
     #[test]
     fn die_is_mirrored_about_the_centre() {

@@ -8,7 +8,8 @@ use crate::job::Target;
 /// Which shapes a rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// Fill (or stroke) colour, `#rrggbb`, lower case.
+    /// Fill (or stroke) colour, `#rrggbb`, lower case; `none` for hairlines (paths with
+    /// neither a fill nor a stroke width).
     Fill(String),
     /// The element's id or the id of an enclosing group or `<use>`.
     Id(String),
@@ -63,22 +64,32 @@ pub enum Strategy {
     /// walls at the bit's angle; where the region is wider than the depth allows, the floor
     /// is flat at the depth.
     VCarve,
+    /// Engraved: strokes and hairlines cut along their centre lines by the V-bit, as deep as
+    /// gives the stroke's width (a hairline: the layer's depth); fills are V-carved.
+    Engrave,
 }
 
 impl Strategy {
-    /// The strategy's name in jobs and messages: `pocket`, `vcarve`.
+    /// The strategy's name in jobs and messages: `pocket`, `vcarve`, `engrave`.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Pocket => "pocket",
             Strategy::VCarve => "vcarve",
+            Strategy::Engrave => "engrave",
         }
     }
 
     /// The strategy called `name`.
     #[must_use]
     pub fn parse(name: &str) -> Option<Self> {
-        [Strategy::Pocket, Strategy::VCarve].into_iter().find(|s| s.name() == name)
+        [Strategy::Pocket, Strategy::VCarve, Strategy::Engrave].into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether it cuts with the V-bit.
+    #[must_use]
+    pub fn carves(self) -> bool {
+        self != Strategy::Pocket
     }
 }
 
@@ -111,6 +122,9 @@ pub struct ReliefOptions {
     /// The slope of V-carved walls: the horizontal run per mm of depth, the tangent of the
     /// carving bit's half angle (0 when nothing is V-carved).
     pub vcarve_slope: f64,
+    /// Where the carving bit's flank, carried down to its tip, is from its axis, in mm (a vee's
+    /// flat radius): an engraved groove is `2 × (this + depth × vcarve_slope)` wide.
+    pub vcarve_tip_radius_mm: f64,
 }
 
 /// The default [`ReliefOptions::level_step_mm`]: 10 um, a step an eye sees on a struck medal
@@ -126,6 +140,7 @@ impl Default for ReliefOptions {
             rules: Vec::new(),
             level_step_mm: DEFAULT_LEVEL_STEP_MM,
             vcarve_slope: 0.0,
+            vcarve_tip_radius_mm: 0.0,
         }
     }
 }
@@ -140,13 +155,17 @@ pub(super) fn check_depths(options: &ReliefOptions) -> Result<()> {
     if let DefaultDepth::Depth(d) = options.default_depth {
         depths.push(("default-depth".into(), d));
     }
-    for rule in options.rules.iter().filter(|r| r.strategy == Strategy::VCarve && r.depth_mm > 0.0) {
+    for rule in options.rules.iter().filter(|r| r.strategy.carves() && r.depth_mm > 0.0) {
         let key = format!("layer rule `{}`", rule.selector.describe());
+        let what = if rule.strategy == Strategy::Engrave { "Engraving" } else { "V-carving" };
         if options.target == Target::Hub {
-            return Err(Error::Setting { key, reason: "V-carving cuts dies, not hubs".into() });
+            return Err(Error::Setting { key, reason: format!("{what} cuts dies, not hubs") });
         }
         if !(options.vcarve_slope.is_finite() && options.vcarve_slope > 0.0) {
-            return Err(Error::Setting { key, reason: "V-carving needs a vee or tapered-ball tool in the job".into() });
+            return Err(Error::Setting { key, reason: format!("{what} needs a vee or tapered-ball tool in the job") });
+        }
+        if !(options.vcarve_tip_radius_mm.is_finite() && options.vcarve_tip_radius_mm >= 0.0) {
+            return Err(Error::Setting { key, reason: format!("{what} needs a tool with a tip of 0 mm or more") });
         }
     }
     for (key, depth) in depths {
@@ -185,7 +204,8 @@ pub(super) fn shades(artwork: &crate::artwork::Artwork, options: &ReliefOptions)
         return Vec::new();
     }
     let mut shades: Vec<Shade> = Vec::new();
-    for shape in &artwork.shapes {
+    // A hairline paints nothing: it has no shade.
+    for shape in artwork.shapes.iter().filter(|s| !s.polygons.is_empty()) {
         if !options.rules.iter().any(|r| r.selector.matches(shape)) && shades.iter().all(|s| s.color != shape.color) {
             shades.push(Shade { color: shape.color.clone(), depth_mm: luminance_depth(&shape.color, options) });
         }

@@ -109,6 +109,24 @@ pub fn check_relief(
             }
         });
     }
+    // An engraved groove is asked as deep as the bit's flank from its edge allows, down to its
+    // depth, below whatever the levels ask there; its edge, a cell and a half either side, is
+    // not checked. On its floor the engraving reaches; on its flanks, as on a V-carved wall.
+    if relief.vcarve_slope > 0.0 {
+        for (k, asked) in grooves(hm, relief, margin).into_iter().enumerate() {
+            match asked {
+                Asked::Edge if target[k] >= 0.0 => target[k] = f64::NAN,
+                Asked::Depth { depth, floor } if -depth < target[k] => {
+                    target[k] = -depth;
+                    reachable[k] = floor;
+                    if !floor {
+                        left_within[k] = tolerance_mm / relief.vcarve_slope;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
     let cell_area = hm.cell_mm * hm.cell_mm;
     let mut check = ReliefCheck {
         overcut_mm2: 0.0,
@@ -148,6 +166,61 @@ pub fn check_relief(
         }
     }
     Ok(check)
+}
+
+/// What the grooves ask of a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Asked {
+    /// Nothing: no groove comes near.
+    Nothing,
+    /// Within `margin` of a groove's edge: not checked.
+    Edge,
+    /// This deep (positive), on a groove's floor or on its flank.
+    Depth { depth: f64, floor: bool },
+}
+
+/// What the relief's grooves ask of each cell of `hm`: each segment of each groove stamps the
+/// cells of its capsule (segments cut into pieces of at most a millimetre, so the boxes stay
+/// tight), the deepest ask winning.
+fn grooves(hm: &Heightmap, relief: &Relief, margin: f64) -> Vec<Asked> {
+    let mut asked = vec![Asked::Nothing; hm.z.len()];
+    let slope = relief.vcarve_slope;
+    for groove in &relief.grooves {
+        let half = groove.width_mm / 2.0;
+        let reach = half + margin;
+        for (a, b) in groove.paths.iter().flat_map(geom::Polyline::segments) {
+            let pieces = (geom::distance(a, b) / 1.0).ceil().max(1.0) as usize;
+            for piece in 0..pieces {
+                let at = |t: f64| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+                let (p, q) = (at(piece as f64 / pieces as f64), at((piece + 1) as f64 / pieces as f64));
+                let cell = |v: f64, o: f64| ((v - o) / hm.cell_mm).floor();
+                let x0 = cell(p[0].min(q[0]) - reach, hm.origin[0]).max(0.0) as usize;
+                let y0 = cell(p[1].min(q[1]) - reach, hm.origin[1]).max(0.0) as usize;
+                let x1 = (cell(p[0].max(q[0]) + reach, hm.origin[0]) + 1.0).max(0.0) as usize;
+                let y1 = (cell(p[1].max(q[1]) + reach, hm.origin[1]) + 1.0).max(0.0) as usize;
+                for iy in y0..y1.min(hm.ny) {
+                    for ix in x0..x1.min(hm.nx) {
+                        let d = geom::segment_distance(hm.cell_center(ix, iy), p, q);
+                        let k = iy * hm.nx + ix;
+                        let here = if (d - half).abs() < margin {
+                            Asked::Edge
+                        } else if d < half {
+                            let depth = groove.depth_at(d, slope);
+                            Asked::Depth { depth, floor: depth >= groove.depth_mm - 1e-9 }
+                        } else {
+                            continue;
+                        };
+                        asked[k] = match (asked[k], here) {
+                            (Asked::Depth { depth: old, .. }, Asked::Depth { depth, .. }) if old >= depth => asked[k],
+                            (Asked::Depth { .. }, Asked::Edge) => asked[k],
+                            _ => here,
+                        };
+                    }
+                }
+            }
+        }
+    }
+    asked
 }
 
 /// The artwork's colour of each cell of `hm`, for an enamel picture

@@ -43,7 +43,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::geom::{self, Shape, Shapes};
 use crate::progress::Progress;
-use crate::relief::{self, Relief, Strategy};
+use crate::relief::{self, Relief};
 use crate::tool::Tool;
 use crate::{Warning, WarningKind};
 
@@ -304,11 +304,17 @@ const VCARVE_ALLOWANCE_MM: f64 = 0.002;
 /// the regions carved in parallel and ordered from the die centre by nearest entry; a warning
 /// per region whose axis could not be computed (left uncut) or that the carve leaves short.
 fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Result<(Option<Operation>, Vec<Warning>)> {
-    let carved: Vec<(&relief::Region, &Shape)> = relief
+    /// One piece of work of the carving tool: a V-carved shape or an engraved line.
+    enum Work<'a> {
+        Region(&'a relief::Region, &'a Shape),
+        Groove(&'a relief::Groove),
+    }
+    let carved: Vec<Work> = relief
         .regions
         .iter()
-        .filter(|r| r.strategy == Strategy::VCarve)
-        .flat_map(|r| r.area.iter().map(move |shape| (r, shape)))
+        .filter(|r| r.strategy.carves())
+        .flat_map(|r| r.area.iter().map(move |shape| Work::Region(r, shape)))
+        .chain(relief.grooves.iter().map(Work::Groove))
         .collect();
     if carved.is_empty() {
         return Ok((None, Vec::new()));
@@ -316,28 +322,31 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
     let tool = options.carving_tool.and_then(|n| tools.iter().find(|t| t.number == n)).ok_or_else(|| {
         Error::Setting { key: "vcarve-tool".into(), reason: "V-carving needs a vee or tapered-ball tool".into() }
     })?;
-    let sag_mm = options.tolerance_mm / 10.0;
+    let carve_options = |depth_mm| vcarve::CarveOptions {
+        depth_mm,
+        sag_mm: options.tolerance_mm / 10.0,
+        prune_mm: options.tolerance_mm / 2.0,
+        allowance_mm: VCARVE_ALLOWANCE_MM,
+    };
     let carvings: Vec<_> = carved
         .par_iter()
-        .map(|(region, shape)| {
-            vcarve::carve(
-                shape,
-                tool,
-                vcarve::CarveOptions {
-                    depth_mm: region.depth_mm,
-                    sag_mm,
-                    prune_mm: options.tolerance_mm / 2.0,
-                    allowance_mm: VCARVE_ALLOWANCE_MM,
-                },
-            )
+        .map(|work| match work {
+            Work::Region(region, shape) => vcarve::carve(shape, tool, carve_options(region.depth_mm)),
+            Work::Groove(groove) => Ok(vcarve::engrave(&groove.paths, tool, carve_options(groove.depth_mm))),
         })
         .collect();
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
-    for ((region, shape), carving) in carved.iter().zip(carvings) {
-        let at = || {
-            let b = geom::bounds(shape.iter()).unwrap_or_default();
-            format!("the V-carved region {} mm deep at X{:.3} Y{:.3}", region.depth_mm, b[0], b[1])
+    for (work, carving) in carved.iter().zip(carvings) {
+        let at = || match work {
+            Work::Region(region, shape) => {
+                let b = geom::bounds(shape.iter()).unwrap_or_default();
+                format!("the V-carved region {} mm deep at X{:.3} Y{:.3}", region.depth_mm, b[0], b[1])
+            }
+            Work::Groove(groove) => {
+                let b = groove.bounds().unwrap_or_default();
+                format!("the engraved line {:.3} mm deep at X{:.3} Y{:.3}", groove.depth_mm, b[0], b[1])
+            }
         };
         match carving {
             Ok(carving) => {
@@ -358,7 +367,13 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
         }
     }
     let paths = order_regions(plans);
-    let depth_mm = carved.iter().map(|(r, _)| r.depth_mm).fold(0.0, f64::max);
+    let depth_mm = carved
+        .iter()
+        .map(|work| match work {
+            Work::Region(region, _) => region.depth_mm,
+            Work::Groove(groove) => groove.depth_mm,
+        })
+        .fold(0.0, f64::max);
     Ok((Some(Operation { tool: (*tool).clone(), depth_mm, paths }).filter(|op| !op.paths.is_empty()), warnings))
 }
 
@@ -619,6 +634,8 @@ mod tests {
             blank: vec![square(-20.0, -20.0, 20.0, 20.0)],
             shades: Vec::new(),
             vcarve_slope: 0.0,
+            grooves: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -12,9 +12,9 @@
 //! after a jump, only at a point the tool has already passed through as deep (or at the die
 //! face), so no descent from above bites.
 
-use super::medial::{medial_axis, AxisError, MedialAxis};
+use super::medial::{medial_axis, AxisError, Branch, MedialAxis};
 use super::{Path, SAME_MM};
-use crate::geom::{self, Contour, Point};
+use crate::geom::{self, Contour, Point, Polyline};
 use crate::tool::Tool;
 
 /// Steepest descent into uncut stock, as drop over XY travel: 39 degrees, under the 45 of a
@@ -72,11 +72,8 @@ pub struct Carving {
 pub fn carve(shape: &[Contour], tool: &Tool, options: CarveOptions) -> Result<Carving, AxisError> {
     let axis = resampled(&medial_axis(shape, options.sag_mm)?, SAMPLE_MM, tool.radius_at(0.0) + options.allowance_mm);
     let mut walker = Walker::new(&axis, tool, options);
-    let stepdown = tool.stepdown_mm.max(1e-3);
-    let passes = ((options.depth_mm / stepdown) - 1e-9).ceil().max(1.0) as usize;
     let mut paths = Vec::new();
-    for k in 1..=passes {
-        let bottom = -(k as f64 * stepdown).min(options.depth_mm);
+    for bottom in step_downs(tool, options.depth_mm) {
         walker.pass(bottom, &mut paths);
     }
     // The walls' wedge, which the flat tools leave beside the floor, is thin (its width the
@@ -87,6 +84,47 @@ pub fn carve(shape: &[Contour], tool: &Tool, options: CarveOptions) -> Result<Ca
         path.points = straightened(&path.points);
     }
     Ok(Carving { paths, short_mm })
+}
+
+/// Engraves `lines` with `tool` along their centres, `options.depth_mm` deep (the groove as
+/// wide as the tool is there), in the tool's step-downs as [`carve`] takes a region's axis.
+#[must_use]
+pub fn engrave(lines: &[Polyline], tool: &Tool, options: CarveOptions) -> Carving {
+    let r = tool.radius_at(options.depth_mm) + options.allowance_mm;
+    let branches = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.points.len() >= 2)
+        .map(|(i, line)| {
+            let mut points: Vec<[f64; 3]> = line.points.iter().map(|p| [p[0], p[1], r]).collect();
+            let ends = if line.closed {
+                points.push(points[0]);
+                [2 * i, 2 * i]
+            } else {
+                [2 * i, 2 * i + 1]
+            };
+            Branch { ends, points }
+        })
+        .collect();
+    let axis = resampled(&MedialAxis { branches }, SAMPLE_MM, tool.radius_at(0.0) + options.allowance_mm);
+    let mut walker = Walker::new(&axis, tool, options);
+    let mut paths = Vec::new();
+    for bottom in step_downs(tool, options.depth_mm) {
+        walker.pass(bottom, &mut paths);
+    }
+    let short_mm = walker.short(-options.depth_mm);
+    for path in &mut paths {
+        path.points = straightened(&path.points);
+    }
+    Carving { paths, short_mm }
+}
+
+/// The bottoms of the passes down to `depth_mm` in `tool`'s step-downs (negative), the last
+/// on the depth.
+fn step_downs(tool: &Tool, depth_mm: f64) -> impl Iterator<Item = f64> {
+    let stepdown = tool.stepdown_mm.max(1e-3);
+    let passes = ((depth_mm / stepdown) - 1e-9).ceil().max(1.0) as usize;
+    (1..=passes).map(move |k| -(k as f64 * stepdown).min(depth_mm))
 }
 
 /// `points` without the points that lie on the line between their neighbours (within

@@ -194,11 +194,31 @@ fn not_an_svg() {
 #[test]
 fn svg_without_filled_shape() {
     let dir = workspace();
-    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm"><path d="M0 0 L5 5" stroke="none"/></svg>"#;
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm"><g id="nothing"/></svg>"#;
     std::fs::write(dir.path().join("empty.svg"), svg).unwrap();
     let output = medalcam(&["engrave", "empty.svg", "--machine", "haas"], dir.path());
     assert_error(&output, &["empty.svg", "no filled shape"]);
     assert!(!dir.path().join("empty.nc").exists());
+}
+
+#[test]
+fn a_drawing_of_hairlines_is_described_and_engraved_when_a_layer_says_so() {
+    let dir = workspace();
+    // A line with no stroke and no fill area: a hairline, as single-line fonts draw (8 px
+    // across at 96 per inch).
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm"><path d="M1 1 L9 9" stroke="none"/></svg>"#;
+    std::fs::write(dir.path().join("lines.svg"), svg).unwrap();
+    let output = medalcam(&["inspect", "lines.svg"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(text.contains("0.000 mm2 painted\n  lines none hairline: 1 lines, 2.993 mm long"), "{text}");
+    let output = medalcam(&["engrave", "lines.svg", "--machine", "haas"], dir.path());
+    assert_error(&output, &["lines.svg", "1 lines have no fill and no stroke width", "--layer none=engrave"]);
+    assert!(!dir.path().join("lines.nc").exists());
+    let output = medalcam(&["engrave", "lines.svg", "--machine", "haas", "--layer", "none=0.1:engrave"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let program = std::fs::read_to_string(dir.path().join("lines.nc")).expect("the program is written");
+    assert!(program.contains("Z-0.1"), "engraved 0.1 mm deep");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod cut;
 mod determinism;
 mod dialects;
 mod emblem;
+mod engrave;
 mod fuzz;
 mod golden;
 mod gouge;

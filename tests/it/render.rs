@@ -172,6 +172,7 @@ render! {
     sample_noto_u1f396: "samples/noto_u1f396.svg";
     sample_noto_u1fa99: "samples/noto_u1fa99.svg";
     sample_fengrave_plate: "samples/fengrave-plate.svg";
+    sample_single_line: "samples/single-line.svg";
     art_armoria_ear_of_wheat: "tests/fixtures/art/armoria_earOfWheat.svg";
     art_armoria_grape_bunch: "tests/fixtures/art/armoria_grapeBunch.svg";
     art_flag_sm: "tests/fixtures/art/flag_sm.svg";
@@ -196,15 +197,21 @@ render! {
 }
 
 /// The fixtures whose only shape is an unstroked line. Filled, a line paints nothing: resvg
-/// renders no pixel and the import says there is nothing to engrave. Stroked (the test adds
-/// `stroke`), each is compared like any other file, which checks what it is about: the
-/// `transform-origin` of a rotation, and a `<use>` of a `<symbol>` placed at its `x`/`y`.
+/// renders no pixel and the import finds only a hairline, a line with no area to engrave
+/// along. Stroked (the test adds `stroke`), each is compared like any other file, which
+/// checks what it is about: the `transform-origin` of a rotation, and a `<use>` of a
+/// `<symbol>` placed at its `x`/`y`.
 #[test]
 fn line_fixtures_paint_nothing_and_stroked_match_the_render() {
     for file in ["tests/fixtures/edge/svg2gcode_transform_origin.svg", "tests/fixtures/edge/svg2gcode_use_symbol.svg"] {
         let svg = std::fs::read_to_string(root().join(file)).expect("fixture exists");
-        let result = import(svg.as_bytes(), &ImportOptions::default());
-        assert!(matches!(result, Err(medalcam::Error::NothingToEngrave)), "{file}: {result:?}");
+        let art = import(svg.as_bytes(), &ImportOptions::default()).expect("imports");
+        assert!(!art.shapes.is_empty(), "{file}");
+        for shape in &art.shapes {
+            assert!(shape.polygons.is_empty(), "{file}: a hairline paints nothing");
+            let line = shape.centreline.as_ref().expect("a hairline is a line");
+            assert!(line.width_mm == 0.0 && !line.paths.is_empty(), "{file}: {line:?}");
+        }
         let tree = usvg::Tree::from_str(&svg, &medalcam::fonts::parse_options()).expect("usvg parses");
         let mut pixmap = tiny_skia::Pixmap::new(100, 100).expect("pixmap");
         resvg::render(&tree, tiny_skia::Transform::from_scale(10.0, 10.0), &mut pixmap.as_mut());
