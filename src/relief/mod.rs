@@ -54,6 +54,9 @@ pub struct Relief {
     pub shades: Vec<Shade>,
     /// The slope of V-carved walls, horizontal run per mm of depth ([`ReliefOptions::vcarve_slope`]).
     pub vcarve_slope: f64,
+    /// Where the carving bit's flank, carried down to its tip, is from its axis, in mm
+    /// ([`ReliefOptions::vcarve_tip_radius_mm`]): the bottom of a V it leaves that much wide.
+    pub vcarve_tip_radius_mm: f64,
     /// The lines engraved along their centres, in paint order. They cover nothing: each is cut
     /// from the die face into whatever lies below.
     pub grooves: Vec<Groove>,
@@ -141,8 +144,20 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
     }
     let levels = nest(&regions, options.vcarve_slope)?;
     let shades = shades(artwork, options);
-    let (placement, vcarve_slope) = (mirror * artwork.placement, options.vcarve_slope);
-    Ok(Relief { target: options.target, placement, regions, levels, blank, shades, vcarve_slope, grooves, warnings })
+    let (placement, vcarve_slope, vcarve_tip_radius_mm) =
+        (mirror * artwork.placement, options.vcarve_slope, options.vcarve_tip_radius_mm);
+    Ok(Relief {
+        target: options.target,
+        placement,
+        regions,
+        levels,
+        blank,
+        shades,
+        vcarve_slope,
+        vcarve_tip_radius_mm,
+        grooves,
+        warnings,
+    })
 }
 
 /// Depths are kept in whole 1 um steps, so equal depths compare equal.

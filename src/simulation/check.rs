@@ -78,7 +78,8 @@ pub fn check_relief(
     // A V-carved region is asked as deep as its wall's slope from the outline allows, down
     // to its depth; its floor is one of the levels'. Within a cell and a half of the outline,
     // not checked. Stock left on the slope counts where the wall stands off by more than the
-    // tolerance across: the slope's depth is that many times deeper.
+    // tolerance across (the slope's depth is that many times deeper), and more than the
+    // bit's tip leaves in the bottom of a V: its flat, across, is that much short of the point.
     let mut left_within = vec![tolerance_mm; cells];
     for region in relief.regions.iter().filter(|r| r.strategy == Strategy::VCarve && relief.vcarve_slope > 0.0) {
         let inside = hm.coverage(&region.area);
@@ -105,7 +106,7 @@ pub fn check_relief(
             } else if wall < depth * slope {
                 *t = -wall / slope;
                 *r = false;
-                *within = tolerance_mm / slope;
+                *within = (tolerance_mm + relief.vcarve_tip_radius_mm) / slope;
             }
         });
     }

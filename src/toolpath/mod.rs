@@ -634,6 +634,7 @@ mod tests {
             blank: vec![square(-20.0, -20.0, 20.0, 20.0)],
             shades: Vec::new(),
             vcarve_slope: 0.0,
+            vcarve_tip_radius_mm: 0.0,
             grooves: Vec::new(),
             warnings: Vec::new(),
         }

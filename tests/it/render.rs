@@ -173,6 +173,7 @@ render! {
     sample_noto_u1fa99: "samples/noto_u1fa99.svg";
     sample_fengrave_plate: "samples/fengrave-plate.svg";
     sample_single_line: "samples/single-line.svg";
+    sample_serif_legend: "samples/serif-legend.svg";
     art_armoria_ear_of_wheat: "tests/fixtures/art/armoria_earOfWheat.svg";
     art_armoria_grape_bunch: "tests/fixtures/art/armoria_grapeBunch.svg";
     art_flag_sm: "tests/fixtures/art/flag_sm.svg";

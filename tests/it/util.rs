@@ -138,6 +138,7 @@ pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
         blank: vec![rect([0.0, 0.0], 8.0, 8.0)],
         shades: Vec::new(),
         vcarve_slope: 0.0,
+        vcarve_tip_radius_mm: 0.0,
         grooves: Vec::new(),
         warnings: Vec::new(),
     }
