@@ -56,6 +56,7 @@ fn vcarve(c: &mut Criterion) {
     let tool = &job.toolpath.tools[0];
     let options = medalcam::toolpath::vcarve::CarveOptions {
         depth_mm: 1.0,
+        surround_mm: 0.0,
         sag_mm: 0.0005,
         prune_mm: 0.0025,
         allowance_mm: 0.002,

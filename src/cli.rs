@@ -207,8 +207,16 @@ fn relief(args: &ReliefArgs) -> anyhow::Result<()> {
     } else {
         let mut out = format!("{art}: {}, mirrored: {}\n", report.target, if report.mirrored { "yes" } else { "no" });
         for region in &report.regions {
-            out +=
-                &format!("  {:.3} mm: {:.3} mm2 ({})\n", region.depth_mm, region.area_mm2, region.sources.join(", "));
+            let how = match region.strategy {
+                medalcam::relief::Strategy::Pocket => String::new(),
+                other => format!(", {}", other.name()),
+            };
+            out += &format!(
+                "  {:.3} mm: {:.3} mm2 ({}{how})\n",
+                region.depth_mm,
+                region.area_mm2,
+                region.sources.join(", ")
+            );
         }
         for groove in &report.grooves {
             out += &format!(

@@ -59,6 +59,9 @@ pub struct JobFile {
     /// The tool number that V-carves (default: the vee or tapered-ball tool with the finest
     /// tip).
     pub vcarve_tool: Option<u32>,
+    /// V-carve every pocketed shape mostly narrower than the smallest tool that is not tapered
+    /// (default false).
+    pub auto_vcarve: Option<bool>,
     /// The stock material, which sets the cutting data of every tool (default `c45`, see
     /// [`super::material::MATERIALS`]).
     pub material: Option<String>,

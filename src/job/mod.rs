@@ -137,6 +137,16 @@ impl Job {
         // Where the flank, carried down to the tip, is from the axis: from the flank's top.
         relief.vcarve_tip_radius_mm =
             carving_tool.map_or(0.0, |t| (t.radius() - t.height_at(t.radius()) * relief.vcarve_slope).max(0.0));
+        if file.auto_vcarve == Some(true) {
+            // The smallest tool that pockets: what it cannot enter, the V-bit carves.
+            let tolerance = file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM);
+            let untapered = tools.iter().filter(|t| !t.kind.is_tapered()).map(|t| t.floor_radius(tolerance));
+            relief.auto_vcarve_radius_mm =
+                Some(untapered.fold(f64::INFINITY, f64::min)).filter(|r| r.is_finite() && *r > 0.0);
+            if carving_tool.is_none() {
+                return Err(setting("auto-vcarve", "V-carving needs a vee or tapered-ball tool in the job"));
+            }
+        }
         let carving_tool = carving_tool.map(|t| t.number);
         let draft_deg = match file.draft_deg {
             Some(d) if !(0.0..45.0).contains(&d) => {
@@ -471,6 +481,16 @@ mod tests {
         // Without a vee or tapered tool there is nothing to carve with.
         let flat = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1\n";
         assert_eq!(resolve(flat).unwrap().toolpath.carving_tool, None);
+    }
+
+    #[test]
+    fn auto_vcarve_carves_what_the_smallest_untapered_tool_cannot_enter() {
+        assert_eq!(resolve("").unwrap().relief.auto_vcarve_radius_mm, None);
+        assert_eq!(resolve("auto-vcarve = false\n").unwrap().relief.auto_vcarve_radius_mm, None);
+        // The default set's smallest flat end mill: 0.3 mm.
+        assert_eq!(resolve("auto-vcarve = true\n").unwrap().relief.auto_vcarve_radius_mm, Some(0.15));
+        let flat = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1\n";
+        refused(&format!("auto-vcarve = true\n{flat}"), "auto-vcarve");
     }
 
     #[test]

@@ -171,7 +171,31 @@ fn narrow_and_thin(relief: &Relief, tool_diameter_mm: f64, min_wall_mm: f64) -> 
         pieces[k].0.extend(narrow);
         pieces[k].1.extend(thin);
     }
-    Ok(pieces)
+    // A V-carved shape's floor is the carve's (its axis and its wall ring reach every part a
+    // flat tool cannot), and the band around it is its sloped wall, not stock between pockets.
+    let carved: Shapes =
+        relief.regions.iter().filter(|r| r.strategy.carves()).flat_map(|r| r.area.iter().cloned()).collect();
+    if carved.is_empty() {
+        return Ok(pieces);
+    }
+    pieces
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, (narrow, thin))| {
+            let at = |source| Error::Geometry {
+                at: format!("the design check of the level {} mm deep", relief.levels[k].depth_mm),
+                source,
+            };
+            let outside = |found: Shapes| {
+                if found.is_empty() {
+                    Ok(found)
+                } else {
+                    geom::difference(&found, &carved).map_err(at)
+                }
+            };
+            Ok((outside(narrow)?, outside(thin)?))
+        })
+        .collect()
 }
 
 /// In one cluster of a level: the parts narrower than a tool of radius `r`, and the stock

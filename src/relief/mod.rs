@@ -26,6 +26,7 @@ use crate::geom::{self, Shape, Shapes};
 use crate::job::Target;
 use crate::{Warning, WarningKind};
 
+mod carved;
 mod design;
 mod groove;
 mod rules;
@@ -99,6 +100,10 @@ pub struct Region {
     /// How it is cut. A V-carved region's walls slope at [`Relief::vcarve_slope`] from its
     /// outline, so its levels hold only its floor: the area that far inside the outline.
     pub strategy: Strategy,
+    /// For each shape of `area`, the depth of the shallowest region next to its outline (0:
+    /// the die face). A V-carved shape's walls start there and slope down from its outline:
+    /// a letter carved into a field starts from the field's floor. 0 for pocketed shapes.
+    pub surround_mm: Vec<f64>,
 }
 
 /// Everything that must be cut to at least one depth.
@@ -125,6 +130,10 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
         Target::Die => painted.into_iter().filter(|r| r.depth_mm > 0.0).collect(),
         Target::Hub => hub_regions(painted, &blank)?,
     };
+    if let (Some(radius), Target::Die) = (options.auto_vcarve_radius_mm, options.target) {
+        regions = carved::auto_vcarved(regions, radius)?;
+    }
+    carved::surround(&mut regions);
     if options.target.mirrored() {
         for region in &mut regions {
             region.area = mirrored(&region.area);
@@ -266,7 +275,8 @@ fn grooves(
 fn region(key: i64, area: &[Shape], sources: Vec<String>, strategy: Strategy) -> Result<Region> {
     let depth_mm = key as f64 / 1e3;
     let area = geom::union(area).map_err(|source| Error::Geometry { at: level_name(depth_mm), source })?;
-    Ok(Region { depth_mm, area, sources, strategy })
+    let surround_mm = vec![0.0; area.len()];
+    Ok(Region { depth_mm, area, sources, strategy, surround_mm })
 }
 
 /// How messages name the level `depth_mm` deep.
@@ -326,7 +336,10 @@ fn nest(regions: &[Region], vcarve_slope: f64) -> Result<Vec<Level>> {
         let area = match region.strategy {
             Strategy::Pocket => region.area.clone(),
             Strategy::VCarve | Strategy::Engrave => {
-                geom::offset(&region.area, -region.depth_mm * vcarve_slope).map_err(at)?
+                let floors = region.area.iter().zip(&region.surround_mm).map(|(shape, surround)| {
+                    geom::offset(&vec![shape.clone()], -(region.depth_mm - surround) * vcarve_slope)
+                });
+                floors.collect::<geom::Result<Vec<Shapes>>>().map_err(at)?.concat()
             }
         };
         deeper = geom::union(&[std::mem::take(&mut deeper), area].concat()).map_err(at)?;
@@ -437,6 +450,41 @@ mod tests {
         let rules = vec![engraved(Selector::Fill("none".into()), 0.05)];
         let err = build(&art(svg), &options(rules, DefaultDepth::Uncut)).unwrap_err().to_string();
         assert!(err.contains("Engraving needs a vee or tapered-ball tool"), "{err}");
+    }
+
+    #[test]
+    fn auto_vcarve_takes_the_shapes_a_flat_tool_cannot_enter_carved_from_the_field_around_them() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm" viewBox="0 0 20 20">
+            <rect id="field" x="0" y="0" width="20" height="20" fill="#808080"/>
+            <rect id="bar" x="2" y="2" width="10" height="0.6" fill="#000"/>
+            <rect id="block" x="2" y="6" width="6" height="6" fill="#000"/>
+          </svg>"##;
+        let rules = vec![
+            Rule { selector: Selector::Id("field".into()), depth_mm: 0.1, strategy: Strategy::Pocket },
+            Rule { selector: Selector::Fill("#000000".into()), depth_mm: 0.3, strategy: Strategy::Pocket },
+        ];
+        let auto = ReliefOptions {
+            vcarve_slope: 0.5,
+            auto_vcarve_radius_mm: Some(0.5),
+            ..options(rules.clone(), DefaultDepth::Uncut)
+        };
+        let relief = build(&art(svg), &auto).unwrap();
+        let at = |strategy: Strategy| {
+            relief.regions.iter().find(|r| r.depth_mm == 0.3 && r.strategy == strategy).expect("a region")
+        };
+        // The bar, 0.6 mm wide, is narrower than the 1 mm tool: V-carved, its walls starting at
+        // the field's floor. The block is pocketed.
+        let (carved, pocketed) = (at(Strategy::VCarve), at(Strategy::Pocket));
+        let area = geom::shapes_area(&carved.area);
+        assert!((area - 6.0).abs() < 1e-4 && carved.surround_mm == [0.1], "{area} {:?}", carved.surround_mm);
+        assert!((geom::shapes_area(&pocketed.area) - 36.0).abs() < 1e-4 && pocketed.surround_mm == [0.0]);
+        // The bar's floor: 0.6 mm less twice (0.3 - 0.1) x 0.5 on each side, 0.4 mm.
+        let deepest = &relief.levels.last().unwrap().area;
+        assert!((geom::shapes_area(deepest) - (36.0 + 0.4 * 9.8)).abs() < 0.01, "{}", geom::shapes_area(deepest));
+        // Without auto-vcarve both are pocketed.
+        let relief =
+            build(&art(svg), &ReliefOptions { vcarve_slope: 0.5, ..options(rules, DefaultDepth::Uncut) }).unwrap();
+        assert!(relief.regions.iter().all(|r| r.strategy == Strategy::Pocket));
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub struct ReliefOptions {
     /// Where the carving bit's flank, carried down to its tip, is from its axis, in mm (a vee's
     /// flat radius): an engraved groove is `2 × (this + depth × vcarve_slope)` wide.
     pub vcarve_tip_radius_mm: f64,
+    /// `auto-vcarve`: the radius of the smallest tool that is not tapered; a pocketed shape
+    /// with a feature narrower than it is V-carved instead. `None`: only the rules V-carve.
+    pub auto_vcarve_radius_mm: Option<f64>,
 }
 
 /// The default [`ReliefOptions::level_step_mm`]: 10 um, a step an eye sees on a struck medal
@@ -141,6 +144,7 @@ impl Default for ReliefOptions {
             level_step_mm: DEFAULT_LEVEL_STEP_MM,
             vcarve_slope: 0.0,
             vcarve_tip_radius_mm: 0.0,
+            auto_vcarve_radius_mm: None,
         }
     }
 }
@@ -154,6 +158,15 @@ pub(super) fn check_depths(options: &ReliefOptions) -> Result<()> {
         options.rules.iter().map(|r| (format!("layer rule `{}`", r.selector.describe()), r.depth_mm)).collect();
     if let DefaultDepth::Depth(d) = options.default_depth {
         depths.push(("default-depth".into(), d));
+    }
+    if options.auto_vcarve_radius_mm.is_some() {
+        let key = "auto-vcarve".to_string();
+        if options.target == Target::Hub {
+            return Err(Error::Setting { key, reason: "V-carving cuts dies, not hubs".into() });
+        }
+        if !(options.vcarve_slope.is_finite() && options.vcarve_slope > 0.0) {
+            return Err(Error::Setting { key, reason: "V-carving needs a vee or tapered-ball tool in the job".into() });
+        }
     }
     for rule in options.rules.iter().filter(|r| r.strategy.carves() && r.depth_mm > 0.0) {
         let key = format!("layer rule `{}`", rule.selector.describe());

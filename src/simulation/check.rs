@@ -83,28 +83,37 @@ pub fn check_relief(
     let mut left_within = vec![tolerance_mm; cells];
     for region in relief.regions.iter().filter(|r| r.strategy == Strategy::VCarve && relief.vcarve_slope > 0.0) {
         let inside = hm.coverage(&region.area);
+        // A cell and a half outside the outline: the edge, where the wall starts, not checked
+        // (a cell on the outline may lie in neither neighbour).
+        let grown = geom::offset(&region.area, margin).map_err(|e| outside(e, "the check of a V-carved region"))?;
+        let edge = hm.coverage(&grown);
         let (depth, slope) = (region.depth_mm, relief.vcarve_slope);
-        // Each outline with its box: a cell looks only at the outlines whose box holds it.
-        let outlines: Vec<(geom::ShapeIndex, [f64; 4])> = region
+        // Each outline with its box and the depth around it (where its wall starts): a cell
+        // looks only at the outlines whose box holds it, and the nearest is its own shape's.
+        let outlines: Vec<(geom::ShapeIndex, [f64; 4], f64)> = region
             .area
             .iter()
-            .filter_map(|shape| Some((geom::ShapeIndex::new(shape), geom::bounds(shape.iter())?)))
+            .zip(&region.surround_mm)
+            .filter_map(|(shape, &around)| Some((geom::ShapeIndex::new(shape), geom::bounds(shape.iter())?, around)))
             .collect();
         let cells = target.par_iter_mut().zip(reachable.par_iter_mut()).zip(left_within.par_iter_mut());
         cells.enumerate().for_each(|(k, ((t, r), within))| {
             if !inside[k] {
+                if edge[k] {
+                    *t = f64::NAN;
+                }
                 return;
             }
             let p = hm.cell_center(k % hm.nx, k / hm.nx);
-            let wall = outlines
+            let (wall, around) = outlines
                 .iter()
-                .filter(|(_, b)| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3])
-                .map(|(o, _)| o.distance(p))
-                .fold(f64::INFINITY, f64::min);
+                .filter(|(_, b, _)| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3])
+                .map(|(o, _, around)| (o.distance(p), *around))
+                .fold((f64::INFINITY, 0.0), |best, next| if next.0 < best.0 { next } else { best });
             if wall < margin {
                 *t = f64::NAN;
-            } else if wall < depth * slope {
-                *t = -wall / slope;
+            } else if wall < (depth - around) * slope {
+                *t = -(around + wall / slope);
                 *r = false;
                 *within = (tolerance_mm + relief.vcarve_tip_radius_mm) / slope;
             }

@@ -306,14 +306,15 @@ const VCARVE_ALLOWANCE_MM: f64 = 0.002;
 fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Result<(Option<Operation>, Vec<Warning>)> {
     /// One piece of work of the carving tool: a V-carved shape or an engraved line.
     enum Work<'a> {
-        Region(&'a relief::Region, &'a Shape),
+        /// A shape of a region, with the depth around it.
+        Region(&'a relief::Region, &'a Shape, f64),
         Groove(&'a relief::Groove),
     }
     let carved: Vec<Work> = relief
         .regions
         .iter()
         .filter(|r| r.strategy.carves())
-        .flat_map(|r| r.area.iter().map(move |shape| Work::Region(r, shape)))
+        .flat_map(|r| r.area.iter().zip(&r.surround_mm).map(move |(shape, &around)| Work::Region(r, shape, around)))
         .chain(relief.grooves.iter().map(Work::Groove))
         .collect();
     if carved.is_empty() {
@@ -322,8 +323,9 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
     let tool = options.carving_tool.and_then(|n| tools.iter().find(|t| t.number == n)).ok_or_else(|| {
         Error::Setting { key: "vcarve-tool".into(), reason: "V-carving needs a vee or tapered-ball tool".into() }
     })?;
-    let carve_options = |depth_mm| vcarve::CarveOptions {
+    let carve_options = |depth_mm, surround_mm| vcarve::CarveOptions {
         depth_mm,
+        surround_mm,
         sag_mm: options.tolerance_mm / 10.0,
         prune_mm: options.tolerance_mm / 2.0,
         allowance_mm: VCARVE_ALLOWANCE_MM,
@@ -331,15 +333,15 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
     let carvings: Vec<_> = carved
         .par_iter()
         .map(|work| match work {
-            Work::Region(region, shape) => vcarve::carve(shape, tool, carve_options(region.depth_mm)),
-            Work::Groove(groove) => Ok(vcarve::engrave(&groove.paths, tool, carve_options(groove.depth_mm))),
+            Work::Region(region, shape, around) => vcarve::carve(shape, tool, carve_options(region.depth_mm, *around)),
+            Work::Groove(groove) => Ok(vcarve::engrave(&groove.paths, tool, carve_options(groove.depth_mm, 0.0))),
         })
         .collect();
     let mut plans = Vec::new();
     let mut warnings = Vec::new();
     for (work, carving) in carved.iter().zip(carvings) {
         let at = || match work {
-            Work::Region(region, shape) => {
+            Work::Region(region, shape, _) => {
                 let b = geom::bounds(shape.iter()).unwrap_or_default();
                 format!("the V-carved region {} mm deep at X{:.3} Y{:.3}", region.depth_mm, b[0], b[1])
             }
@@ -370,7 +372,7 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
     let depth_mm = carved
         .iter()
         .map(|work| match work {
-            Work::Region(region, _) => region.depth_mm,
+            Work::Region(region, _, _) => region.depth_mm,
             Work::Groove(groove) => groove.depth_mm,
         })
         .fold(0.0, f64::max);

@@ -45,6 +45,9 @@ const ROUNDING_MM: f64 = 0.0025;
 pub struct CarveOptions {
     /// The region's depth: the deepest the carve goes, in mm (positive).
     pub depth_mm: f64,
+    /// The depth around the region, where its walls start at its outline, in mm (0: the die
+    /// face; at most `depth_mm`).
+    pub surround_mm: f64,
     /// How far the chords of the axis's curves may sag, in mm.
     pub sag_mm: f64,
     /// A branch of the axis whose cut the rest holds within this many mm is not walked.
@@ -206,10 +209,16 @@ struct Walker<'a> {
 impl<'a> Walker<'a> {
     fn new(axis: &'a MedialAxis, tool: &Tool, options: CarveOptions) -> Self {
         let (depth_mm, prune_mm, allowance) = (options.depth_mm, options.prune_mm, options.allowance_mm);
+        let surround = options.surround_mm.clamp(0.0, depth_mm);
         let mut target: Vec<Vec<f64>> = axis
             .branches
             .iter()
-            .map(|b| b.points.iter().map(|p| -tool.height_at((p[2] - allowance).max(0.0)).min(depth_mm)).collect())
+            .map(|b| {
+                b.points
+                    .iter()
+                    .map(|p| -(surround + tool.height_at((p[2] - allowance).max(0.0))).min(depth_mm))
+                    .collect()
+            })
             .collect();
         let cut = axis.branches.iter().map(|b| vec![0.0; b.points.len()]).collect();
         let nodes = axis.branches.iter().flat_map(|b| b.ends).max().map_or(0, |n| n + 1);
@@ -487,11 +496,12 @@ fn pruned(
 }
 
 /// The walls where the region is wider than the carve's cap: the region's outline eroded by
-/// the tool's radius at `depth` mm, cut at that depth, climb milling, each ring ramped into
+/// the tool's radius where its flank meets the outline (at the surround, above the depth),
+/// cut at the depth, climb milling, each ring ramped into
 /// from the die face (each step down as [`descent`] allows) and cut on once around at depth.
 fn rings(shape: &[Contour], tool: &Tool, options: CarveOptions, short_drop: f64) -> Vec<Path> {
     let (depth, sag) = (options.depth_mm, options.sag_mm);
-    let inset = tool.radius_at(depth) + options.allowance_mm;
+    let inset = tool.radius_at(depth - options.surround_mm.clamp(0.0, depth)) + options.allowance_mm;
     let Ok(eroded) = geom::offset(&vec![shape.to_vec()], -inset) else { return Vec::new() };
     let mut paths = Vec::new();
     for contour in eroded.iter().flatten() {
@@ -551,7 +561,7 @@ mod tests {
     }
 
     fn options(depth_mm: f64) -> CarveOptions {
-        CarveOptions { depth_mm, sag_mm: 0.0005, prune_mm: 0.0025, allowance_mm: 0.002 }
+        CarveOptions { depth_mm, surround_mm: 0.0, sag_mm: 0.0005, prune_mm: 0.0025, allowance_mm: 0.002 }
     }
 
     fn carve_bar(depth_mm: f64) -> Carving {

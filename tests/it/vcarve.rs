@@ -197,3 +197,50 @@ fn vcarving_is_safe_move_by_move_away_from_the_defaults() {
         );
     }
 }
+
+/// `auto-vcarve = true` on the medal with the default job (luminance depths, shapes nested
+/// in shapes): the shapes the 0.3 mm end mill cannot mostly enter are V-carved from the floor
+/// around them, and less than half as much is reported narrower than a tool; every move is
+/// safe and nothing is cut deeper than asked.
+#[test]
+fn auto_vcarve_carves_what_no_flat_tool_enters_from_the_floor_around_it() {
+    let machine = Machine::built_in("linuxcnc").expect("built-in").expect("valid");
+    let resolve = |text: &str| {
+        Job::resolve(&JobFile::from_toml(text).expect("job parses"), &Overrides::default(), machine.clone())
+            .expect("job")
+    };
+    let svg = std::fs::read(sample_path("medal-40mm")).expect("sample");
+    let narrow =
+        |engraving: &Engraving| engraving.warnings.iter().filter(|w| w.kind == medalcam::WarningKind::Narrow).count();
+    let pocketed = medalcam::engrave(&svg, "medal-40mm.svg", &resolve(""), &Progress::hidden()).expect("engraves");
+    assert!(narrow(&pocketed) > 20, "the pocketed medal has narrow parts: {}", narrow(&pocketed));
+    let job = resolve("auto-vcarve = true\n");
+    let engraving = medalcam::engrave(&svg, "medal-40mm.svg", &job, &Progress::hidden()).expect("engraves");
+    let (before, after) = (narrow(&pocketed), narrow(&engraving));
+    assert!(after * 2 < before, "narrow parts: {before} pocketed, {after} with auto-vcarve");
+    let carved: Vec<&medalcam::relief::Region> =
+        engraving.relief.regions.iter().filter(|r| r.strategy == Strategy::VCarve).collect();
+    assert!(carved.len() >= 3, "V-carved at several depths: {}", carved.len());
+    // Carved into the field (0.05 mm), not from the face above it.
+    let surrounds: Vec<f64> = carved.iter().flat_map(|r| r.surround_mm.iter().copied()).collect();
+    assert!(surrounds.iter().filter(|&&s| s >= 0.05).count() * 2 > surrounds.len(), "{surrounds:?}");
+
+    // Simulated move by move, both: the carved die is as asked, and leaves less where no tool
+    // fits than the pocketed one.
+    let checked = |engraving: &Engraving, job: &Job| {
+        let tools = engraving.toolpaths.tools();
+        let tolerance = job.toolpath.tolerance_mm;
+        let bounds = engraving.relief.bounds().expect("something is cut");
+        let sim = simulate_checked(&engraving.run(), &tools, bounds, 0.01, Some(tolerance)).expect("simulates");
+        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "no rapid or plunge into stock");
+        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
+        check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks")
+    };
+    let check = checked(&engraving, &job);
+    assert_eq!(check.overcut_mm2, 0.0, "overcut {} mm at {:?}", check.worst_overcut_mm, check.worst_overcut_at);
+    assert_eq!(check.uncut_reachable_mm2, 0.0, "left {} mm at {:?}", check.worst_uncut_mm, check.worst_uncut_at);
+    let before = checked(&pocketed, &resolve("")).uncut_unreachable_mm2;
+    let after = check.uncut_unreachable_mm2;
+    eprintln!("left where no tool fits: {before:.4} mm2 pocketed, {after:.4} mm2 with auto-vcarve");
+    assert!(after < before, "left where no tool fits: {before} mm2 pocketed, {after} mm2 with auto-vcarve");
+}
