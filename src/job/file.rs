@@ -62,6 +62,9 @@ pub struct JobFile {
     /// V-carve every pocketed shape mostly narrower than the smallest tool that is not tapered
     /// (default false).
     pub auto_vcarve: Option<bool>,
+    /// The width of a chamfer the carving bit cuts along the top edge of every wall, in mm
+    /// (default 0: none).
+    pub chamfer_mm: Option<f64>,
     /// The stock material, which sets the cutting data of every tool (default `c45`, see
     /// [`super::material::MATERIALS`]).
     pub material: Option<String>,

@@ -137,6 +137,13 @@ impl Job {
         // Where the flank, carried down to the tip, is from the axis: from the flank's top.
         relief.vcarve_tip_radius_mm =
             carving_tool.map_or(0.0, |t| (t.radius() - t.height_at(t.radius()) * relief.vcarve_slope).max(0.0));
+        relief.chamfer_mm = file.chamfer_mm.unwrap_or(0.0);
+        if !(relief.chamfer_mm.is_finite() && relief.chamfer_mm >= 0.0) {
+            return Err(setting("chamfer-mm", "must be 0 (none) or a positive number of mm"));
+        }
+        if relief.chamfer_mm > 0.0 && carving_tool.is_none() {
+            return Err(setting("chamfer-mm", "a chamfer needs a vee or tapered-ball tool in the job"));
+        }
         if file.auto_vcarve == Some(true) {
             // The smallest tool that pockets: what it cannot enter, the V-bit carves.
             let tolerance = file.tolerance_mm.unwrap_or(tolerance::DEFAULT_MM);
@@ -491,6 +498,10 @@ mod tests {
         assert_eq!(resolve("auto-vcarve = true\n").unwrap().relief.auto_vcarve_radius_mm, Some(0.15));
         let flat = "[[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1\n";
         refused(&format!("auto-vcarve = true\n{flat}"), "auto-vcarve");
+        // The chamfer: with the default vee; never negative, never without a vee.
+        assert_eq!(resolve("chamfer-mm = 0.1\n").unwrap().relief.chamfer_mm, 0.1);
+        refused("chamfer-mm = -0.1\n", "chamfer-mm");
+        refused(&format!("chamfer-mm = 0.1\n{flat}"), "chamfer-mm");
     }
 
     #[test]

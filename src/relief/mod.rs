@@ -64,6 +64,9 @@ pub struct Relief {
     /// What the flattening approximated or left out: engraved widths it could not give,
     /// hairlines no rule engraves.
     pub warnings: Vec<Warning>,
+    /// The width of the chamfer the carving bit cuts along the top edge of the walls, in mm
+    /// ([`ReliefOptions::chamfer_mm`]; 0: none).
+    pub chamfer_mm: f64,
 }
 
 impl Relief {
@@ -166,6 +169,7 @@ pub fn build(artwork: &Artwork, options: &ReliefOptions) -> Result<Relief> {
         vcarve_tip_radius_mm,
         grooves,
         warnings,
+        chamfer_mm: options.chamfer_mm,
     })
 }
 

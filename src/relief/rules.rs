@@ -128,6 +128,9 @@ pub struct ReliefOptions {
     /// `auto-vcarve`: the radius of the smallest tool that is not tapered; a pocketed shape
     /// with a feature narrower than it is V-carved instead. `None`: only the rules V-carve.
     pub auto_vcarve_radius_mm: Option<f64>,
+    /// `chamfer-mm`: the width of a chamfer the carving bit cuts along the top edge of every
+    /// wall, for die release (0: none).
+    pub chamfer_mm: f64,
 }
 
 /// The default [`ReliefOptions::level_step_mm`]: 10 um, a step an eye sees on a struck medal
@@ -145,6 +148,7 @@ impl Default for ReliefOptions {
             vcarve_slope: 0.0,
             vcarve_tip_radius_mm: 0.0,
             auto_vcarve_radius_mm: None,
+            chamfer_mm: 0.0,
         }
     }
 }
@@ -158,6 +162,15 @@ pub(super) fn check_depths(options: &ReliefOptions) -> Result<()> {
         options.rules.iter().map(|r| (format!("layer rule `{}`", r.selector.describe()), r.depth_mm)).collect();
     if let DefaultDepth::Depth(d) = options.default_depth {
         depths.push(("default-depth".into(), d));
+    }
+    if options.chamfer_mm != 0.0 {
+        let key = "chamfer-mm".to_string();
+        if !(options.chamfer_mm.is_finite() && options.chamfer_mm > 0.0) {
+            return Err(Error::Setting { key, reason: "must be 0 (none) or a positive number of mm".into() });
+        }
+        if !(options.vcarve_slope.is_finite() && options.vcarve_slope > 0.0) {
+            return Err(Error::Setting { key, reason: "a chamfer needs a vee or tapered-ball tool in the job".into() });
+        }
     }
     if options.auto_vcarve_radius_mm.is_some() {
         let key = "auto-vcarve".to_string();

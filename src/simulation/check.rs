@@ -119,6 +119,33 @@ pub fn check_relief(
             }
         });
     }
+    // A chamfer: around each level, on the floor of the level above (or the face) within the
+    // chamfer's width, as deep as the bevel at the bit's angle; where the chamfer stops short
+    // of a wall that goes on up, the floor as it was, so the bevel's depth is tolerated.
+    if relief.chamfer_mm > 0.0 && relief.vcarve_slope > 0.0 {
+        let (w, slope) = (relief.chamfer_mm, relief.vcarve_slope);
+        for (k, level) in relief.levels.iter().enumerate() {
+            let at = format!("the check of the chamfer of level {:.3} mm", level.depth_mm);
+            let top = if k == 0 { 0.0 } else { relief.levels[k - 1].depth_mm };
+            let grown = geom::offset(&level.area, w).map_err(|e| outside(e, &at))?;
+            let (near, inside) = (hm.coverage(&grown), hm.coverage(&level.area));
+            let above = (k > 0).then(|| hm.coverage(&relief.levels[k - 1].area));
+            let outline = geom::ShapeIndex::new(level.area.iter().flatten());
+            let cells = target.par_iter_mut().zip(reachable.par_iter_mut()).zip(left_within.par_iter_mut());
+            cells.enumerate().for_each(|(c, ((t, r), within))| {
+                if !near[c] || inside[c] || above.as_ref().is_some_and(|a| !a[c]) {
+                    return;
+                }
+                let d = outline.distance(hm.cell_center(c % hm.nx, c / hm.nx));
+                let bevel = -(top + (w - d).max(0.0) / slope);
+                if bevel < *t {
+                    *t = bevel;
+                    *r = false;
+                    *within = tolerance_mm + (w - d).max(0.0) / slope;
+                }
+            });
+        }
+    }
     // An engraved groove is asked as deep as the bit's flank from its edge allows, down to its
     // depth, below whatever the levels ask there; its edge, a cell and a half either side, is
     // not checked. On its floor the engraving reaches; on its flanks, as on a V-carved wall.

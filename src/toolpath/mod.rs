@@ -47,6 +47,7 @@ use crate::relief::{self, Relief};
 use crate::tool::Tool;
 use crate::{Warning, WarningKind};
 
+pub mod chamfer;
 mod cutter;
 pub mod medial;
 mod rings;
@@ -267,6 +268,9 @@ pub fn plan(relief: &Relief, options: &ToolpathOptions, progress: &Progress) -> 
         operations.insert(at, carving);
     }
     warnings.extend(carve_warnings);
+    if let Some(chamfer) = chamfer_operation(relief, options, &tools)? {
+        operations.push(chamfer);
+    }
     let mut reached: Vec<Shapes> = Vec::new();
     if options.measure_reach {
         reached = relief.levels.iter().map(|_| Vec::new()).collect();
@@ -377,6 +381,26 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
         })
         .fold(0.0, f64::max);
     Ok((Some(Operation { tool: (*tool).clone(), depth_mm, paths }).filter(|op| !op.paths.is_empty()), warnings))
+}
+
+/// The chamfer of the walls' top edges, by the carving tool, after everything else: one
+/// operation, or none where the relief asks for none or the bit is no steeper than the draft.
+fn chamfer_operation(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Result<Option<Operation>> {
+    if relief.chamfer_mm <= 0.0 {
+        return Ok(None);
+    }
+    let tool = options.carving_tool.and_then(|n| tools.iter().find(|t| t.number == n)).ok_or_else(|| {
+        Error::Setting { key: "chamfer-mm".into(), reason: "a chamfer needs a vee or tapered-ball tool".into() }
+    })?;
+    let chamfer = chamfer::ChamferOptions {
+        width_mm: relief.chamfer_mm,
+        draft: options.draft_deg.to_radians(),
+        tip_radius_mm: relief.vcarve_tip_radius_mm,
+        clearance_mm: options.tolerance_mm,
+    };
+    let paths = chamfer::chamfers(relief, tool, chamfer);
+    let depth_mm = relief.levels.iter().map(|l| l.depth_mm).fold(0.0, f64::max);
+    Ok((!paths.is_empty()).then(|| Operation { tool: (*tool).clone(), depth_mm, paths }))
 }
 
 /// The error of a boolean or an offset the polygon engine refused while planning `unit`.
@@ -639,6 +663,7 @@ mod tests {
             vcarve_tip_radius_mm: 0.0,
             grooves: Vec::new(),
             warnings: Vec::new(),
+            chamfer_mm: 0.0,
         }
     }
 

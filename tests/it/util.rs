@@ -141,6 +141,7 @@ pub fn die(levels: Vec<medalcam::relief::Level>) -> medalcam::relief::Relief {
         vcarve_tip_radius_mm: 0.0,
         grooves: Vec::new(),
         warnings: Vec::new(),
+        chamfer_mm: 0.0,
     }
 }
 

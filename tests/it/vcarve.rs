@@ -244,3 +244,86 @@ fn auto_vcarve_carves_what_no_flat_tool_enters_from_the_floor_around_it() {
     eprintln!("left where no tool fits: {before:.4} mm2 pocketed, {after:.4} mm2 with auto-vcarve");
     assert!(after < before, "left where no tool fits: {before} mm2 pocketed, {after} mm2 with auto-vcarve");
 }
+
+/// `chamfer-mm`: the V-bit bevels the top edge of every wall, for die release: on the coin,
+/// with vertical walls and a 90 degree bit, 0.05 mm outside each outline on the die face the
+/// die is cut about 0.05 mm deep (a 0.1 mm chamfer at 45 degrees), where without the chamfer
+/// the face is whole; every move is safe and nothing else is cut deeper, on three profiles.
+#[test]
+fn a_chamfer_bevels_the_top_edge_of_the_walls() {
+    let svg = std::fs::read(sample_path("coin")).expect("sample");
+    let text = |chamfer: f64, draft: f64, angle: f64| {
+        format!(
+            "draft-deg = {draft}\nchamfer-mm = {chamfer}\n\
+             [[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1.0\n\
+             [[tool]]\nnumber = 2\nkind = \"flat\"\ndiameter-mm = 0.3\n\
+             [[tool]]\nnumber = 3\nkind = \"vee\"\ndiameter-mm = 3.175\ntip-diameter-mm = 0.0\nincluded-angle-deg = {angle}\n"
+        )
+    };
+    for (profile, chamfer, draft, angle) in [
+        ("linuxcnc", 0.1, 0.0, 90.0),
+        ("grbl", 0.1, 0.0, 90.0),
+        ("haas", 0.05, 5.0, 60.0),
+        ("linuxcnc", 0.0, 0.0, 90.0),
+    ] {
+        let machine = Machine::built_in(profile).expect("built-in").expect("valid");
+        let job = Job::resolve(
+            &JobFile::from_toml(&text(chamfer, draft, angle)).expect("job parses"),
+            &Overrides::default(),
+            machine,
+        )
+        .expect("job");
+        // engrave's guard replays every move.
+        let engraving = medalcam::engrave(&svg, "coin.svg", &job, &Progress::hidden()).expect("engraves");
+        let tools = engraving.toolpaths.tools();
+        let tolerance = job.toolpath.tolerance_mm;
+        let bounds = engraving.relief.bounds().expect("something is cut");
+        let grown = [bounds[0] - 0.5, bounds[1] - 0.5, bounds[2] + 0.5, bounds[3] + 0.5];
+        let sim = simulate_checked(&engraving.run(), &tools, grown, 0.01, Some(tolerance)).expect("simulates");
+        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{profile}: a rapid or a plunge into stock");
+        let hm = &sim.heightmap;
+        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
+        let check = check_relief(hm, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
+        assert_eq!(
+            check.overcut_mm2, 0.0,
+            "{profile}: overcut {} at {:?}",
+            check.worst_overcut_mm, check.worst_overcut_at
+        );
+        // Half the chamfer's width outside the first level's outline, on the die face: the
+        // bevel, half as deep as the chamfer is wide over tan(half angle).
+        let level = &engraving.relief.levels[0];
+        let expected = if chamfer > 0.0 { chamfer / 2.0 / (angle / 2.0f64).to_radians().tan() } else { 0.0 };
+        let (mut depths, mut outside) = (Vec::new(), 0.0f64);
+        for contour in level.area.iter().flatten() {
+            for (i, &a) in contour.iter().enumerate() {
+                let b = contour[(i + 1) % contour.len()];
+                let len = geom::distance(a, b);
+                if len < 0.5 {
+                    continue;
+                }
+                // The middle of a long edge, half the chamfer (or 0.05) outside, and far outside.
+                let out = [(b[1] - a[1]) / len, -(b[0] - a[0]) / len];
+                let at = |d: f64| [(a[0] + b[0]) / 2.0 + out[0] * d, (a[1] + b[1]) / 2.0 + out[1] * d];
+                let z = |p: [f64; 2]| {
+                    let ix = ((p[0] - hm.origin[0]) / hm.cell_mm).round() as usize;
+                    let iy = ((p[1] - hm.origin[1]) / hm.cell_mm).round() as usize;
+                    hm.z[iy * hm.nx + ix]
+                };
+                let half = if chamfer > 0.0 { chamfer / 2.0 } else { 0.05 };
+                if level.area.iter().any(|s| geom::shape_contains(s, at(half))) {
+                    continue;
+                }
+                depths.push(-z(at(half)));
+                outside = outside.max(-z(at(chamfer + 0.05)));
+            }
+        }
+        assert!(depths.len() >= 8, "{profile}: measured at {} edges", depths.len());
+        let worst = depths.iter().map(|d| (d - expected).abs()).fold(0.0, f64::max);
+        eprintln!(
+            "{profile}: chamfer {chamfer} at {angle} degrees: {} edges, worst {worst:.4} off {expected:.4}",
+            depths.len()
+        );
+        assert!(worst < 0.012, "{profile}: the bevel is {depths:?} deep half way, not {expected}");
+        assert!(outside < 0.002, "{profile}: cut {outside} deep beyond the chamfer");
+    }
+}
