@@ -60,6 +60,7 @@ fn vcarve(c: &mut Criterion) {
         sag_mm: 0.0005,
         prune_mm: 0.0025,
         allowance_mm: 0.002,
+        cleared_mm: 0.0,
     };
     let mut group = c.benchmark_group("vcarve");
     group.sample_size(10);

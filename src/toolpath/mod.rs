@@ -327,18 +327,32 @@ fn carvings(relief: &Relief, options: &ToolpathOptions, tools: &[&Tool]) -> Resu
     let tool = options.carving_tool.and_then(|n| tools.iter().find(|t| t.number == n)).ok_or_else(|| {
         Error::Setting { key: "vcarve-tool".into(), reason: "V-carving needs a vee or tapered-ball tool".into() }
     })?;
-    let carve_options = |depth_mm, surround_mm| vcarve::CarveOptions {
+    // The smallest untapered tool that cuts before the carve clears every floor it fits in,
+    // less the draft's lean and the tolerance.
+    let before = tools.iter().take_while(|t| t.number != tool.number).filter(|t| !t.kind.is_tapered());
+    let smallest = before.map(|t| t.floor_radius(options.tolerance_mm)).fold(f64::INFINITY, f64::min);
+    let lean = options.draft_deg.to_radians().tan();
+    let carve_options = |depth_mm: f64, surround_mm: f64, floors: bool| vcarve::CarveOptions {
         depth_mm,
         surround_mm,
         sag_mm: options.tolerance_mm / 10.0,
         prune_mm: options.tolerance_mm / 2.0,
         allowance_mm: VCARVE_ALLOWANCE_MM,
+        cleared_mm: if floors && smallest.is_finite() {
+            smallest + depth_mm * lean + options.rest_thicker_than_mm + options.tolerance_mm
+        } else {
+            0.0
+        },
     };
     let carvings: Vec<_> = carved
         .par_iter()
         .map(|work| match work {
-            Work::Region(region, shape, around) => vcarve::carve(shape, tool, carve_options(region.depth_mm, *around)),
-            Work::Groove(groove) => Ok(vcarve::engrave(&groove.paths, tool, carve_options(groove.depth_mm, 0.0))),
+            Work::Region(region, shape, around) => {
+                vcarve::carve(shape, tool, carve_options(region.depth_mm, *around, true))
+            }
+            Work::Groove(groove) => {
+                Ok(vcarve::engrave(&groove.paths, tool, carve_options(groove.depth_mm, 0.0, false)))
+            }
         })
         .collect();
     let mut plans = Vec::new();

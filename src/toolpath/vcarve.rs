@@ -55,6 +55,10 @@ pub struct CarveOptions {
     /// How far inside the outline the cut stays, in mm: room for the program's arcs and
     /// rounding, which on a V-bit's steep flank are an error several times as deep.
     pub allowance_mm: f64,
+    /// Where the floor at the depth is this much wider either side of the axis than the
+    /// carve's cap, a flat tool that cut before the carve has cleared it, in mm: the carve
+    /// does not walk there, and goes through it as through its own cut (0: no such tool).
+    pub cleared_mm: f64,
 }
 
 /// The paths that carve one region, and what they leave.
@@ -220,8 +224,20 @@ impl<'a> Walker<'a> {
                     .collect()
             })
             .collect();
-        let cut = axis.branches.iter().map(|b| vec![0.0; b.points.len()]).collect();
+        // Where the flat tools before have cleared the floor: as deep as the carve goes.
+        let capped = tool.radius_at(depth_mm - surround) + allowance;
+        let cleared = |r: f64| options.cleared_mm > 0.0 && r >= capped + options.cleared_mm;
+        let cut: Vec<Vec<f64>> = axis
+            .branches
+            .iter()
+            .map(|b| b.points.iter().map(|p| if cleared(p[2]) { -depth_mm } else { 0.0 }).collect())
+            .collect();
         let nodes = axis.branches.iter().flat_map(|b| b.ends).max().map_or(0, |n| n + 1);
+        let mut node_cut = vec![0.0; nodes];
+        for (b, cut) in axis.branches.iter().zip(&cut) {
+            node_cut[b.ends[0]] = f64::min(node_cut[b.ends[0]], cut[0]);
+            node_cut[b.ends[1]] = f64::min(node_cut[b.ends[1]], cut[cut.len() - 1]);
+        }
         let mut at_node = vec![Vec::new(); nodes];
         for (i, b) in axis.branches.iter().enumerate() {
             at_node[b.ends[0]].push((i, true));
@@ -230,7 +246,7 @@ impl<'a> Walker<'a> {
         for i in pruned(axis, &at_node, &target, tool, prune_mm) {
             target[i].iter_mut().for_each(|z| *z = 0.0);
         }
-        Self { axis, target, cut, at_node, node_cut: vec![0.0; nodes], short_drop: 0.8 * prune_mm, at: [0.0, 0.0, 0.0] }
+        Self { axis, target, cut, at_node, node_cut, short_drop: 0.8 * prune_mm, at: [0.0, 0.0, 0.0] }
     }
 
     /// Whether branch `i` has stock left above `bottom`.
@@ -561,7 +577,14 @@ mod tests {
     }
 
     fn options(depth_mm: f64) -> CarveOptions {
-        CarveOptions { depth_mm, surround_mm: 0.0, sag_mm: 0.0005, prune_mm: 0.0025, allowance_mm: 0.002 }
+        CarveOptions {
+            depth_mm,
+            surround_mm: 0.0,
+            sag_mm: 0.0005,
+            prune_mm: 0.0025,
+            allowance_mm: 0.002,
+            cleared_mm: 0.0,
+        }
     }
 
     fn carve_bar(depth_mm: f64) -> Carving {
