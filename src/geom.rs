@@ -345,6 +345,22 @@ pub fn shapes_contain(shapes: &[Shape], p: Point) -> bool {
     shapes.iter().any(|s| shape_contains(s, p))
 }
 
+/// Where segment `ab` crosses segment `cd`, as a fraction of `ab` strictly between 0 and 1;
+/// `None` for parallel segments.
+#[must_use]
+pub fn crossing(a: Point, b: Point, c: Point, d: Point) -> Option<f64> {
+    let r = [b[0] - a[0], b[1] - a[1]];
+    let s = [d[0] - c[0], d[1] - c[1]];
+    let denominator = r[0] * s[1] - r[1] * s[0];
+    if denominator.abs() < 1e-18 {
+        return None;
+    }
+    let ac = [c[0] - a[0], c[1] - a[1]];
+    let t = (ac[0] * s[1] - ac[1] * s[0]) / denominator;
+    let u = (ac[0] * r[1] - ac[1] * r[0]) / denominator;
+    ((0.0..=1.0).contains(&u) && t > 0.0 && t < 1.0).then_some(t)
+}
+
 /// Distance between two points.
 #[must_use]
 pub fn distance(a: Point, b: Point) -> f64 {
@@ -518,6 +534,17 @@ impl ShapeIndex {
             }
         }
         best
+    }
+
+    /// Where the segment `a`-`b` crosses an edge, as fractions of it strictly between 0 and 1,
+    /// in no order (an edge in several bands may give its crossing more than once).
+    #[must_use]
+    pub fn crossings(&self, a: Point, b: Point) -> Vec<f64> {
+        if self.edges.is_empty() {
+            return Vec::new();
+        }
+        let (lo, hi) = self.band_range(a[1], b[1]);
+        (lo..=hi).flat_map(|k| self.band_edges(k)).filter_map(|&[c, d]| crossing(a, b, c, d)).collect()
     }
 
     /// Whether the whole segment `a`-`b` lies inside the shape: [`shape_contains_segment`].

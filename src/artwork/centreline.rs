@@ -53,26 +53,19 @@ pub(super) fn polylines(path: &BezPath, tolerance: f64) -> Vec<Polyline> {
 
 /// The parts of `lines` inside `area` (`inside`, the outline included) or outside it: each
 /// segment split where it crosses the outline, the pieces whose middle lies on the side asked
-/// kept. A closed line cut open becomes open pieces.
+/// kept. A closed line cut open becomes open pieces. The outline is indexed, so a long line
+/// under a detailed clip costs its segments times the edges near each, not all of them.
 #[must_use]
 pub fn clip_lines(lines: Vec<Polyline>, area: &Shapes, inside: bool) -> Vec<Polyline> {
-    let edges: Vec<(Point, Point)> = area
-        .iter()
-        .flatten()
-        .flat_map(|contour| (0..contour.len()).map(move |i| (contour[i], contour[(i + 1) % contour.len()])))
-        .collect();
+    let outline = geom::ShapeIndex::new(area.iter().flatten());
     let mut out = Vec::new();
     for line in lines {
         let mut pieces: Vec<Vec<Point>> = Vec::new();
         let mut current: Vec<Point> = Vec::new();
         let mut whole = true;
         for (a, b) in line.segments() {
-            let mut cuts: Vec<f64> = vec![0.0, 1.0];
-            for &(c, d) in &edges {
-                if let Some(t) = crossing(a, b, c, d) {
-                    cuts.push(t);
-                }
-            }
+            let mut cuts: Vec<f64> = outline.crossings(a, b);
+            cuts.extend([0.0, 1.0]);
             cuts.sort_by(f64::total_cmp);
             cuts.dedup_by(|x, y| (*x - *y).abs() < 1e-12);
             for w in cuts.windows(2) {
@@ -80,7 +73,7 @@ pub fn clip_lines(lines: Vec<Polyline>, area: &Shapes, inside: bool) -> Vec<Poly
                 let (p, q) = (at(w[0]), at(w[1]));
                 // The outline itself counts as inside: a line drawn along a clip's edge stays.
                 let middle = at((w[0] + w[1]) / 2.0);
-                let within = geom::shapes_contain(area, middle) || geom::boundary_distance(area, middle) < ON_EDGE_MM;
+                let within = outline.contains(middle) || outline.near_edge(middle, ON_EDGE_MM);
                 if within == inside {
                     if current.is_empty() {
                         current.push(p);
@@ -116,20 +109,6 @@ pub fn clip_lines(lines: Vec<Polyline>, area: &Shapes, inside: bool) -> Vec<Poly
 
 /// A point this near an outline, in mm, is on it.
 const ON_EDGE_MM: f64 = 1e-7;
-
-/// Where segment `ab` crosses segment `cd`, as a fraction of `ab` strictly inside it.
-fn crossing(a: Point, b: Point, c: Point, d: Point) -> Option<f64> {
-    let r = [b[0] - a[0], b[1] - a[1]];
-    let s = [d[0] - c[0], d[1] - c[1]];
-    let denominator = r[0] * s[1] - r[1] * s[0];
-    if denominator.abs() < 1e-18 {
-        return None;
-    }
-    let ac = [c[0] - a[0], c[1] - a[1]];
-    let t = (ac[0] * s[1] - ac[1] * s[0]) / denominator;
-    let u = (ac[0] * r[1] - ac[1] * r[0]) / denominator;
-    ((0.0..=1.0).contains(&u) && t > 0.0 && t < 1.0).then_some(t)
-}
 
 #[cfg(test)]
 mod tests {

@@ -219,6 +219,15 @@ pub fn check_size(relief: &Relief, options: &ToolpathOptions) -> Result<()> {
         estimate += geom::shapes_area(&level.area) / stepover * passes;
         top = level.depth_mm;
     }
+    // The engraved lines, each walked once a step-down of the carving tool (and its points
+    // kept every 25 um while planned: the length bounds the memory too).
+    let carver = options.carving_tool.and_then(|n| options.tools.iter().find(|t| t.number == n));
+    if let Some(carver) = carver {
+        for groove in &relief.grooves {
+            let passes = (groove.depth_mm / carver.stepdown_mm.max(1e-3)).ceil().max(1.0);
+            estimate += groove.paths.iter().map(geom::Polyline::length_mm).sum::<f64>() * passes;
+        }
+    }
     if estimate > MAX_PATH_MM {
         return Err(Error::Limit(format!(
             "the toolpath would be about {:.0} km long: check the artwork size and the tool's stepover",

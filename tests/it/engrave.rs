@@ -217,3 +217,19 @@ fn engraving_is_safe_move_by_move_away_from_the_defaults() {
         assert!((lowest + deepest).abs() < 0.005, "{profile}: cut to {lowest}, the deepest groove {deepest}");
     }
 }
+
+/// Lines kilometres long are refused before anything is planned, as a pocket that large is:
+/// each would be walked every 25 um.
+#[test]
+fn engraved_lines_kilometres_long_are_refused_before_planning() {
+    let lines: String = (0..5000).map(|k| format!(r#"<line x1="0" y1="{k}" x2="9000" y2="{k}"/>"#)).collect();
+    let svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="9000mm" height="9000mm" viewBox="0 0 9000 9000">{lines}</svg>"#
+    );
+    let profile = "extends = \"linuxcnc\"\ntravel-x-mm = [-6000, 6000]\ntravel-y-mm = [-6000, 6000]\n";
+    let machine = Machine::from_toml("wide", profile).expect("valid");
+    let overrides = Overrides { layers: vec!["none=0.05:engrave".into()], ..Default::default() };
+    let job = Job::resolve(&JobFile::default(), &overrides, machine).expect("job");
+    let err = medalcam::engrave(svg.as_bytes(), "long.svg", &job, &Progress::hidden()).unwrap_err().to_string();
+    assert!(err.contains("the toolpath would be about 90 km long"), "{err}");
+}
