@@ -97,16 +97,7 @@ pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
     }
     // The engraved lines over the regions, at their width, in one dark colour.
     for groove in &relief.grooves {
-        let mut d = String::new();
-        for line in &groove.paths {
-            for (i, &p) in line.points.iter().enumerate() {
-                let (x, y) = map(p);
-                let _ = write!(d, "{}{x:.4} {y:.4} ", if i == 0 { 'M' } else { 'L' });
-            }
-            if line.closed {
-                d.push_str("Z ");
-            }
-        }
+        let d = lines_data(groove.paths.iter().map(|line| (line.points.as_slice(), line.closed)), &map);
         let _ = write!(
             svg,
             r##"<path d="{d}" fill="none" stroke="{GROOVE_COLOR}" stroke-width="{:.4}" stroke-linecap="round" stroke-linejoin="round"/>"##,
@@ -169,13 +160,23 @@ pub fn depth_map_svg(relief: &Relief, orientation: Orientation) -> String {
 const GROOVE_COLOR: &str = "#202020";
 
 fn path_data(shapes: &Shapes, map: &impl Fn([f64; 2]) -> (f64, f64)) -> String {
+    lines_data(shapes.iter().flatten().map(|contour| (contour.as_slice(), true)), map)
+}
+
+/// SVG path data of `lines`, each its points and whether it closes, mapped by `map`.
+fn lines_data<'a>(
+    lines: impl IntoIterator<Item = (&'a [[f64; 2]], bool)>,
+    map: &impl Fn([f64; 2]) -> (f64, f64),
+) -> String {
     let mut d = String::new();
-    for contour in shapes.iter().flatten() {
-        for (i, &p) in contour.iter().enumerate() {
+    for (points, closed) in lines {
+        for (i, &p) in points.iter().enumerate() {
             let (x, y) = map(p);
             let _ = write!(d, "{}{x:.4} {y:.4} ", if i == 0 { 'M' } else { 'L' });
         }
-        d.push_str("Z ");
+        if closed {
+            d.push_str("Z ");
+        }
     }
     d
 }

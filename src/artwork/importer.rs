@@ -434,10 +434,11 @@ impl Pending<'_> {
         let mut hairline = matches!(self.geometry, Geometry::Hairline { .. });
         let (mut polygons, mut centreline) = match &self.geometry {
             Geometry::Fill { local, rule, transform, lines } => {
-                let path = thin_lines(&(*transform * to_bez(local)), tolerance_mm);
+                let in_mm = *transform * to_bez(local);
+                let path = thin_lines(&in_mm, tolerance_mm);
                 let area = geom::simplify(&thin_out(flatten(&path, tolerance_mm)), *rule)?;
                 if area.is_empty() && *lines {
-                    let paths = centreline::polylines(&(*transform * to_bez(local)), tolerance_mm);
+                    let paths = centreline::polylines(&in_mm, tolerance_mm);
                     hairline = true;
                     (area, Some(Centreline { width_mm: 0.0, paths }))
                 } else {
@@ -469,8 +470,7 @@ impl Pending<'_> {
                 polygons = geom::intersect(&polygons, &clip.area)?;
             }
             if let Some(line) = centreline.as_mut() {
-                let points: Vec<geom::Contour> = line.paths.iter().map(|p| p.points.clone()).collect();
-                if !within(geom::bounds(points.iter())) {
+                if !within(geom::bounds(line.paths.iter().map(|p| &p.points))) {
                     line.paths = centreline::clip_lines(std::mem::take(&mut line.paths), &clip.area, true);
                 }
             }

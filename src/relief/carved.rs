@@ -102,28 +102,26 @@ fn is_narrow(shape: &Shape, radius: f64) -> geom::Result<bool> {
 /// floor, not from the face above it. A pocketed neighbour stands at its depth there; a
 /// V-carved one at its own surround, where its wall starts: found again while that changes.
 pub(super) fn surround(regions: &mut [Region]) {
-    // Every shape with its box, its region's depth and whether it is V-carved.
-    let index: Vec<(geom::ShapeIndex, [f64; 4], f64, bool)> = regions
+    // Every shape, region by region, with its region's depth and whether it is V-carved.
+    let shapes: Vec<(&Shape, f64, bool)> = regions
         .iter()
-        .flat_map(|r| {
-            r.area.iter().filter_map(move |shape| {
-                let b = geom::bounds(shape.iter())?;
-                Some((geom::ShapeIndex::new(shape), b, r.depth_mm, r.strategy == Strategy::VCarve))
-            })
-        })
+        .flat_map(|r| r.area.iter().map(move |shape| (shape, r.depth_mm, r.strategy == Strategy::VCarve)))
         .collect();
-    // Per shape of the index, the shapes next to its outline (none for pocketed shapes).
-    let neighbours: Vec<Vec<Option<usize>>> = regions
-        .iter()
-        .flat_map(|r| r.area.iter().map(move |shape| (r.strategy == Strategy::VCarve, shape)))
-        .filter(|(_, shape)| geom::bounds(shape.iter()).is_some())
-        .collect::<Vec<_>>()
+    let index: Vec<(geom::ShapeIndex, Option<[f64; 4]>)> =
+        shapes.iter().map(|(shape, _, _)| (geom::ShapeIndex::new(shape.iter()), geom::bounds(shape.iter()))).collect();
+    let holder = |p: geom::Point| {
+        index.iter().position(|(shape, b)| {
+            b.is_some_and(|b| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3]) && shape.contains(p)
+        })
+    };
+    // Per shape, the shapes next to its outline (`None`: the die face); none for pocketed ones.
+    let neighbours: Vec<Vec<Option<usize>>> = shapes
         .par_iter()
-        .map(|&(carved, shape)| {
-            if !carved {
-                return Vec::new();
-            }
+        .map(|&(shape, _, carved)| {
             let mut found: Vec<Option<usize>> = Vec::new();
+            if !carved {
+                return found;
+            }
             for contour in shape {
                 for (k, &a) in contour.iter().enumerate() {
                     let b = contour[(k + 1) % contour.len()];
@@ -135,11 +133,9 @@ pub(super) fn surround(regions: &mut [Region]) {
                     // right.
                     let out = [(b[1] - a[1]) / len, -(b[0] - a[0]) / len];
                     let m = [(a[0] + b[0]) / 2.0 + out[0] * OUTSIDE_MM, (a[1] + b[1]) / 2.0 + out[1] * OUTSIDE_MM];
-                    let holder = index.iter().position(|(o, b, _, _)| {
-                        m[0] >= b[0] && m[0] <= b[2] && m[1] >= b[1] && m[1] <= b[3] && o.contains(m)
-                    });
-                    if !found.contains(&holder) {
-                        found.push(holder);
+                    let next = holder(m);
+                    if !found.contains(&next) {
+                        found.push(next);
                     }
                 }
             }
@@ -147,12 +143,12 @@ pub(super) fn surround(regions: &mut [Region]) {
         })
         .collect();
     // A V-carved shape starts at its depth, and comes up to its neighbours' heights.
-    let mut height: Vec<f64> = index.iter().map(|(_, _, depth, _)| *depth).collect();
+    let mut height: Vec<f64> = shapes.iter().map(|&(_, depth, _)| depth).collect();
     for _ in 0..MAX_ROUNDS {
         let mut changed = false;
         for (k, near) in neighbours.iter().enumerate() {
-            for holder in near {
-                let h = holder.map_or(0.0, |j| height[j]);
+            for next in near {
+                let h = next.map_or(0.0, |j| height[j]);
                 if h < height[k] {
                     height[k] = h;
                     changed = true;
@@ -163,24 +159,10 @@ pub(super) fn surround(regions: &mut [Region]) {
             break;
         }
     }
-    let mut k = 0;
+    let carved: Vec<bool> = shapes.iter().map(|&(_, _, carved)| carved).collect();
+    let mut heights = height.into_iter().zip(carved).map(|(h, carved)| if carved { h } else { 0.0 });
     for region in regions.iter_mut() {
-        let carved = region.strategy == Strategy::VCarve;
-        region.surround_mm = region
-            .area
-            .iter()
-            .map(|shape| {
-                if geom::bounds(shape.iter()).is_none() {
-                    return 0.0;
-                }
-                k += 1;
-                if carved {
-                    height[k - 1]
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        region.surround_mm = heights.by_ref().take(region.area.len()).collect();
     }
 }
 

@@ -27,13 +27,6 @@ impl Groove {
         ((self.width_mm / 2.0 - d) / slope).clamp(0.0, self.depth_mm)
     }
 
-    /// The distance from `p` to the nearest of its lines, in mm.
-    #[must_use]
-    pub fn distance(&self, p: geom::Point) -> f64 {
-        let nearest = self.paths.iter().flat_map(Polyline::segments).map(|(a, b)| geom::segment_distance(p, a, b));
-        nearest.fold(f64::INFINITY, f64::min)
-    }
-
     /// The box `[min_x, min_y, max_x, max_y]` of what it cuts at the face.
     #[must_use]
     pub fn bounds(&self) -> Option<[f64; 4]> {

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use kurbo::Affine;
 use rayon::prelude::*;
 
-use crate::artwork::{ArtShape, Artwork};
+use crate::artwork::Artwork;
 use crate::error::{Error, Result};
 use crate::geom::{self, Shape, Shapes};
 use crate::job::Target;
@@ -216,18 +216,12 @@ fn flatten(artwork: &Artwork, options: &ReliefOptions) -> Result<(Vec<Region>, V
         .map(|((key, strategy), (area, sources))| region(key, &area, sources, strategy))
         .collect::<Result<_>>()?;
     let (grooves, mut warnings) = grooves(artwork, options, &depths, &layers, engraved)?;
-    let hairlines: Vec<&ArtShape> = artwork
-        .shapes
-        .iter()
-        .enumerate()
-        .filter(|&(k, s)| s.polygons.is_empty() && !engraved(k))
-        .map(|(_, s)| s)
-        .collect();
-    if let Some(first) = hairlines.first() {
+    let mut hairlines = artwork.shapes.iter().enumerate().filter(|&(k, s)| s.polygons.is_empty() && !engraved(k));
+    if let Some((_, first)) = hairlines.next() {
         let reason = format!(
             "{} lines without a fill or a stroke width (hairlines) are cut only by a layer rule of strategy \
              engrave (e.g. --layer none=engrave): left out",
-            hairlines.len()
+            1 + hairlines.count()
         );
         warnings.push(Warning::new(WarningKind::Unsupported, &first.id, &reason));
     }

@@ -124,12 +124,13 @@ pub fn check_relief(
     // of a wall that goes on up, the floor as it was, so the bevel's depth is tolerated.
     if relief.chamfer_mm > 0.0 && relief.vcarve_slope > 0.0 {
         let (w, slope) = (relief.chamfer_mm, relief.vcarve_slope);
+        // The level above's cells, the last level's `inside` (none above the first: the face).
+        let mut above: Option<Vec<bool>> = None;
         for (k, level) in relief.levels.iter().enumerate() {
             let at = format!("the check of the chamfer of level {:.3} mm", level.depth_mm);
             let top = if k == 0 { 0.0 } else { relief.levels[k - 1].depth_mm };
             let grown = geom::offset(&level.area, w).map_err(|e| outside(e, &at))?;
             let (near, inside) = (hm.coverage(&grown), hm.coverage(&level.area));
-            let above = (k > 0).then(|| hm.coverage(&relief.levels[k - 1].area));
             let outline = geom::ShapeIndex::new(level.area.iter().flatten());
             let cells = target.par_iter_mut().zip(reachable.par_iter_mut()).zip(left_within.par_iter_mut());
             cells.enumerate().for_each(|(c, ((t, r), within))| {
@@ -144,6 +145,7 @@ pub fn check_relief(
                     *within = tolerance_mm + (w - d).max(0.0) / slope;
                 }
             });
+            above = Some(inside);
         }
     }
     // An engraved groove is asked as deep as the bit's flank from its edge allows, down to its

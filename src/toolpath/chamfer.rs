@@ -137,30 +137,13 @@ fn cut(chain: &(Vec<Point>, bool), top: f64, bottom: f64) -> Path {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::relief;
     use super::*;
     use crate::geom::Shapes;
-    use crate::job::Target;
-    use crate::relief::Level;
     use crate::tool::ToolKind;
 
     fn square(c: f64) -> Shapes {
         vec![vec![vec![[-c, -c], [c, -c], [c, c], [-c, c]]]]
-    }
-
-    fn relief(levels: Vec<(f64, Shapes)>) -> Relief {
-        Relief {
-            target: Target::Die,
-            placement: kurbo::Affine::IDENTITY,
-            regions: Vec::new(),
-            levels: levels.into_iter().map(|(depth_mm, area)| Level { depth_mm, area }).collect(),
-            blank: square(20.0),
-            shades: Vec::new(),
-            vcarve_slope: 0.0,
-            vcarve_tip_radius_mm: 0.0,
-            grooves: Vec::new(),
-            warnings: Vec::new(),
-            chamfer_mm: 0.0,
-        }
     }
 
     fn vee90() -> Tool {

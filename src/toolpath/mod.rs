@@ -674,7 +674,8 @@ mod tests {
         vec![rectangle([x0, y0, x1, y1])]
     }
 
-    fn relief(levels: Vec<(f64, Shapes)>) -> Relief {
+    /// A die of these levels on a 40 mm square blank.
+    pub(super) fn relief(levels: Vec<(f64, Shapes)>) -> Relief {
         Relief {
             target: Target::Die,
             placement: kurbo::Affine::IDENTITY,

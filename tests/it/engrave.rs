@@ -5,10 +5,10 @@ use medalcam::geom;
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
 use medalcam::relief::Groove;
-use medalcam::simulation::{check_relief, simulate_checked, Heightmap};
+use medalcam::simulation::Heightmap;
 use medalcam::{Engraving, Progress};
 
-use crate::util::{root, sample_path};
+use crate::util::{replayed, root, sample_path};
 
 fn job(text: &str, machine: Machine) -> Job {
     Job::resolve(&JobFile::from_toml(text).expect("job parses"), &Overrides::default(), machine).expect("job")
@@ -118,14 +118,8 @@ fn the_single_line_sample_engraves_to_the_stroke_widths_asked() {
     assert!(grooves[4..].iter().all(|g| (g.depth_mm - 0.02).abs() < 1e-9 && (g.width_mm - 0.09).abs() < 1e-9));
 
     // Simulated with the true tool shape, move by move.
-    let tools = engraving.toolpaths.tools();
-    let tolerance = job.toolpath.tolerance_mm;
-    let bounds = engraving.relief.bounds().expect("something is cut");
-    let sim = simulate_checked(&engraving.run(), &tools, bounds, 0.01, Some(tolerance)).expect("simulates");
-    assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "no rapid or plunge into stock");
-    let hm = &sim.heightmap;
-    let check =
-        check_relief(hm, &engraving.relief, job.toolpath.draft_deg, vee.floor_radius(tolerance), 0.01).expect("checks");
+    let (hm, check) = replayed(&engraving, &job, 0.01, 0.0, "single-line");
+    let hm = &hm;
     assert_eq!(check.overcut_mm2, 0.0, "overcut {} mm at {:?}", check.worst_overcut_mm, check.worst_overcut_at);
     assert_eq!(check.uncut_reachable_mm2, 0.0, "left {} mm at {:?}", check.worst_uncut_mm, check.worst_uncut_at);
     let lowest = hm.z.iter().copied().fold(0.0, f64::min);
@@ -154,15 +148,7 @@ fn the_single_line_sample_engraves_to_the_stroke_widths_asked() {
     }
 
     // LinuxCNC's own interpreter reads the program to its end without a complaint.
-    if crate::rs274::have_rs274("the_single_line_sample_engraves_to_the_stroke_widths_asked") {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let table = dir.path().join("tool.tbl");
-        let lines: String = tools.iter().map(|t| format!("T{0} P{0} D{1} Z0 ;\n", t.number, t.diameter_mm)).collect();
-        std::fs::write(&table, lines).expect("tool table");
-        let program = dir.path().join("single-line.ngc");
-        std::fs::write(&program, &engraving.program).expect("program");
-        crate::rs274::canon(&table, &program, "single-line");
-    }
+    crate::rs274::reads_engraving(&engraving, "single-line");
 }
 
 /// Engraving at depths, step-downs, bit shapes and profiles other than the sample's, replayed
@@ -199,21 +185,14 @@ fn engraving_is_safe_move_by_move_away_from_the_defaults() {
         let engraving = medalcam::engrave(&svg, "single-line.svg", &job, &Progress::hidden()).expect("engraves");
         let capped_warnings = engraving.warnings.iter().filter(|w| w.message.contains("as deep as its layer goes"));
         assert_eq!(capped_warnings.count() > 0, capped, "{profile}: {:?}", engraving.warnings);
-        let tools = engraving.toolpaths.tools();
-        let tolerance = job.toolpath.tolerance_mm;
-        let bounds = engraving.relief.bounds().expect("something is cut");
-        let sim = simulate_checked(&engraving.run(), &tools, bounds, 0.01, Some(tolerance)).expect("simulates");
-        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{profile}: a rapid or a plunge into stock");
-        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
-        let check =
-            check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
+        let (hm, check) = replayed(&engraving, &job, 0.01, 0.0, profile);
         assert_eq!(
             check.overcut_mm2, 0.0,
             "{profile}: overcut {} mm at {:?}",
             check.worst_overcut_mm, check.worst_overcut_at
         );
         let deepest = engraving.relief.grooves.iter().map(|g| g.depth_mm).fold(0.0, f64::max);
-        let lowest = sim.heightmap.z.iter().copied().fold(0.0, f64::min);
+        let lowest = hm.z.iter().copied().fold(0.0, f64::min);
         assert!((lowest + deepest).abs() < 0.005, "{profile}: cut to {lowest}, the deepest groove {deepest}");
     }
 }

@@ -44,6 +44,22 @@ pub fn canon(table: &std::path::Path, program: &std::path::Path, name: &str) -> 
     text
 }
 
+/// LinuxCNC's interpreter reads `engraving`'s program (a `linuxcnc` one) to its end without a
+/// complaint, with a tool table of its tools; skipped as [`have_rs274`] says.
+pub fn reads_engraving(engraving: &medalcam::Engraving, name: &str) {
+    if !have_rs274(name) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = dir.path().join("tool.tbl");
+    let tools = engraving.toolpaths.tools();
+    let lines: String = tools.iter().map(|t| format!("T{0} P{0} D{1} Z0 ;\n", t.number, t.diameter_mm)).collect();
+    std::fs::write(&table, lines).expect("tool table");
+    let program = dir.path().join(format!("{name}.ngc"));
+    std::fs::write(&program, &engraving.program).expect("program");
+    canon(&table, &program, name);
+}
+
 #[test]
 fn linuxcnc_programs_parse_in_rs274() {
     if !have_rs274("linuxcnc_programs_parse_in_rs274") {

@@ -157,3 +157,28 @@ pub fn plan(
         Err(other) => Err(proptest::test_runner::TestCaseError::fail(format!("planning failed: {other}"))),
     }
 }
+
+/// Replays `engraving`'s program move by move with the true tool shapes, on a grid of
+/// `cell_mm` over its relief's box grown by `margin_mm`: asserts that no rapid touches stock
+/// and no feed goes straight down into it (`name` says which case failed), and checks the die
+/// against the relief, stock counted reachable where the smallest tool's tip fits.
+pub fn replayed(
+    engraving: &Engraving,
+    job: &Job,
+    cell_mm: f64,
+    margin_mm: f64,
+    name: &str,
+) -> (medalcam::simulation::Heightmap, medalcam::simulation::ReliefCheck) {
+    let tools = engraving.toolpaths.tools();
+    let tolerance = job.toolpath.tolerance_mm;
+    let b = engraving.relief.bounds().expect("something is cut");
+    let bounds = [b[0] - margin_mm, b[1] - margin_mm, b[2] + margin_mm, b[3] + margin_mm];
+    let sim = medalcam::simulation::simulate_checked(&engraving.run(), &tools, bounds, cell_mm, Some(tolerance))
+        .expect("simulates");
+    assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{name}: a rapid or a plunge into stock");
+    let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
+    let check =
+        medalcam::simulation::check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, 0.01)
+            .expect("checks");
+    (sim.heightmap, check)
+}

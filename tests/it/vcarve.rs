@@ -5,10 +5,9 @@ use medalcam::geom;
 use medalcam::job::{Job, JobFile, Overrides};
 use medalcam::machine::Machine;
 use medalcam::relief::Strategy;
-use medalcam::simulation::{check_relief, simulate_checked};
 use medalcam::{Engraving, Progress};
 
-use crate::util::{root, sample_path};
+use crate::util::{replayed, root, sample_path};
 
 fn legend_job() -> Job {
     let text = std::fs::read_to_string(root().join("samples/legend-vcarve.toml")).expect("sample job");
@@ -67,17 +66,11 @@ fn carved_to_the_outline(job: &Job, engraving: &Engraving, vee: u32, least_band:
     let carved: Vec<&medalcam::relief::Region> =
         engraving.relief.regions.iter().filter(|r| r.strategy == Strategy::VCarve).collect();
     let tools = engraving.toolpaths.tools();
-    let tolerance = job.toolpath.tolerance_mm;
-    let run = engraving.run();
-    let bounds = engraving.relief.bounds().expect("something is cut");
-    let sim = simulate_checked(&run, &tools, bounds, 0.01, Some(tolerance)).expect("simulates");
-    assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{name}: no rapid or plunge into stock");
-    let hm = &sim.heightmap;
+    let (hm, check) = replayed(engraving, job, 0.01, 0.0, name);
+    let hm = &hm;
 
     // Nowhere deeper than asked by more than 0.01 mm: the V-carved walls are asked as deep
     // as their slope from the outline, the floors at their depth.
-    let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
-    let check = check_relief(hm, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
     assert_eq!(check.overcut_mm2, 0.0, "{name}: overcut {} mm at {:?}", check.worst_overcut_mm, check.worst_overcut_at);
 
     // The groove's edges on the outline: inside every letter, 0.02 to 0.03 mm from its
@@ -122,15 +115,7 @@ fn carved_to_the_outline(job: &Job, engraving: &Engraving, vee: u32, least_band:
     assert!(share > 0.99, "{name}: {cut} of {band} cells 0.02 mm inside the outline are cut");
 
     // LinuxCNC's own interpreter reads the program to its end without a complaint.
-    if crate::rs274::have_rs274(name) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let table = dir.path().join("tool.tbl");
-        let lines: String = tools.iter().map(|t| format!("T{0} P{0} D{1} Z0 ;\n", t.number, t.diameter_mm)).collect();
-        std::fs::write(&table, lines).expect("tool table");
-        let program = dir.path().join(format!("{name}.ngc"));
-        std::fs::write(&program, &engraving.program).expect("program");
-        crate::rs274::canon(&table, &program, name);
-    }
+    crate::rs274::reads_engraving(engraving, name);
 }
 
 /// V-carving at depths, step-downs, bit angles and profiles other than the defaults, replayed
@@ -182,14 +167,7 @@ fn vcarving_is_safe_move_by_move_away_from_the_defaults() {
             "{profile}: the lettering is V-carved"
         );
         assert!(profile != "fanuc" || engraving.files().len() > 1, "{profile}: the program is split");
-        let tools = engraving.toolpaths.tools();
-        let tolerance = job.toolpath.tolerance_mm;
-        let bounds = engraving.relief.bounds().expect("something is cut");
-        let sim = simulate_checked(&engraving.run(), &tools, bounds, 0.02, Some(tolerance)).expect("simulates");
-        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{profile}: a rapid or a plunge into stock");
-        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
-        let check =
-            check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
+        let (_, check) = replayed(&engraving, &job, 0.02, 0.0, profile);
         assert_eq!(
             check.overcut_mm2, 0.0,
             "{profile}: overcut {} mm at {:?}",
@@ -227,22 +205,32 @@ fn auto_vcarve_carves_what_no_flat_tool_enters_from_the_floor_around_it() {
 
     // Simulated move by move, both: the carved die is as asked, and leaves less where no tool
     // fits than the pocketed one.
-    let checked = |engraving: &Engraving, job: &Job| {
-        let tools = engraving.toolpaths.tools();
-        let tolerance = job.toolpath.tolerance_mm;
-        let bounds = engraving.relief.bounds().expect("something is cut");
-        let sim = simulate_checked(&engraving.run(), &tools, bounds, 0.01, Some(tolerance)).expect("simulates");
-        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "no rapid or plunge into stock");
-        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
-        check_relief(&sim.heightmap, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks")
-    };
-    let check = checked(&engraving, &job);
+    let (_, check) = replayed(&engraving, &job, 0.01, 0.0, "auto-vcarve");
     assert_eq!(check.overcut_mm2, 0.0, "overcut {} mm at {:?}", check.worst_overcut_mm, check.worst_overcut_at);
     assert_eq!(check.uncut_reachable_mm2, 0.0, "left {} mm at {:?}", check.worst_uncut_mm, check.worst_uncut_at);
-    let before = checked(&pocketed, &resolve("")).uncut_unreachable_mm2;
+    let before = replayed(&pocketed, &resolve(""), 0.01, 0.0, "pocketed").1.uncut_unreachable_mm2;
     let after = check.uncut_unreachable_mm2;
     eprintln!("left where no tool fits: {before:.4} mm2 pocketed, {after:.4} mm2 with auto-vcarve");
     assert!(after < before, "left where no tool fits: {before} mm2 pocketed, {after} mm2 with auto-vcarve");
+
+    // Away from the defaults: deeper, a 60 degree bit in coarse step-downs, a draft of its own,
+    // one file per tool on grbl, and on haas; replayed move by move.
+    let deep = "auto-vcarve = true\nmax-depth-mm = 0.45\ndraft-deg = 5\n\
+                [[tool]]\nnumber = 1\nkind = \"flat\"\ndiameter-mm = 1.0\n\
+                [[tool]]\nnumber = 2\nkind = \"flat\"\ndiameter-mm = 0.4\n\
+                [[tool]]\nnumber = 3\nkind = \"vee\"\ndiameter-mm = 3.175\ntip-diameter-mm = 0.05\n\
+                included-angle-deg = 60\nstepdown-mm = 0.09\n";
+    for profile in ["grbl", "haas"] {
+        let machine = Machine::built_in(profile).expect("built-in").expect("valid");
+        let job =
+            Job::resolve(&JobFile::from_toml(deep).expect("job parses"), &Overrides::default(), machine).expect("job");
+        // `engrave` runs the guard over the program: it refuses a move into stock.
+        let engraving = medalcam::engrave(&svg, "medal-40mm.svg", &job, &Progress::hidden()).expect("engraves");
+        assert!(engraving.relief.regions.iter().any(|r| r.strategy == Strategy::VCarve), "{profile}: carved");
+        let (_, check) = replayed(&engraving, &job, 0.02, 0.0, profile);
+        let (worst, at) = (check.worst_overcut_mm, check.worst_overcut_at);
+        assert_eq!(check.overcut_mm2, 0.0, "{profile}: overcut {worst} mm at {at:?}");
+    }
 }
 
 /// `chamfer-mm`: the V-bit bevels the top edge of every wall, for die release: on the coin,
@@ -275,15 +263,9 @@ fn a_chamfer_bevels_the_top_edge_of_the_walls() {
         .expect("job");
         // engrave's guard replays every move.
         let engraving = medalcam::engrave(&svg, "coin.svg", &job, &Progress::hidden()).expect("engraves");
-        let tools = engraving.toolpaths.tools();
-        let tolerance = job.toolpath.tolerance_mm;
-        let bounds = engraving.relief.bounds().expect("something is cut");
-        let grown = [bounds[0] - 0.5, bounds[1] - 0.5, bounds[2] + 0.5, bounds[3] + 0.5];
-        let sim = simulate_checked(&engraving.run(), &tools, grown, 0.01, Some(tolerance)).expect("simulates");
-        assert_eq!((sim.rapid_cuts, sim.plunge_cuts), (0, 0), "{profile}: a rapid or a plunge into stock");
-        let hm = &sim.heightmap;
-        let reach = tools.iter().map(|t| t.floor_radius(tolerance)).fold(f64::INFINITY, f64::min);
-        let check = check_relief(hm, &engraving.relief, job.toolpath.draft_deg, reach, 0.01).expect("checks");
+        // Beyond the outermost outline too: the chamfer's bevel lies outside it.
+        let (hm, check) = replayed(&engraving, &job, 0.01, 0.5, profile);
+        let hm = &hm;
         assert_eq!(
             check.overcut_mm2, 0.0,
             "{profile}: overcut {} at {:?}",
